@@ -1,0 +1,108 @@
+import type * as http from "node:http";
+import type * as http2 from "node:http2";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { Clock } from "../lib/clock.js";
+import { systemClock } from "../lib/clock.js";
+import { createSignalingService } from "../service/signaling-service.js";
+import type { ChannelStore } from "../store/store.js";
+import type { Config } from "./config.js";
+import type { Logger } from "./logger.js";
+import { silentLogger } from "./logger.js";
+import { requestLog } from "./request-log.js";
+import routes from "./routes.js";
+import { DualProtocolListener } from "./listener.js";
+import { openStore } from "./store-factory.js";
+
+export interface ServerOptions {
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  /** A store to use instead of the one the config names. */
+  readonly store?: ChannelStore;
+}
+
+export interface RunningServer {
+  /** The port actually listened on (useful with port 0). */
+  readonly port: number;
+  /** http://host:port, with a loopback host when listening on every address. */
+  readonly url: string;
+  readonly store: ChannelStore;
+  /** WatchChannel streams open now. */
+  openWatchStreams(): number;
+  /**
+   * Graceful stop: refuse new connections, end watch streams with
+   * UNAVAILABLE, let in-flight calls finish for up to `graceMs`, then cut
+   * what is left and close the store.
+   */
+  shutdown(graceMs?: number): Promise<void>;
+}
+
+/** Builds config → store → services → routes → listener, and listens. */
+export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? silentLogger;
+  const store = options.store ?? (await openStore(config, clock));
+  const signaling = createSignalingService({ store, clock, limits: config.limits });
+
+  const shutdownController = new AbortController();
+  let draining = false;
+  let inFlight = 0;
+  let idle: (() => void) | undefined;
+
+  const rpcHandler = connectNodeAdapter({
+    routes: routes({ signaling: signaling.impl }),
+    readMaxBytes: config.maxRequestBytes,
+    maxTimeoutMs: config.maxTimeoutMs,
+    shutdownSignal: shutdownController.signal,
+    interceptors: [requestLog(logger)],
+  });
+
+  const listener = new DualProtocolListener((req, res) => {
+    if (req.url === "/healthz" && (req.method === "GET" || req.method === "HEAD")) {
+      writeHealth(res, draining);
+      return;
+    }
+    inFlight++;
+    res.once("close", () => {
+      if (--inFlight === 0) idle?.();
+    });
+    rpcHandler(req, res);
+  });
+
+  const port = await listener.listen(config.port, config.host);
+  const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  logger.info("listening", { url, store: config.store });
+
+  let stopped: Promise<void> | undefined;
+  const shutdown = (graceMs = config.shutdownGraceMs) =>
+    (stopped ??= (async () => {
+      draining = true;
+      logger.info("shutting down", { graceMs, openCalls: inFlight });
+      listener.stopAccepting();
+      shutdownController.abort(new ConnectError("the server is shutting down; reconnect", Code.Unavailable));
+      await new Promise<void>((resolve) => {
+        if (inFlight === 0) return resolve();
+        idle = resolve;
+        const timer = setTimeout(resolve, graceMs);
+        timer.unref();
+      });
+      listener.destroyAll();
+      await store.close();
+      logger.info("stopped", { cutCalls: inFlight });
+    })());
+
+  return {
+    port,
+    url,
+    store,
+    openWatchStreams: () => signaling.handlers.watchSlots.open,
+    shutdown,
+  };
+}
+
+function writeHealth(res: http.ServerResponse | http2.Http2ServerResponse, draining: boolean): void {
+  const body = JSON.stringify({ status: draining ? "draining" : "serving" });
+  (res as http.ServerResponse).writeHead(draining ? 503 : 200, { "content-type": "application/json" });
+  res.end(body);
+}

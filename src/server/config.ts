@@ -1,0 +1,163 @@
+import { parseArgs } from "node:util";
+import type { SignalingLimits } from "../service/limits.js";
+import type { StoreLimits } from "../store/store.js";
+import type { LogLevel } from "./logger.js";
+import { logLevels } from "./logger.js";
+
+/** Everything the server reads from its environment and flags, parsed and checked once at start. */
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  readonly store: "memory";
+  readonly logLevel: LogLevel;
+  readonly limits: SignalingLimits & StoreLimits;
+  /** Largest request message, in bytes (the router's readMaxBytes). */
+  readonly maxRequestBytes: number;
+  /** Longest deadline a client may ask for; 0 for no cap (the router's maxTimeoutMs). */
+  readonly maxTimeoutMs: number;
+  /** How long in-flight calls may run on after SIGTERM before their connections are cut. */
+  readonly shutdownGraceMs: number;
+}
+
+type Parser<T> = (text: string) => T;
+
+interface Setting<T> {
+  readonly flag: string;
+  readonly env: string;
+  readonly default: T;
+  readonly parse: Parser<T>;
+  readonly description: string;
+}
+
+function setting<T>(flag: string, defaultValue: T, parse: Parser<T>, description: string): Setting<T> {
+  return { flag, env: `SWITCHBOARD_${flag.toUpperCase().replaceAll("-", "_")}`, default: defaultValue, parse, description };
+}
+
+const integer =
+  (min: number, max = Number.MAX_SAFE_INTEGER): Parser<number> =>
+  (text) => {
+    const value = Number(text);
+    if (!/^\d+$/.test(text.trim()) || value < min || value > max) {
+      throw new Error(`must be a whole number from ${min} to ${max}`);
+    }
+    return value;
+  };
+
+const oneOf =
+  <T extends string>(choices: readonly T[]): Parser<T> =>
+  (text) => {
+    if (!(choices as readonly string[]).includes(text)) throw new Error(`must be one of ${choices.join(", ")}`);
+    return text as T;
+  };
+
+const nonEmpty: Parser<string> = (text) => {
+  if (text.trim() === "") throw new Error("must not be empty");
+  return text.trim();
+};
+
+/** Every setting, in the order `--help` and the README list them. */
+export const settings = {
+  host: setting("host", "0.0.0.0", nonEmpty, "Address to listen on."),
+  port: setting("port", 8080, integer(0, 65535), "Port for Connect, gRPC, gRPC-Web and /healthz (0 picks a free one)."),
+  store: setting("store", "memory" as const, oneOf(["memory"] as const), "Channel store: `memory` (embedded, one process)."),
+  logLevel: setting("log-level", "info" as LogLevel, oneOf(logLevels), "Least severe log level written: debug, info, warn, error."),
+  defaultTtlSeconds: setting("default-ttl-seconds", 300, integer(1), "Time to live of a channel created without one."),
+  minTtlSeconds: setting("min-ttl-seconds", 10, integer(1), "Shortest time to live; shorter requests are raised to it."),
+  maxTtlSeconds: setting("max-ttl-seconds", 3600, integer(1), "Longest time to live; longer requests are lowered to it."),
+  maxSdpBytes: setting("max-sdp-bytes", 65536, integer(1), "Largest SDP of an offer or answer, in bytes."),
+  maxCandidateBytes: setting("max-candidate-bytes", 2048, integer(1), "Largest ICE candidate (all its text fields), in bytes."),
+  maxCandidatesPerSide: setting("max-candidates-per-side", 128, integer(1), "ICE candidates one side of a channel may hold."),
+  maxChannels: setting("max-channels", 100000, integer(1), "Channels this process holds at once (memory store)."),
+  maxWatchStreams: setting("max-watch-streams", 20000, integer(1), "WatchChannel streams open at once in this process."),
+  maxWatchersPerChannel: setting("max-watchers-per-channel", 8, integer(1), "WatchChannel streams open at once on one channel."),
+  keepAliveIntervalMs: setting("keep-alive-interval-ms", 15000, integer(100), "Idle time after which a watch stream sends a keep-alive."),
+  maxRequestBytes: setting("max-request-bytes", 262144, integer(1024), "Largest request message, in bytes."),
+  maxTimeoutMs: setting("max-timeout-ms", 0, integer(0), "Longest deadline a client may ask for, in ms; 0 for no cap."),
+  shutdownGraceMs: setting("shutdown-grace-ms", 10000, integer(0), "Time in-flight calls get to finish after SIGTERM/SIGINT."),
+} satisfies Record<string, Setting<unknown>>;
+
+type Settings = typeof settings;
+type Values = { [K in keyof Settings]: Settings[K]["default"] };
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Result of reading the command line: the config, or a request for help. */
+export type ConfigResult = { readonly help: true } | { readonly help: false; readonly config: Config };
+
+/** Reads flags first, then SWITCHBOARD_* variables, then defaults. Throws ConfigError with every problem found. */
+export function loadConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ConfigResult {
+  const options = Object.fromEntries([
+    ["help", { type: "boolean" as const, short: "h" }],
+    ...Object.values(settings).map((s) => [s.flag, { type: "string" as const }]),
+  ]);
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false });
+  } catch (error) {
+    throw new ConfigError(`${(error as Error).message}\nRun with --help to list the settings.`);
+  }
+  if (parsed.values["help"]) return { help: true };
+
+  const problems: string[] = [];
+  const values = {} as Record<string, unknown>;
+  for (const [key, s] of Object.entries(settings) as [string, Setting<unknown>][]) {
+    const fromFlag = parsed.values[s.flag];
+    const raw = typeof fromFlag === "string" ? fromFlag : env[s.env];
+    if (raw === undefined) {
+      values[key] = s.default;
+      continue;
+    }
+    try {
+      values[key] = s.parse(raw);
+    } catch (error) {
+      problems.push(`--${s.flag} / ${s.env}: ${(error as Error).message} (got "${raw}")`);
+    }
+  }
+  const v = values as Values;
+  if (problems.length === 0 && !(v.minTtlSeconds <= v.defaultTtlSeconds && v.defaultTtlSeconds <= v.maxTtlSeconds)) {
+    problems.push("--default-ttl-seconds must lie between --min-ttl-seconds and --max-ttl-seconds");
+  }
+  if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join("\n  ")}`);
+  return { help: false, config: toConfig(v) };
+}
+
+function toConfig(v: Values): Config {
+  return {
+    host: v.host,
+    port: v.port,
+    store: v.store,
+    logLevel: v.logLevel,
+    limits: {
+      maxSdpBytes: v.maxSdpBytes,
+      maxCandidateBytes: v.maxCandidateBytes,
+      defaultTtlMs: v.defaultTtlSeconds * 1000,
+      minTtlMs: v.minTtlSeconds * 1000,
+      maxTtlMs: v.maxTtlSeconds * 1000,
+      maxWatchStreams: v.maxWatchStreams,
+      maxWatchersPerChannel: v.maxWatchersPerChannel,
+      keepAliveIntervalMs: v.keepAliveIntervalMs,
+      maxChannels: v.maxChannels,
+      maxCandidatesPerSide: v.maxCandidatesPerSide,
+    },
+    maxRequestBytes: v.maxRequestBytes,
+    maxTimeoutMs: v.maxTimeoutMs,
+    shutdownGraceMs: v.shutdownGraceMs,
+  };
+}
+
+/** The built-in defaults, with any field overridden; for tests and embedding. */
+export function defaultConfig(): Config {
+  const result = loadConfig([], {});
+  if (result.help) throw new Error("unreachable");
+  return result.config;
+}
+
+/** The `--help` text: one row per setting with its flag, variable and default. */
+export function helpText(): string {
+  const rows = Object.values(settings).map(
+    (s) => `  --${s.flag} <value>\n      ${s.env} (default: ${String(s.default)})\n      ${s.description.replaceAll("`", "")}`,
+  );
+  return `Usage: switchboard [options]\n\nEvery option can also be set by its environment variable; a flag wins.\n\n${rows.join("\n")}\n  --help\n      Show this text.\n`;
+}

@@ -1,0 +1,88 @@
+import * as http from "node:http";
+import * as http2 from "node:http2";
+import * as net from "node:net";
+import type { Socket } from "node:net";
+
+const http2Preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+
+/** How long a new connection may take to send its first bytes. */
+const firstBytesTimeoutMs = 10_000;
+
+export type RequestHandler = (
+  req: http.IncomingMessage | http2.Http2ServerRequest,
+  res: http.ServerResponse | http2.Http2ServerResponse,
+) => void;
+
+/**
+ * One cleartext port for HTTP/1.1 and HTTP/2 (h2c). Node's HTTP/2 server
+ * only falls back to HTTP/1.1 over TLS, so each connection is routed by its
+ * first bytes: the HTTP/2 connection preface, or anything else for HTTP/1.1.
+ */
+export class DualProtocolListener {
+  readonly tcp: net.Server;
+  readonly http1: http.Server;
+  readonly http2: http2.Http2Server;
+  private readonly sockets = new Set<Socket>();
+  private readonly sessions = new Set<http2.Http2Session>();
+
+  constructor(handler: RequestHandler) {
+    this.http1 = http.createServer(handler);
+    this.http2 = http2.createServer(handler);
+    this.http2.on("session", (session) => {
+      this.sessions.add(session);
+      session.once("close", () => this.sessions.delete(session));
+    });
+    this.tcp = net.createServer((socket) => this.route(socket));
+  }
+
+  listen(port: number, host: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.tcp.once("error", reject);
+      this.tcp.listen(port, host, () => {
+        this.tcp.off("error", reject);
+        resolve((this.tcp.address() as net.AddressInfo).port);
+      });
+    });
+  }
+
+  /** Stops accepting connections and asks open ones to finish: GOAWAY for HTTP/2, close-when-idle for HTTP/1.1. */
+  stopAccepting(): void {
+    this.tcp.close();
+    for (const session of this.sessions) session.close();
+    this.http1.closeIdleConnections();
+  }
+
+  /** Cuts every connection still open. */
+  destroyAll(): void {
+    for (const socket of this.sockets) socket.destroy();
+  }
+
+  get openConnections(): number {
+    return this.sockets.size;
+  }
+
+  private route(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.once("close", () => this.sockets.delete(socket));
+    socket.setTimeout(firstBytesTimeoutMs, () => socket.destroy());
+    let received = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      const compared = Math.min(received.length, http2Preface.length);
+      const looksLikeHttp2 = received.subarray(0, compared).equals(http2Preface.subarray(0, compared));
+      if (looksLikeHttp2 && received.length < http2Preface.length) return;
+      socket.off("data", onData);
+      socket.setTimeout(0);
+      socket.pause();
+      socket.unshift(received);
+      if (looksLikeHttp2) {
+        // The HTTP/2 session reads the native handle itself and takes the bytes read so far from the buffer.
+        this.http2.emit("connection", socket);
+      } else {
+        this.http1.emit("connection", socket);
+        socket.resume();
+      }
+    };
+    socket.on("data", onData);
+  }
+}

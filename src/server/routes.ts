@@ -1,0 +1,13 @@
+import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
+import { SignalingService } from "../../gen/signaling/v1/signaling_pb.js";
+
+export interface Services {
+  readonly signaling: ServiceImpl<typeof SignalingService>;
+}
+
+/** Every service this server exposes, on one router. */
+export default function routes(services: Services) {
+  return (router: ConnectRouter) => {
+    router.service(SignalingService, services.signaling);
+  };
+}

@@ -1,0 +1,19 @@
+/** Limits the signaling service enforces on what clients send and hold. */
+export interface SignalingLimits {
+  /** Largest SDP text of an offer or answer, in UTF-8 bytes. */
+  readonly maxSdpBytes: number;
+  /** Largest ICE candidate, all its text fields together, in UTF-8 bytes. */
+  readonly maxCandidateBytes: number;
+  /** Time to live of a channel created without one. */
+  readonly defaultTtlMs: number;
+  /** Requested times to live are raised to at least this. */
+  readonly minTtlMs: number;
+  /** Requested times to live are lowered to at most this. */
+  readonly maxTtlMs: number;
+  /** WatchChannel streams open at once in this process. */
+  readonly maxWatchStreams: number;
+  /** WatchChannel streams open at once on one channel. */
+  readonly maxWatchersPerChannel: number;
+  /** Idle time after which a WatchChannel stream sends a keep-alive. */
+  readonly keepAliveIntervalMs: number;
+}

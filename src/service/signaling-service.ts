@@ -1,0 +1,180 @@
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import type {
+  AddIceCandidateRequest,
+  CloseChannelRequest,
+  CreateChannelRequest,
+  GetAnswerRequest,
+  GetChannelRequest,
+  GetOfferRequest,
+  ListIceCandidatesRequest,
+  SetAnswerRequest,
+  SetOfferRequest,
+  WatchChannelRequest,
+} from "../../gen/signaling/v1/signaling_pb.js";
+import { SdpType, SignalingService } from "../../gen/signaling/v1/signaling_pb.js";
+import type { Clock } from "../lib/clock.js";
+import type { ChannelState, Side } from "../store/channel.js";
+import type { ChannelStore } from "../store/store.js";
+import { answerMessage, candidateMessages, channelMessage, offerMessage, protoSide } from "./convert.js";
+import { channelNotFound, translateErrors } from "./errors.js";
+import type { SignalingLimits } from "./limits.js";
+import { hashToken, newChannelId, newToken, sideOfToken } from "./tokens.js";
+import {
+  permissionDenied,
+  presentedToken,
+  validCandidate,
+  validChannelId,
+  validDescription,
+  validSide,
+  validTtlMs,
+} from "./validation.js";
+import { watchChannelStream } from "./watch-channel.js";
+import { WatchSlots } from "./watch-slots.js";
+
+export interface SignalingServiceDeps {
+  readonly store: ChannelStore;
+  readonly clock: Clock;
+  readonly limits: SignalingLimits;
+}
+
+type Impl = ServiceImpl<typeof SignalingService>;
+
+/**
+ * SignalingService: validates each request, checks its token, calls the
+ * store and shapes the response. Store failures become status codes in
+ * errors.ts.
+ */
+export class SignalingHandlers implements Impl {
+  readonly watchSlots: WatchSlots;
+
+  constructor(private readonly deps: SignalingServiceDeps) {
+    this.watchSlots = new WatchSlots(deps.limits);
+  }
+
+  async createChannel(req: CreateChannelRequest) {
+    const ttlMs = validTtlMs(req.ttl, this.deps.limits);
+    const token = newToken();
+    const now = this.deps.clock.now();
+    const state = await this.deps.store.createChannel({
+      id: newChannelId(),
+      offererTokenHash: hashToken(token),
+      createTime: now,
+      expireTime: now + ttlMs,
+    });
+    return {
+      channelId: state.id,
+      offererToken: token,
+      expireTime: timestampFromMs(state.expireTime),
+      version: state.version,
+    };
+  }
+
+  async setOffer(req: SetOfferRequest) {
+    const channelId = validChannelId(req.channelId);
+    const sdp = validDescription("offer", req.offer, SdpType.OFFER, this.deps.limits);
+    await this.authorize(channelId, req.token, "offerer");
+    const state = await this.deps.store.setOffer(channelId, sdp);
+    return { version: state.version };
+  }
+
+  async getOffer(req: GetOfferRequest) {
+    const state = await this.liveChannel(req.channelId);
+    if (!state.offer) {
+      throw new ConnectError(
+        `channel ${state.id} has no offer yet; watch the channel (WatchChannel) to learn when the offerer sets it`,
+        Code.FailedPrecondition,
+      );
+    }
+    return { offer: offerMessage(state.offer.value), version: state.version };
+  }
+
+  async setAnswer(req: SetAnswerRequest) {
+    const channelId = validChannelId(req.channelId);
+    const sdp = validDescription("answer", req.answer, SdpType.ANSWER, this.deps.limits);
+    const token = newToken();
+    const state = await this.deps.store.setAnswer(channelId, sdp, hashToken(token));
+    return { answererToken: token, version: state.version };
+  }
+
+  async getAnswer(req: GetAnswerRequest) {
+    const state = await this.liveChannel(req.channelId);
+    if (!state.answer) {
+      throw new ConnectError(
+        `channel ${state.id} has no answer yet; watch the channel (WatchChannel) to learn when the answerer sets it`,
+        Code.FailedPrecondition,
+      );
+    }
+    return { answer: answerMessage(state.answer.value), version: state.version };
+  }
+
+  async addIceCandidate(req: AddIceCandidateRequest) {
+    const channelId = validChannelId(req.channelId);
+    const item = req.item;
+    if (item.case === undefined) {
+      throw new ConnectError("set exactly one of candidate and end_of_candidates", Code.InvalidArgument);
+    }
+    if (item.case === "endOfCandidates" && !item.value) {
+      throw new ConnectError("end_of_candidates: must be true when set", Code.InvalidArgument);
+    }
+    const candidate = item.case === "candidate" ? validCandidate(item.value, this.deps.limits) : undefined;
+    const { side } = await this.authorize(channelId, req.token);
+    const { state, changed } = candidate
+      ? await this.deps.store.addCandidate(channelId, side, candidate)
+      : await this.deps.store.completeCandidates(channelId, side);
+    return { side: protoSide(side), added: changed, version: state.version };
+  }
+
+  async listIceCandidates(req: ListIceCandidatesRequest) {
+    const side = validSide(req.side);
+    const state = await this.liveChannel(req.channelId);
+    return {
+      candidates: candidateMessages(state.candidates[side]),
+      complete: state.candidatesComplete[side] !== undefined,
+      version: state.version,
+    };
+  }
+
+  async getChannel(req: GetChannelRequest) {
+    const state = await this.liveChannel(req.channelId);
+    return { channel: channelMessage(state) };
+  }
+
+  async *watchChannel(req: WatchChannelRequest, ctx: HandlerContext) {
+    const channelId = validChannelId(req.channelId);
+    const { store, clock, limits } = this.deps;
+    const deps = { store, clock, slots: this.watchSlots, keepAliveIntervalMs: limits.keepAliveIntervalMs };
+    yield* watchChannelStream(deps, channelId, req.afterVersion, ctx.signal);
+  }
+
+  async closeChannel(req: CloseChannelRequest) {
+    const channelId = validChannelId(req.channelId);
+    const { side } = await this.authorize(channelId, req.token);
+    await this.deps.store.closeChannel(channelId, side);
+    return {};
+  }
+
+  private async liveChannel(channelId: string): Promise<ChannelState> {
+    const id = validChannelId(channelId);
+    const state = await this.deps.store.getChannel(id);
+    if (!state) throw channelNotFound(id);
+    return state;
+  }
+
+  /** The channel and the side the token belongs to; `onlySide` narrows who may call. */
+  private async authorize(channelId: string, token: string, onlySide?: Side): Promise<{ state: ChannelState; side: Side }> {
+    const presented = presentedToken(token, channelId);
+    const state = await this.liveChannel(channelId);
+    const side = sideOfToken(state, presented);
+    if (!side) throw permissionDenied(channelId);
+    if (onlySide && side !== onlySide) throw permissionDenied(channelId, `only the ${onlySide} may do this`);
+    return { state, side };
+  }
+}
+
+/** The SignalingService implementation to register on a router. */
+export function createSignalingService(deps: SignalingServiceDeps): { impl: Impl; handlers: SignalingHandlers } {
+  const handlers = new SignalingHandlers(deps);
+  return { impl: translateErrors(handlers), handlers };
+}

@@ -1,0 +1,33 @@
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
+import type { ChannelState, Side } from "../store/channel.js";
+
+/** A random (version 4) UUID: 122 random bits, URL-safe. */
+export function newChannelId(): string {
+  return randomUUID();
+}
+
+/** 256 random bits, base64url. */
+export function newToken(): string {
+  return randomBytes(32).toString("base64url");
+}
+
+/** Tokens are stored only as this hash. */
+export function hashToken(token: string): string {
+  return createHash("sha256").update(token, "utf8").digest("base64url");
+}
+
+/** The side whose token this is, compared in constant time; undefined for a stranger. */
+export function sideOfToken(state: ChannelState, token: string): Side | undefined {
+  const presented = Buffer.from(hashToken(token), "base64url");
+  // Both hashes are always compared, so the timing says nothing about which side matched.
+  const offerer = hashesEqual(presented, state.offererTokenHash);
+  const answerer = state.answererTokenHash !== undefined && hashesEqual(presented, state.answererTokenHash);
+  if (offerer) return "offerer";
+  if (answerer) return "answerer";
+  return undefined;
+}
+
+function hashesEqual(presented: Buffer, storedHash: string): boolean {
+  const stored = Buffer.from(storedHash, "base64url");
+  return stored.length === presented.length && timingSafeEqual(presented, stored);
+}

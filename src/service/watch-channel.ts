@@ -1,0 +1,70 @@
+import { AsyncQueue } from "../lib/async-queue.js";
+import type { Cancel, Clock } from "../lib/clock.js";
+import { eventsSince } from "../store/channel-events.js";
+import type { ChannelChange, ChannelStore } from "../store/store.js";
+import type { WatchResponseInit } from "./convert.js";
+import { channelMessage, endMessage, eventMessage } from "./convert.js";
+import { channelNotFound, invalidArgument } from "./errors.js";
+import type { WatchSlots } from "./watch-slots.js";
+
+export interface WatchDeps {
+  readonly store: ChannelStore;
+  readonly clock: Clock;
+  readonly slots: WatchSlots;
+  readonly keepAliveIntervalMs: number;
+}
+
+const keepAlive = Symbol("keep-alive");
+
+/**
+ * The messages of one WatchChannel stream. It subscribes before it reads
+ * the channel, and sends only versions above the last one sent, so a change
+ * landing between the read and the subscription is neither lost nor doubled.
+ */
+export async function* watchChannelStream(
+  deps: WatchDeps,
+  channelId: string,
+  afterVersion: number,
+  signal: AbortSignal,
+): AsyncGenerator<WatchResponseInit> {
+  const release = deps.slots.acquire(channelId);
+  const queue = new AsyncQueue<ChannelChange | typeof keepAlive>();
+  const unsubscribe = deps.store.watchChannel(channelId, (change) => queue.push(change));
+  let cancelKeepAlive: Cancel = () => {};
+  const armKeepAlive = () => {
+    cancelKeepAlive();
+    cancelKeepAlive = deps.clock.schedule(deps.keepAliveIntervalMs, () => queue.push(keepAlive));
+  };
+  try {
+    const state = await deps.store.getChannel(channelId);
+    if (!state) throw channelNotFound(channelId);
+    let sent: number;
+    if (afterVersion === 0) {
+      yield { version: state.version, event: { case: "snapshot", value: channelMessage(state) } };
+    } else {
+      if (afterVersion > state.version) {
+        throw invalidArgument("after_version", `channel ${channelId} is at version ${state.version}, not yet at ${afterVersion}`);
+      }
+      yield* eventsSince(state, afterVersion).map(eventMessage);
+    }
+    sent = state.version;
+    for (;;) {
+      armKeepAlive();
+      const next = await queue.next(signal);
+      if (next === keepAlive) {
+        yield { version: sent, event: { case: "keepAlive", value: {} } };
+      } else if (next.kind === "updated") {
+        if (next.state.version <= sent) continue;
+        yield* eventsSince(next.state, sent).map(eventMessage);
+        sent = next.state.version;
+      } else {
+        yield endMessage(next);
+        return;
+      }
+    }
+  } finally {
+    cancelKeepAlive();
+    unsubscribe();
+    release();
+  }
+}

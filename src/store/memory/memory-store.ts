@@ -1,0 +1,170 @@
+import type { Cancel, Clock } from "../../lib/clock.js";
+import { MinHeap } from "../../lib/min-heap.js";
+import type { ChannelState, NewChannel, Side, StoredCandidate } from "../channel.js";
+import { isExpired, newChannelState, sameCandidate } from "../channel.js";
+import type {
+  ChannelChange,
+  ChannelListener,
+  ChannelStore,
+  MutationResult,
+  StoreLimits,
+  Unsubscribe,
+} from "../store.js";
+import { StoreError } from "../store.js";
+
+/**
+ * The embedded store: channels in a Map of this process. States are
+ * immutable snapshots, replaced whole on every change, so a listener may
+ * keep the one it was handed. Expiry is exact: a channel past its expire
+ * time is gone for every call, and a timer set for the earliest expire time
+ * frees its memory and tells its watchers.
+ */
+export class MemoryChannelStore implements ChannelStore {
+  private readonly channels = new Map<string, ChannelState>();
+  private readonly listeners = new Map<string, Set<ChannelListener>>();
+  private readonly expiries = new MinHeap<string>();
+  private sweepTimer: { at: number; cancel: Cancel } | undefined;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly limits: StoreLimits,
+  ) {}
+
+  get size(): number {
+    return this.channels.size;
+  }
+
+  async createChannel(init: NewChannel): Promise<ChannelState> {
+    if (this.channels.size >= this.limits.maxChannels) {
+      this.sweepExpired();
+      if (this.channels.size >= this.limits.maxChannels) {
+        throw new StoreError("channel-limit", init.id, `the server holds its maximum of ${this.limits.maxChannels} channels`);
+      }
+    }
+    const state = newChannelState(init);
+    this.channels.set(state.id, state);
+    this.expiries.push(state.expireTime, state.id);
+    this.scheduleSweep();
+    return state;
+  }
+
+  async getChannel(id: string): Promise<ChannelState | undefined> {
+    return this.live(id);
+  }
+
+  async setOffer(id: string, sdp: string): Promise<ChannelState> {
+    const state = this.require(id);
+    if (state.answer) throw new StoreError("offer-locked", id);
+    const version = state.version + 1;
+    return this.replace({ ...state, offer: { value: sdp, version }, version });
+  }
+
+  async setAnswer(id: string, sdp: string, answererTokenHash: string): Promise<ChannelState> {
+    const state = this.require(id);
+    if (!state.offer) throw new StoreError("no-offer", id);
+    if (state.answer) throw new StoreError("already-answered", id);
+    const version = state.version + 1;
+    return this.replace({ ...state, answer: { value: sdp, version }, answererTokenHash, version });
+  }
+
+  async addCandidate(id: string, side: Side, candidate: StoredCandidate): Promise<MutationResult> {
+    const state = this.require(id);
+    const existing = state.candidates[side];
+    if (existing.some((c) => sameCandidate(c.value, candidate))) return { state, changed: false };
+    if (state.candidatesComplete[side] !== undefined) throw new StoreError("candidates-complete", id);
+    if (existing.length >= this.limits.maxCandidatesPerSide) {
+      throw new StoreError("candidate-limit", id, `a side holds at most ${this.limits.maxCandidatesPerSide} candidates`);
+    }
+    const version = state.version + 1;
+    const candidates = { ...state.candidates, [side]: [...existing, { value: candidate, version }] };
+    return { state: this.replace({ ...state, candidates, version }), changed: true };
+  }
+
+  async completeCandidates(id: string, side: Side): Promise<MutationResult> {
+    const state = this.require(id);
+    if (state.candidatesComplete[side] !== undefined) return { state, changed: false };
+    const version = state.version + 1;
+    const candidatesComplete = { ...state.candidatesComplete, [side]: version };
+    return { state: this.replace({ ...state, candidatesComplete, version }), changed: true };
+  }
+
+  async closeChannel(id: string, closedBy: Side): Promise<void> {
+    const state = this.require(id);
+    this.channels.delete(id);
+    this.notify(id, { kind: "closed", closedBy, version: state.version + 1 });
+    this.listeners.delete(id);
+  }
+
+  watchChannel(id: string, listener: ChannelListener): Unsubscribe {
+    let set = this.listeners.get(id);
+    if (!set) this.listeners.set(id, (set = new Set()));
+    set.add(listener);
+    return () => {
+      const current = this.listeners.get(id);
+      if (!current) return;
+      current.delete(listener);
+      if (current.size === 0) this.listeners.delete(id);
+    };
+  }
+
+  async close(): Promise<void> {
+    this.sweepTimer?.cancel();
+    this.sweepTimer = undefined;
+  }
+
+  /** Removes every channel past its expire time and tells its watchers. */
+  sweepExpired(): void {
+    const now = this.clock.now();
+    for (let at = this.expiries.peekKey(); at !== undefined && at <= now; at = this.expiries.peekKey()) {
+      const id = this.expiries.pop()!;
+      const state = this.channels.get(id);
+      if (state && isExpired(state, now)) this.expire(state);
+    }
+  }
+
+  private live(id: string): ChannelState | undefined {
+    const state = this.channels.get(id);
+    if (state && isExpired(state, this.clock.now())) {
+      this.expire(state);
+      return undefined;
+    }
+    return state;
+  }
+
+  private require(id: string): ChannelState {
+    const state = this.live(id);
+    if (!state) throw new StoreError("not-found", id);
+    return state;
+  }
+
+  private replace(state: ChannelState): ChannelState {
+    this.channels.set(state.id, state);
+    this.notify(state.id, { kind: "updated", state });
+    return state;
+  }
+
+  private expire(state: ChannelState): void {
+    this.channels.delete(state.id);
+    this.notify(state.id, { kind: "expired", version: state.version + 1 });
+    this.listeners.delete(state.id);
+  }
+
+  private notify(id: string, change: ChannelChange): void {
+    const set = this.listeners.get(id);
+    if (!set) return;
+    for (const listener of [...set]) listener(change);
+  }
+
+  private scheduleSweep(): void {
+    const next = this.expiries.peekKey();
+    if (next === undefined) return;
+    if (this.sweepTimer && this.sweepTimer.at <= next) return;
+    this.sweepTimer?.cancel();
+    const cancel = this.clock.schedule(next - this.clock.now(), () => {
+      this.sweepTimer = undefined;
+      this.sweepExpired();
+      this.scheduleSweep();
+    });
+    this.sweepTimer = { at: next, cancel };
+  }
+}

@@ -1,0 +1,79 @@
+import type { ChannelState, NewChannel, Side, StoredCandidate } from "./channel.js";
+
+/**
+ * Where channels live. Every mutation is atomic: it either applies whole,
+ * with the version raised by exactly one, or fails with a StoreError and
+ * changes nothing. A channel past its expire time is gone for every call.
+ */
+export interface ChannelStore {
+  /** Fails with `channel-limit` when the store holds its maximum number of channels. */
+  createChannel(init: NewChannel): Promise<ChannelState>;
+  /** The live channel, or undefined when it does not exist, expired or was closed. */
+  getChannel(id: string): Promise<ChannelState | undefined>;
+  /** Fails with `not-found` or `offer-locked` (already answered). */
+  setOffer(id: string, sdp: string): Promise<ChannelState>;
+  /** Fails with `not-found`, `no-offer` or `already-answered`. */
+  setAnswer(id: string, sdp: string, answererTokenHash: string): Promise<ChannelState>;
+  /**
+   * Appends a candidate to one side unless an identical one is there.
+   * Fails with `not-found`, `candidates-complete` or `candidate-limit`.
+   */
+  addCandidate(id: string, side: Side, candidate: StoredCandidate): Promise<MutationResult>;
+  /** Marks a side's candidates complete; idempotent. Fails with `not-found`. */
+  completeCandidates(id: string, side: Side): Promise<MutationResult>;
+  /** Removes the channel and tells its watchers. Fails with `not-found`. */
+  closeChannel(id: string, closedBy: Side): Promise<void>;
+  /**
+   * Calls `listener` with every later change of the channel until the
+   * returned function is called. Changes made through other processes
+   * sharing the store arrive too, where the store is shared.
+   */
+  watchChannel(id: string, listener: ChannelListener): Unsubscribe;
+  /** Releases timers and connections. */
+  close(): Promise<void>;
+}
+
+export interface MutationResult {
+  readonly state: ChannelState;
+  /** False when the call changed nothing (an idempotent retry). */
+  readonly changed: boolean;
+}
+
+export type ChannelChange =
+  | { readonly kind: "updated"; readonly state: ChannelState }
+  | { readonly kind: "closed"; readonly closedBy: Side; readonly version: number }
+  | { readonly kind: "expired"; readonly version: number };
+
+export type ChannelListener = (change: ChannelChange) => void;
+
+export type Unsubscribe = () => void;
+
+/** Limits a store enforces inside its atomic updates. */
+export interface StoreLimits {
+  /** Channels held at once; more are refused with `channel-limit`. */
+  readonly maxChannels: number;
+  /** Candidates per side of a channel; more are refused with `candidate-limit`. */
+  readonly maxCandidatesPerSide: number;
+}
+
+export type StoreFailure =
+  | "not-found"
+  | "offer-locked"
+  | "no-offer"
+  | "already-answered"
+  | "candidates-complete"
+  | "candidate-limit"
+  | "channel-limit"
+  | "unavailable";
+
+/** Why a store call failed. The service layer turns it into a status code. */
+export class StoreError extends Error {
+  constructor(
+    readonly reason: StoreFailure,
+    readonly channelId: string,
+    detail?: string,
+  ) {
+    super(detail ?? `${reason}: channel ${channelId}`);
+    this.name = "StoreError";
+  }
+}

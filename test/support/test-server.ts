@@ -1,0 +1,49 @@
+import type { Client, Transport } from "@connectrpc/connect";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { SignalingService } from "../../gen/signaling/v1/signaling_pb.js";
+import type { Config } from "../../src/server/config.js";
+import { defaultConfig } from "../../src/server/config.js";
+import type { RunningServer, ServerOptions } from "../../src/server/app.js";
+import { startServer } from "../../src/server/app.js";
+import type { SignalingLimits } from "../../src/service/limits.js";
+import type { StoreLimits } from "../../src/store/store.js";
+
+export type Protocol = "connect" | "grpc" | "grpc-web";
+export const protocols: readonly Protocol[] = ["connect", "grpc", "grpc-web"];
+
+export interface ConfigOverrides extends Partial<Omit<Config, "limits">> {
+  readonly limits?: Partial<SignalingLimits & StoreLimits>;
+}
+
+/** A real server on a free loopback port, with the built-in defaults plus `overrides`. */
+export async function startTestServer(overrides: ConfigOverrides = {}, options: ServerOptions = {}): Promise<RunningServer> {
+  const base = defaultConfig();
+  const config: Config = {
+    ...base,
+    host: "127.0.0.1",
+    port: 0,
+    ...overrides,
+    limits: { ...base.limits, ...overrides.limits },
+  };
+  return startServer(config, options);
+}
+
+/**
+ * A client transport of each protocol, as a user would build it:
+ * Connect over HTTP/1.1, gRPC over HTTP/2 (h2c), gRPC-Web over HTTP/1.1.
+ */
+export function transportFor(protocol: Protocol, baseUrl: string): Transport {
+  switch (protocol) {
+    case "connect":
+      return createConnectTransport({ baseUrl, httpVersion: "1.1" });
+    case "grpc":
+      return createGrpcTransport({ baseUrl });
+    case "grpc-web":
+      return createGrpcWebTransport({ baseUrl, httpVersion: "1.1" });
+  }
+}
+
+export function signalingClient(protocol: Protocol, baseUrl: string): Client<typeof SignalingService> {
+  return createClient(SignalingService, transportFor(protocol, baseUrl));
+}
