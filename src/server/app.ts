@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type * as http from "node:http";
 import type * as http2 from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -50,6 +51,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
 
   const shutdownController = new AbortController();
   const cutController = new AbortController();
+  // Every call in flight listens to both signals; that is many listeners by design, not a leak.
+  setMaxListeners(0, shutdownController.signal, cutController.signal);
   let draining = false;
   let inFlight = 0;
   let idle: (() => void) | undefined;
