@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import type { SignalingLimits } from "../service/limits.js";
 import type { StoreLimits } from "../store/store.js";
+import { parseOrigins } from "./cors.js";
 import type { LogLevel } from "./logger.js";
 import { logLevels } from "./logger.js";
 
@@ -17,6 +18,10 @@ export interface Config {
   readonly maxTimeoutMs: number;
   /** How long in-flight calls may run on after SIGTERM before their connections are cut. */
   readonly shutdownGraceMs: number;
+  /** Origins whose browser scripts may call the API (CORS); empty: CORS closed; `*`: any origin. */
+  readonly corsAllowedOrigins: readonly string[];
+  /** Whether the browser demo is served at /demo. */
+  readonly demo: boolean;
 }
 
 type Parser<T> = (text: string) => T;
@@ -50,6 +55,11 @@ const oneOf =
     return text as T;
   };
 
+const boolean: Parser<boolean> = (text) => {
+  if (text !== "true" && text !== "false") throw new Error("must be true or false");
+  return text === "true";
+};
+
 const nonEmpty: Parser<string> = (text) => {
   if (text.trim() === "") throw new Error("must not be empty");
   return text.trim();
@@ -74,6 +84,8 @@ export const settings = {
   maxRequestBytes: setting("max-request-bytes", 262144, integer(1024), "Largest request message, in bytes."),
   maxTimeoutMs: setting("max-timeout-ms", 0, integer(0), "Longest deadline a client may ask for, in ms (longer ones get INVALID_ARGUMENT); 0 for no cap."),
   shutdownGraceMs: setting("shutdown-grace-ms", 10000, integer(0), "Time in-flight calls get to finish after SIGTERM/SIGINT."),
+  corsAllowedOrigins: setting("cors-allowed-origins", [] as readonly string[], parseOrigins, "Comma-separated origins (e.g. `https://app.example.com`) whose browser scripts may call the API; `*` for any; empty: CORS closed."),
+  demo: setting("demo", true, boolean, "Serve the browser demo page at /demo: true or false."),
 } satisfies Record<string, Setting<unknown>>;
 
 type Settings = typeof settings;
@@ -144,6 +156,8 @@ function toConfig(v: Values): Config {
     maxRequestBytes: v.maxRequestBytes,
     maxTimeoutMs: v.maxTimeoutMs,
     shutdownGraceMs: v.shutdownGraceMs,
+    corsAllowedOrigins: v.corsAllowedOrigins,
+    demo: v.demo,
   };
 }
 
