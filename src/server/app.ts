@@ -8,6 +8,8 @@ import { systemClock } from "../lib/clock.js";
 import { createSignalingService } from "../service/signaling-service.js";
 import type { ChannelStore } from "../store/store.js";
 import type { Config } from "./config.js";
+import { withCors } from "./cors.js";
+import { defaultDemoDir, demoRoute } from "./demo.js";
 import type { Logger } from "./logger.js";
 import { silentLogger } from "./logger.js";
 import { hardStop } from "./hard-stop.js";
@@ -24,6 +26,8 @@ export interface ServerOptions {
   readonly logger?: Logger;
   /** A store to use instead of the one the config names. */
   readonly store?: ChannelStore;
+  /** Where the demo's built files are, instead of dist/demo. */
+  readonly demoDir?: string;
 }
 
 export interface RunningServer {
@@ -66,17 +70,19 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     interceptors: [requestLog(logger), hardStop(cutController.signal)],
   });
 
-  const listener = new DualProtocolListener((req, res) => {
+  const demo = config.demo ? demoRoute(options.demoDir ?? defaultDemoDir()) : undefined;
+  const listener = new DualProtocolListener(withCors(config.corsAllowedOrigins, (req, res) => {
     if (req.url === "/healthz" && (req.method === "GET" || req.method === "HEAD")) {
       writeHealth(res, draining);
       return;
     }
+    if (demo?.(req, res)) return;
     inFlight++;
     res.once("close", () => {
       if (--inFlight === 0) idle?.();
     });
     rpcHandler(req, res);
-  });
+  }));
 
   const port = await listener.listen(config.port, config.host);
   const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
