@@ -28,7 +28,11 @@ function connectCall(origin: string): Promise<Response> {
 }
 
 function corsHeaders(res: Response): Record<string, string> {
-  return Object.fromEntries([...res.headers].filter(([name]) => name.startsWith("access-control-")));
+  const found: Record<string, string> = {};
+  res.headers.forEach((value, name) => {
+    if (name.startsWith("access-control-")) found[name] = value;
+  });
+  return found;
 }
 
 describe("CORS", () => {

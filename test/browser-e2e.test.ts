@@ -1,0 +1,127 @@
+import { execFile } from "node:child_process";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunningServer } from "../src/server/app.js";
+import type { Browser } from "./support/chromium.js";
+import { chromiumStatus, launchChromium } from "./support/chromium.js";
+import type { WatchChannelResponse } from "../gen/signaling/v1/signaling_pb.js";
+import { Side } from "../gen/signaling/v1/signaling_pb.js";
+import { signalingClient, startTestServer } from "./support/test-server.js";
+
+const chromium = chromiumStatus();
+const ci = process.env["CI"] === "true";
+if (!chromium.available && !ci) console.warn(`browser-e2e skipped: ${chromium.message}`);
+
+const outputDir = join(process.cwd(), "test-output");
+const connectTimeout = { timeout: 30_000 };
+
+describe.skipIf(!chromium.available && !ci)("the demo in headless Chromium", () => {
+  let demoDir: string;
+  let demoServer: RunningServer;
+  let browser: Browser;
+  const apis: RunningServer[] = [];
+
+  beforeAll(async () => {
+    if (!chromium.available) throw new Error(`${chromium.message} (CI=true: this test must run)`);
+    demoDir = await mkdtemp(join(tmpdir(), "switchboard-demo-"));
+    await promisify(execFile)(process.execPath, ["scripts/build-demo.mjs", demoDir]);
+    // The page comes from one origin and calls the API on another, so every call is a CORS call.
+    demoServer = await startTestServer({ demo: true }, { demoDir });
+    browser = await launchChromium();
+    await mkdir(outputDir, { recursive: true });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await Promise.all([demoServer, ...apis].map((s) => s?.shutdown(0)));
+    if (demoDir) await rm(demoDir, { recursive: true, force: true });
+  });
+
+  async function apiAllowing(origin: string): Promise<RunningServer> {
+    const api = await startTestServer({ demo: false, corsAllowedOrigins: [origin] });
+    apis.push(api);
+    return api;
+  }
+
+  async function openDemo(query: string): Promise<Page> {
+    const page = await browser.context.newPage();
+    await page.goto(`${demoServer.url}/demo?${query}`);
+    return page;
+  }
+
+  async function chat(from: Page, to: Page, text: string): Promise<void> {
+    await from.fill("#message", text);
+    await from.click("#send");
+    await to.locator("#messages li.peer", { hasText: text }).waitFor(connectTimeout);
+  }
+
+  /** Every message of the channel's watch stream until it ends (the demo closes the channel once connected). */
+  async function watchAll(api: RunningServer, channelId: string): Promise<WatchChannelResponse[]> {
+    const events: WatchChannelResponse[] = [];
+    for await (const message of signalingClient("connect", api.url).watchChannel({ channelId })) events.push(message);
+    return events;
+  }
+
+  for (const protocol of ["connect", "grpc-web"] as const) {
+    it(`connects two tabs through the service over ${protocol} and chats both ways`, async () => {
+      const api = await apiAllowing(demoServer.url);
+      const offerer = await openDemo(new URLSearchParams({ api: api.url, protocol }).toString());
+      const link = offerer.locator("#share-link");
+      await link.waitFor(connectTimeout);
+      const joinUrl = await link.getAttribute("href");
+      expect(joinUrl).toContain(`${demoServer.url}/demo?`);
+      const watched = watchAll(api, new URL(joinUrl!).searchParams.get("channel")!);
+
+      const answerer = await browser.context.newPage();
+      await answerer.goto(joinUrl!);
+      for (const page of [offerer, answerer]) {
+        await page.locator('#status[data-state="connected"]').waitFor(connectTimeout);
+      }
+
+      await chat(offerer, answerer, `hello from the offerer over ${protocol}`);
+      await chat(answerer, offerer, "hello back from the answerer");
+      expect(await offerer.locator("#messages li").allTextContents()).toEqual([
+        `hello from the offerer over ${protocol}`,
+        "hello back from the answerer",
+      ]);
+      await offerer.screenshot({ path: join(outputDir, `demo-chat-${protocol}.png`) });
+
+      // What went through the service: the offer, the answer, each side's candidates trickled one by one and
+      // its end-of-candidates, then the offerer closing the channel once the data channel was open.
+      const events = await watched;
+      const kinds = events.map((e) => e.event.case);
+      expect(kinds).toContain("answer");
+      for (const side of [Side.OFFERER, Side.ANSWERER]) {
+        const candidates = events.flatMap(({ event }) => {
+          if (event.case === "snapshot") {
+            return (side === Side.OFFERER ? event.value.offererCandidates : event.value.answererCandidates).map((c) => c.candidate);
+          }
+          return event.case === "iceCandidateAdded" && event.value.side === side ? [event.value.candidate!.candidate] : [];
+        });
+        expect(candidates.length).toBeGreaterThan(0);
+        expect(candidates.filter((c) => !/ typ host /.test(c) || /\.local /.test(c))).toEqual([]);
+        const complete = events.some(({ event }) =>
+          event.case === "snapshot"
+            ? (side === Side.OFFERER ? event.value.offererCandidatesComplete : event.value.answererCandidatesComplete)
+            : event.case === "iceCandidatesComplete" && event.value.side === side,
+        );
+        expect(complete).toBe(true);
+      }
+      expect(kinds.at(-1)).toBe("channelClosed");
+      await Promise.all([offerer.close(), answerer.close()]);
+    }, 90_000);
+  }
+
+  it("cannot reach an API that does not allow the page's origin", async () => {
+    const api = await apiAllowing("http://other-app.example.test");
+    const page = await openDemo(new URLSearchParams({ api: api.url }).toString());
+    await page.locator('#status[data-state="failed"]').waitFor(connectTimeout);
+    expect(await page.locator("#status").textContent()).toMatch(/Could not start/);
+    expect(api.store).toBeDefined();
+    await page.close();
+  }, 60_000);
+});
