@@ -10,6 +10,7 @@ import type { Browser } from "./support/chromium.js";
 import { chromiumStatus, launchChromium } from "./support/chromium.js";
 import type { WatchChannelResponse } from "../gen/signaling/v1/signaling_pb.js";
 import { Side } from "../gen/signaling/v1/signaling_pb.js";
+import { TcpProxy } from "./support/tcp-proxy.js";
 import { signalingClient, startTestServer } from "./support/test-server.js";
 
 const chromium = chromiumStatus();
@@ -115,6 +116,37 @@ describe.skipIf(!chromium.available && !ci)("the demo in headless Chromium", () 
       await Promise.all([offerer.close(), answerer.close()]);
     }, 90_000);
   }
+
+  it("resumes the offerer's watch stream after its connection is cut, and still connects", async () => {
+    const api = await apiAllowing(demoServer.url);
+    const proxy = new TcpProxy(api.port);
+    await proxy.listen();
+    try {
+      const offerer = await openDemo(new URLSearchParams({ api: proxy.url }).toString());
+      const watchRequests: { afterVersion?: number }[] = [];
+      offerer.on("request", (request) => {
+        // A Connect streaming request body is one enveloped JSON message: 5 bytes of flags and length, then JSON.
+        if (request.url().endsWith("/WatchChannel")) watchRequests.push(JSON.parse(request.postDataBuffer()!.subarray(5).toString()));
+      });
+      const link = offerer.locator("#share-link");
+      await link.waitFor(connectTimeout);
+      await expect.poll(() => watchRequests.length, connectTimeout).toBe(1);
+
+      expect(proxy.cutAll()).toBeGreaterThan(0);
+      const answerer = await browser.context.newPage();
+      await answerer.goto((await link.getAttribute("href"))!);
+      for (const page of [offerer, answerer]) {
+        await page.locator('#status[data-state="connected"]').waitFor(connectTimeout);
+      }
+      await chat(answerer, offerer, "made it through a cut connection");
+      // The resumed stream asked for the changes after the last version it had seen, not for a new snapshot.
+      expect(watchRequests.length).toBeGreaterThanOrEqual(2);
+      expect(watchRequests[1]!.afterVersion).toBeGreaterThanOrEqual(watchRequests[0]!.afterVersion!);
+      await Promise.all([offerer.close(), answerer.close()]);
+    } finally {
+      await proxy.close();
+    }
+  }, 90_000);
 
   it("cannot reach an API that does not allow the page's origin", async () => {
     const api = await apiAllowing("http://other-app.example.test");

@@ -15,6 +15,9 @@ export class CandidateOutbox {
   private readonly token: Promise<string>;
   private setToken!: (token: string) => void;
   private chain: Promise<unknown>;
+  private markSent!: () => void;
+  /** Resolves once end-of-candidates is stored, and with it every candidate gathered before it. */
+  readonly allSent = new Promise<void>((resolve) => (this.markSent = resolve));
 
   constructor(
     private readonly client: SignalingClient,
@@ -46,5 +49,6 @@ export class CandidateOutbox {
       item: item === "end" ? { case: "endOfCandidates" as const, value: true } : { case: "candidate" as const, value: item },
     };
     await withRetries(() => this.client.addIceCandidate(request, { signal: this.signal }), this.maxRetries, this.signal);
+    if (item === "end") this.markSent();
   }
 }

@@ -40,6 +40,13 @@ const defaultMaxRetries = 8;
 export class SignalingSession {
   /** Resolves once, when signaling ends; never rejects. */
   readonly ended: Promise<SessionEnd>;
+  /**
+   * Resolves once this side's candidates and end-of-candidates are stored and the peer's end-of-candidates has
+   * arrived: nothing more will pass through the channel, so close() frees it without cutting the peer off.
+   * Stays pending if the session ends first or the peer never finishes gathering.
+   */
+  readonly candidatesExchanged: Promise<void>;
+  private peerFinished!: () => void;
   private readonly abort = new AbortController();
   private readonly remote: RemoteCandidates;
   private readonly outbox: CandidateOutbox;
@@ -96,6 +103,8 @@ export class SignalingSession {
     this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
     this.remote = new RemoteCandidates(pc);
     this.outbox = new CandidateOutbox(client, channelId, this.maxRetries, this.abort.signal, (e) => this.fail(e));
+    const peerDone = new Promise<void>((resolve) => (this.peerFinished = resolve));
+    this.candidatesExchanged = Promise.all([this.outbox.allSent, peerDone]).then(() => {});
     pc.addEventListener(
       "icecandidate",
       ({ candidate }) => {
@@ -167,7 +176,7 @@ export class SignalingSession {
         }
         return;
       case "iceCandidatesComplete":
-        return event.value.side === remoteSide ? this.remote.add(null) : undefined;
+        return event.value.side === remoteSide ? this.onRemoteComplete() : undefined;
       case "channelClosed": {
         const mine = event.value.closedBy === (this.role === "offerer" ? Side.OFFERER : Side.ANSWERER);
         return this.finish({ reason: mine ? "closed" : "closed-by-peer" });
@@ -184,7 +193,12 @@ export class SignalingSession {
     for (const candidate of offerer ? channel.answererCandidates : channel.offererCandidates) {
       await this.remote.add(toBrowserCandidate(candidate));
     }
-    if (offerer ? channel.answererCandidatesComplete : channel.offererCandidatesComplete) await this.remote.add(null);
+    if (offerer ? channel.answererCandidatesComplete : channel.offererCandidatesComplete) await this.onRemoteComplete();
+  }
+
+  private async onRemoteComplete(): Promise<void> {
+    await this.remote.add(null);
+    this.peerFinished();
   }
 
   private async onRemoteDescription(description: SessionDescription): Promise<void> {

@@ -80,8 +80,9 @@ async function start(): Promise<void> {
   }
   const channel = pc.createDataChannel("chat");
   let session: SignalingSession | undefined;
-  // Once the data channel is open the channel has done its job: close it so the server can forget it.
-  chatOver(channel, () => void session?.close().catch(() => {}));
+  // Once the peers talk directly and have traded every candidate, the channel has done its job: close it so the
+  // server can forget it.
+  chatOver(channel, () => void session?.candidatesExchanged.then(() => session?.close()).catch(() => {}));
   session = await createChannel(client, pc);
   report(session);
   const link = new URL(location.href);
