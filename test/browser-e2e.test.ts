@@ -16,18 +16,22 @@ import { signalingClient, startTestServer } from "./support/test-server.js";
 const chromium = chromiumStatus();
 const ci = process.env["CI"] === "true";
 if (!chromium.available && !ci) console.warn(`browser-e2e skipped: ${chromium.message}`);
+if (!chromium.available && ci) {
+  it("finds Chromium, which CI must provide", () => {
+    throw new Error(chromium.message);
+  });
+}
 
 const outputDir = join(process.cwd(), "test-output");
 const connectTimeout = { timeout: 30_000 };
 
-describe.skipIf(!chromium.available && !ci)("the demo in headless Chromium", () => {
+describe.skipIf(!chromium.available)("the demo in headless Chromium", () => {
   let demoDir: string;
   let demoServer: RunningServer;
   let browser: Browser;
   const apis: RunningServer[] = [];
 
   beforeAll(async () => {
-    if (!chromium.available) throw new Error(`${chromium.message} (CI=true: this test must run)`);
     demoDir = await mkdtemp(join(tmpdir(), "switchboard-demo-"));
     await promisify(execFile)(process.execPath, ["scripts/build-demo.mjs", demoDir]);
     // The page comes from one origin and calls the API on another, so every call is a CORS call.
@@ -147,6 +151,14 @@ describe.skipIf(!chromium.available && !ci)("the demo in headless Chromium", () 
       await proxy.close();
     }
   }, 90_000);
+
+  it("tells the person opening a link to a channel that does not exist", async () => {
+    const api = await apiAllowing(demoServer.url);
+    const page = await openDemo(new URLSearchParams({ api: api.url, channel: crypto.randomUUID() }).toString());
+    await page.locator('#status[data-state="failed"]').waitFor(connectTimeout);
+    expect(await page.locator("#status").textContent()).toMatch(/Could not start: .*not found: it never existed, has expired or was closed/);
+    await page.close();
+  }, 60_000);
 
   it("cannot reach an API that does not allow the page's origin", async () => {
     const api = await apiAllowing("http://other-app.example.test");
