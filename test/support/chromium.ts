@@ -5,8 +5,11 @@ import { join } from "node:path";
 import type { BrowserContext } from "playwright-core";
 import { chromium } from "playwright-core";
 
-/** Debian's Chromium, installed by scripts/provision-chromium.sh; Playwright's own browser download is never used. */
-export const chromiumPath = "/usr/bin/chromium";
+/**
+ * Debian's Chromium, installed by scripts/provision-chromium.sh; Playwright's own browser download is never used.
+ * CHROMIUM_PATH points the test at another Chromium or Chrome (say on a Mac).
+ */
+export const chromiumPath = process.env["CHROMIUM_PATH"] || "/usr/bin/chromium";
 
 export const chromiumArgs = [
   "--headless",
