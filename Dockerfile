@@ -8,6 +8,7 @@ COPY tsconfig.json tsconfig.build.json buf.yaml buf.gen.yaml ./
 COPY proto proto
 COPY gen gen
 COPY src src
+COPY scripts/build-demo.mjs scripts/
 RUN npm run build && npm prune --omit=dev
 
 FROM node:24-bookworm-slim

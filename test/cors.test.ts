@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { RunningServer } from "../src/server/app.js";
-import { ConfigError, loadConfig } from "../src/server/config.js";
+import { ConfigError, helpText, loadConfig } from "../src/server/config.js";
 import { startTestServer } from "./support/test-server.js";
 
 const app = "http://app.example.test:5173";
@@ -108,6 +108,11 @@ describe("--cors-allowed-origins", () => {
   it("is empty by default, so CORS is closed", () => {
     const result = loadConfig([], {});
     expect(result.help === false && result.config.corsAllowedOrigins).toEqual([]);
+  });
+
+  it("takes `none` for no origin, as --help shows the default", () => {
+    expect(parse("none")).toEqual([]);
+    expect(helpText()).toContain("SWITCHBOARD_CORS_ALLOWED_ORIGINS (default: none)");
   });
 
   it("reads a comma-separated list, from the flag or SWITCHBOARD_CORS_ALLOWED_ORIGINS", () => {

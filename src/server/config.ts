@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import type { SignalingLimits } from "../service/limits.js";
 import type { StoreLimits } from "../store/store.js";
-import { parseOrigins } from "./cors.js";
+import { noOrigins, parseOrigins } from "./cors.js";
 import type { LogLevel } from "./logger.js";
 import { logLevels } from "./logger.js";
 
@@ -84,7 +84,7 @@ export const settings = {
   maxRequestBytes: setting("max-request-bytes", 262144, integer(1024), "Largest request message, in bytes."),
   maxTimeoutMs: setting("max-timeout-ms", 0, integer(0), "Longest deadline a client may ask for, in ms (longer ones get INVALID_ARGUMENT); 0 for no cap."),
   shutdownGraceMs: setting("shutdown-grace-ms", 10000, integer(0), "Time in-flight calls get to finish after SIGTERM/SIGINT."),
-  corsAllowedOrigins: setting("cors-allowed-origins", [] as readonly string[], parseOrigins, "Comma-separated origins (e.g. `https://app.example.com`) whose browser scripts may call the API; `*` for any; empty: CORS closed."),
+  corsAllowedOrigins: setting("cors-allowed-origins", noOrigins, parseOrigins, "Comma-separated origins (e.g. `https://app.example.com`) whose browser scripts may call the API; `*` for any; `none`: CORS closed."),
   demo: setting("demo", true, boolean, "Serve the browser demo page at /demo: true or false."),
 } satisfies Record<string, Setting<unknown>>;
 
