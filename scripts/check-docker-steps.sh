@@ -27,6 +27,8 @@ curl -fsS "http://127.0.0.1:$port/healthz"
 echo
 curl -fsS -X POST "http://127.0.0.1:$port/signaling.v1.SignalingService/CreateChannel" \
   -H 'content-type: application/json' -d '{}' | grep -q '"channelId"'
+curl -fsS "http://127.0.0.1:$port/demo" | grep -q '<title>Switchboard demo'
+curl -fsS -o /dev/null "http://127.0.0.1:$port/demo/demo.js"
 kill -TERM "$pid"
 status=0
 wait "$pid" || status=$?
