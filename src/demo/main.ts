@@ -1,3 +1,4 @@
+import { ConnectError } from "@connectrpc/connect";
 import type { BrowserProtocol, SignalingSession } from "../client/index.js";
 import { createChannel, createSignalingClient, joinChannel } from "../client/index.js";
 
@@ -93,5 +94,5 @@ async function start(): Promise<void> {
 }
 
 start().catch((error: unknown) => {
-  setStatus(`Could not start: ${error instanceof Error ? error.message : String(error)}`, "failed");
+  setStatus(`Could not start: ${ConnectError.from(error).rawMessage}`, "failed");
 });
