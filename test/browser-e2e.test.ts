@@ -5,13 +5,13 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { WatchChannelResponse } from "../gen/signaling/v1/signaling_pb.js";
+import { Side } from "../gen/signaling/v1/signaling_pb.js";
 import type { RunningServer } from "../src/server/app.js";
 import type { Logger } from "../src/server/logger.js";
 import { createLogger } from "../src/server/logger.js";
 import type { Browser } from "./support/chromium.js";
 import { chromiumStatus, launchChromium } from "./support/chromium.js";
-import type { WatchChannelResponse } from "../gen/signaling/v1/signaling_pb.js";
-import { Side } from "../gen/signaling/v1/signaling_pb.js";
 import { TcpProxy } from "./support/tcp-proxy.js";
 import { signalingClient, startTestServer } from "./support/test-server.js";
 
@@ -82,6 +82,7 @@ describe.skipIf(!chromium.available)("the demo in headless Chromium", () => {
       const joinUrl = await link.getAttribute("href");
       expect(joinUrl).toContain(`${demoServer.url}/demo?`);
       const watched = watchAll(api, new URL(joinUrl!).searchParams.get("channel")!);
+      watched.catch(() => {}); // awaited below; a test failing before then must not leave it unhandled
 
       const answerer = await browser.context.newPage();
       await answerer.goto(joinUrl!);
