@@ -12,6 +12,7 @@ import type { MongoStoreOptions, WatchMode } from "./options.js";
 import { tombstoneMs } from "./options.js";
 import { guarded } from "./unavailable.js";
 import type { WatchHub } from "./watch-hub.js";
+import type { WriteGuard } from "./write-lock.js";
 
 export interface MongoStoreParts {
   readonly client: MongoClient;
@@ -22,6 +23,7 @@ export interface MongoStoreParts {
   readonly watchMode: WatchMode;
   readonly expiryMode: ExpiryMode;
   readonly changeStream?: ChangeStreamFeed;
+  readonly writeGuard: WriteGuard;
   /** Stops the poller and the sweeper. */
   readonly stopTimers: () => void;
 }
@@ -35,7 +37,9 @@ const duplicateKey = 11000;
  * candidate, side not complete, below the candidate limit), so concurrent
  * calls through any number of processes serialise in the database: the
  * first answer wins and limits hold. Only when the filter matches nothing
- * is the document read, to say why. Build it with openMongoStore.
+ * is the document read, to say why. (On FerretDB, whose updates are not
+ * atomic, a lease lock per channel serialises them; see write-lock.ts.)
+ * Build it with openMongoStore.
  */
 export class MongoChannelStore implements ChannelStore {
   constructor(private readonly parts: MongoStoreParts) {}
@@ -125,7 +129,7 @@ export class MongoChannelStore implements ChannelStore {
   }
 
   async health(): Promise<StoreHealth> {
-    const details = { store: "mongodb", watchMode: this.parts.watchMode, expiry: this.parts.expiryMode };
+    const details = { store: "mongodb", watchMode: this.parts.watchMode, expiry: this.parts.expiryMode, writes: this.parts.writeGuard.kind };
     try {
       await guarded("*", () => this.parts.client.db(this.parts.options.database).command({ ping: 1 }));
       return { ready: true, details };
@@ -167,7 +171,9 @@ export class MongoChannelStore implements ChannelStore {
   ): Promise<ChannelDocument | null> {
     const filter = { ...this.liveFilter(id), ...conditions } as Filter<ChannelDocument>;
     const step = { ...update, $inc: { version: 1 }, $push: { ...update.$push, changes: change } } as UpdateFilter<ChannelDocument>;
-    const doc = await guarded(id, () => this.parts.collection.findOneAndUpdate(filter, step, { returnDocument: "after" }));
+    const doc = await this.parts.writeGuard.run(id, () =>
+      guarded(id, () => this.parts.collection.findOneAndUpdate(filter, step, { returnDocument: "after" })),
+    );
     if (doc) this.parts.hub.deliver(doc, this.parts.clock.now());
     return doc;
   }

@@ -8,6 +8,7 @@ import type { MongoStoreOptions, StoreLogger, WatchMode } from "./options.js";
 import { startWatchTicks } from "./poll-feed.js";
 import { guarded } from "./unavailable.js";
 import { WatchHub } from "./watch-hub.js";
+import { atomicUpdates, LeaseLock } from "./write-lock.js";
 
 /**
  * Connects, creates the indexes, picks how watchers learn of other
@@ -24,6 +25,9 @@ export async function openMongoStore(options: MongoStoreOptions, clock: Clock, l
     const collection = client.db(options.database).collection<ChannelDocument>(options.collection);
     const expiryMode = await guarded("*", () => ensureExpiryIndex(collection, logger));
     const hub = new WatchHub();
+    const writeGuard = (await isFerretDb(client))
+      ? LeaseLock.forCollection(client.db(options.database), options.collection, writeLeaseMs(options))
+      : atomicUpdates;
     const stops: (() => void)[] = [];
     if (expiryMode === "sweeper") stops.push(startSweeper(collection, clock, options.sweepIntervalMs, logger));
 
@@ -48,6 +52,7 @@ export async function openMongoStore(options: MongoStoreOptions, clock: Clock, l
       collection: options.collection,
       watchMode,
       expiry: expiryMode,
+      writes: writeGuard.kind,
       pollIntervalMs: watchMode === "poll" ? options.pollIntervalMs : undefined,
     });
     return new MongoChannelStore({
@@ -58,6 +63,7 @@ export async function openMongoStore(options: MongoStoreOptions, clock: Clock, l
       hub,
       watchMode,
       expiryMode,
+      writeGuard,
       ...(changeStream && { changeStream }),
       stopTimers: () => stops.forEach((stop) => stop()),
     });
@@ -71,4 +77,15 @@ export async function openMongoStore(options: MongoStoreOptions, clock: Clock, l
 async function detectWatchMode(client: MongoClient): Promise<WatchMode> {
   const hello = await guarded("*", () => client.db("admin").command({ hello: 1 }));
   return typeof hello["setName"] === "string" || hello["msg"] === "isdbgrid" ? "change-stream" : "poll";
+}
+
+/** FerretDB says so in buildInfo; its updates need the lease lock. */
+async function isFerretDb(client: MongoClient): Promise<boolean> {
+  const info = await guarded("*", () => client.db("admin").command({ buildInfo: 1 }));
+  return typeof info["ferretdbVersion"] === "string";
+}
+
+/** A write holding the lock fails after at most a server selection timeout plus its own round trip. */
+function writeLeaseMs(options: MongoStoreOptions): number {
+  return Math.max(5000, 3 * options.serverSelectionTimeoutMs);
 }
