@@ -48,7 +48,11 @@ export class WatchHub {
   deliver(doc: ChannelDocument, now: number): void {
     const entry = this.watched.get(doc._id);
     if (!entry || doc.version <= entry.version) return;
-    if (doc.closedBy) return this.end(doc._id, { kind: "closed", closedBy: doc.closedBy, version: doc.version });
+    if (doc.closedBy) {
+      // The tombstone still holds what changed before the close; a watcher that missed it gets it first.
+      if (doc.version - 1 > entry.version) this.notify(entry, { kind: "updated", state: { ...toState(doc), version: doc.version - 1 } });
+      return this.end(doc._id, { kind: "closed", closedBy: doc.closedBy, version: doc.version });
+    }
     entry.expireTime = doc.expireAt.getTime();
     if (entry.expireTime <= now) return this.end(doc._id, { kind: "expired", version: doc.version + 1 });
     entry.version = doc.version;
