@@ -171,9 +171,10 @@ export class MongoChannelStore implements ChannelStore {
   ): Promise<ChannelDocument | null> {
     const filter = { ...this.liveFilter(id), ...conditions } as Filter<ChannelDocument>;
     const step = { ...update, $inc: { version: 1 }, $push: { ...update.$push, changes: change } } as UpdateFilter<ChannelDocument>;
-    const doc = await this.parts.writeGuard.run(id, () =>
-      guarded(id, () => this.parts.collection.findOneAndUpdate(filter, step, { returnDocument: "after" })),
-    );
+    const { collection, writeGuard } = this.parts;
+    const stillApplies = async () => (await guarded(id, () => collection.countDocuments(filter, { limit: 1 }))) > 0;
+    const write = () => guarded(id, () => collection.findOneAndUpdate(filter, step, { returnDocument: "after" }));
+    const doc = (await writeGuard.run(id, write, stillApplies)) ?? null;
     if (doc) this.parts.hub.deliver(doc, this.parts.clock.now());
     return doc;
   }

@@ -7,7 +7,11 @@ import { guarded } from "./unavailable.js";
 /** How the writes to one channel are kept from interleaving. */
 export interface WriteGuard {
   readonly kind: "atomic-update" | "lease-lock";
-  run<T>(channelId: string, write: () => Promise<T>): Promise<T>;
+  /**
+   * Runs `write`, or returns undefined without running it when, while
+   * waiting for its turn, `stillApplies` says its conditions no longer hold.
+   */
+  run<T>(channelId: string, write: () => Promise<T>, stillApplies: () => Promise<boolean>): Promise<T | undefined>;
 }
 
 /** MongoDB applies a conditional findOneAndUpdate atomically: nothing to add. */
@@ -43,9 +47,9 @@ export class LeaseLock implements WriteGuard {
     return new LeaseLock(db.collection<LockDocument>(`${collection}.locks`), leaseMs);
   }
 
-  async run<T>(channelId: string, write: () => Promise<T>): Promise<T> {
+  async run<T>(channelId: string, write: () => Promise<T>, stillApplies: () => Promise<boolean>): Promise<T | undefined> {
     const owner = randomUUID();
-    await this.acquire(channelId, owner);
+    if (!(await this.acquire(channelId, owner, stillApplies))) return undefined;
     try {
       return await write();
     } finally {
@@ -53,15 +57,17 @@ export class LeaseLock implements WriteGuard {
     }
   }
 
-  private async acquire(channelId: string, owner: string): Promise<void> {
+  /** True once the lock is held; false when the write no longer applies (e.g. another answer won meanwhile). */
+  private async acquire(channelId: string, owner: string, stillApplies: () => Promise<boolean>): Promise<boolean> {
     const giveUpAt = Date.now() + 2 * this.leaseMs;
     for (let attempt = 1; ; attempt++) {
       try {
         await guarded(channelId, () => this.locks.insertOne({ _id: channelId, owner, expireAt: new Date(Date.now() + this.leaseMs) }));
-        return;
+        return true;
       } catch (error) {
         if (!(error instanceof MongoServerError && error.code === duplicateKey)) throw error;
       }
+      if (!(await stillApplies())) return false;
       await guarded(channelId, () => this.locks.deleteOne({ _id: channelId, expireAt: { $lte: new Date() } }));
       if (Date.now() > giveUpAt) throw new StoreError("unavailable", channelId, `channel ${channelId} stayed locked for ${2 * this.leaseMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 * attempt)));
