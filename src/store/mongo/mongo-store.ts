@@ -69,7 +69,10 @@ export class MongoChannelStore implements ChannelStore {
 
   async getChannel(id: string): Promise<ChannelState | undefined> {
     const doc = await this.findLive(id);
-    return doc ? toState(doc) : undefined;
+    if (!doc) return undefined;
+    // A watch stream reads the channel right after subscribing: this tells the hub its expire time.
+    this.parts.hub.deliver(doc, this.parts.clock.now());
+    return toState(doc);
   }
 
   async setOffer(id: string, sdp: string): Promise<ChannelState> {
