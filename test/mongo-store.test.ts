@@ -100,6 +100,12 @@ describe.skipIf(!target)("MongoDB store", () => {
     });
   });
 
+  it("refuses to start when change streams are demanded of a deployment without them", async () => {
+    if (target!.kind !== "ferretdb") return; // a MONGODB_URI replica set has them
+    const options = testMongoOptions(server.uri, database, limits, { watchMode: "change-stream" });
+    await expect(openMongoStore(options, new FakeClock(Date.now()), new RecordingLogger())).rejects.toThrow(/changeStream/);
+  });
+
   it("fails with `unavailable` within its server selection timeout when no server answers", async () => {
     const options = testMongoOptions("mongodb://127.0.0.1:1/", database, limits, { serverSelectionTimeoutMs: 200 });
     const error = await openMongoStore(options, new FakeClock(), new RecordingLogger()).catch((e: unknown) => e);

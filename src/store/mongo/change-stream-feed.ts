@@ -24,6 +24,8 @@ export class ChangeStreamFeed {
     private readonly hub: WatchHub,
     private readonly now: () => number,
     private readonly logger: StoreLogger,
+    /** Fetches what watchers that subscribed while the stream was down may have missed. */
+    private readonly catchUp: () => Promise<void>,
   ) {}
 
   /** Opens the stream and waits until the server accepted it, so no change after this call is missed. */
@@ -33,7 +35,13 @@ export class ChangeStreamFeed {
       { fullDocument: "updateLookup", ...(this.resumeToken !== undefined && { resumeAfter: this.resumeToken }) },
     );
     // Starting the cursor makes the server run the aggregate; its first batch is empty or the first changes.
-    const first = await stream.tryNext();
+    let first: ChangeStreamDocument<ChannelDocument> | null;
+    try {
+      first = await stream.tryNext();
+    } catch (error) {
+      await stream.close().catch(() => {});
+      throw error;
+    }
     this.stream = stream;
     if (first) this.handle(first);
     void this.follow(stream);
@@ -76,7 +84,7 @@ export class ChangeStreamFeed {
   private scheduleReopen(): void {
     if (this.closed) return;
     this.reopenTimer = setTimeout(() => {
-      this.open().catch((error: unknown) => {
+      this.open().then(this.catchUp, (error: unknown) => {
         // A token too old to resume from is of no use; later changes are what watchers need.
         this.resumeToken = undefined;
         this.logger.warn("reopening the change stream failed; retrying", { error: String(error) });

@@ -5,7 +5,7 @@ import type { ChannelDocument } from "./document.js";
 import { ensureExpiryIndex, startSweeper } from "./expiry.js";
 import { MongoChannelStore } from "./mongo-store.js";
 import type { MongoStoreOptions, StoreLogger, WatchMode } from "./options.js";
-import { startWatchTicks } from "./poll-feed.js";
+import { pollOnce, startWatchTicks } from "./poll-feed.js";
 import { guarded } from "./unavailable.js";
 import { WatchHub } from "./watch-hub.js";
 import { atomicUpdates, LeaseLock } from "./write-lock.js";
@@ -21,6 +21,7 @@ export async function openMongoStore(options: MongoStoreOptions, clock: Clock, l
     writeConcern: { w: options.writeConcern },
     ignoreUndefined: true,
   });
+  const stops: (() => void)[] = [];
   try {
     const collection = client.db(options.database).collection<ChannelDocument>(options.collection);
     const expiryMode = await guarded("*", () => ensureExpiryIndex(collection, logger));
@@ -28,13 +29,13 @@ export async function openMongoStore(options: MongoStoreOptions, clock: Clock, l
     const writeGuard = (await isFerretDb(client))
       ? LeaseLock.forCollection(client.db(options.database), options.collection, writeLeaseMs(options))
       : atomicUpdates;
-    const stops: (() => void)[] = [];
     if (expiryMode === "sweeper") stops.push(startSweeper(collection, clock, options.sweepIntervalMs, logger));
 
     let watchMode = options.watchMode === "auto" ? await detectWatchMode(client) : options.watchMode;
     let changeStream: ChangeStreamFeed | undefined;
     if (watchMode === "change-stream") {
-      changeStream = new ChangeStreamFeed(collection, hub, () => clock.now(), logger);
+      const catchUp = () => pollOnce(collection, hub, clock, logger);
+      changeStream = new ChangeStreamFeed(collection, hub, () => clock.now(), logger, catchUp);
       try {
         await guarded("*", () => changeStream!.open());
       } catch (error) {
@@ -68,6 +69,7 @@ export async function openMongoStore(options: MongoStoreOptions, clock: Clock, l
       stopTimers: () => stops.forEach((stop) => stop()),
     });
   } catch (error) {
+    stops.forEach((stop) => stop());
     await client.close().catch(() => {});
     throw error;
   }

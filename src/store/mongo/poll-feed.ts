@@ -24,20 +24,28 @@ export interface WatchTicksOptions {
  */
 export function startWatchTicks({ hub, clock, intervalMs, logger, poll }: WatchTicksOptions): () => void {
   return repeat(intervalMs, async () => {
-    const watched = hub.versions();
-    if (poll && watched.length > 0) {
-      try {
-        const docs = await poll.find({ $or: watched.map(([id, version]) => ({ _id: id, version: { $gt: version } })) }).toArray();
-        const now = clock.now();
-        for (const doc of docs) hub.deliver(doc, now);
-      } catch (error) {
-        if (isUnavailableError(error)) {
-          hub.failAll(new StoreError("unavailable", "*", `MongoDB is unavailable: ${(error as Error).message}`));
-        } else {
-          logger.warn("polling for channel changes failed", { error: String(error) });
-        }
-      }
-    }
+    if (poll) await pollOnce(poll, hub, clock, logger);
     hub.expire(clock.now());
   });
+}
+
+/**
+ * ONE query for the documents of every locally watched channel that moved
+ * past the version its watchers have. When MongoDB cannot be reached, every
+ * watch ends with `unavailable`.
+ */
+export async function pollOnce(collection: Collection<ChannelDocument>, hub: WatchHub, clock: Clock, logger: StoreLogger): Promise<void> {
+  const watched = hub.versions();
+  if (watched.length === 0) return;
+  try {
+    const docs = await collection.find({ $or: watched.map(([id, version]) => ({ _id: id, version: { $gt: version } })) }).toArray();
+    const now = clock.now();
+    for (const doc of docs) hub.deliver(doc, now);
+  } catch (error) {
+    if (isUnavailableError(error)) {
+      hub.failAll(new StoreError("unavailable", "*", `MongoDB is unavailable: ${(error as Error).message}`));
+    } else {
+      logger.warn("polling for channel changes failed", { error: String(error) });
+    }
+  }
 }
