@@ -7,6 +7,7 @@ export PATH="$HOME/go/bin:$PWD/.tools/bin:$PATH"
 
 [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund
 bash scripts/provision-core.sh
+bash scripts/provision-ferretdb.sh
 
 bash scripts/check-generated.sh
 npx tsc -p tsconfig.json --noEmit

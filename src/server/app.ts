@@ -46,7 +46,7 @@ export interface RunningServer {
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
-  const store = options.store ?? (await openStore(config, clock));
+  const store = options.store ?? (await openStore(config, clock, logger));
   const signaling = createSignalingService({ store, clock, limits: config.limits });
 
   const shutdownController = new AbortController();
@@ -68,7 +68,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
 
   const listener = new DualProtocolListener((req, res) => {
     if (req.url === "/healthz" && (req.method === "GET" || req.method === "HEAD")) {
-      writeHealth(res, draining);
+      void writeHealth(res, draining, store);
       return;
     }
     inFlight++;
@@ -114,8 +114,12 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   };
 }
 
-function writeHealth(res: http.ServerResponse | http2.Http2ServerResponse, draining: boolean): void {
-  const body = JSON.stringify({ status: draining ? "draining" : "serving" });
-  (res as http.ServerResponse).writeHead(draining ? 503 : 200, { "content-type": "application/json" });
+/** 200 while serving; 503 while draining or while the store cannot be reached, so balancers send traffic elsewhere. */
+async function writeHealth(res: http.ServerResponse | http2.Http2ServerResponse, draining: boolean, store: ChannelStore): Promise<void> {
+  const storeHealth = await store.health?.().catch(() => ({ ready: false, details: {} }));
+  const ready = !draining && (storeHealth?.ready ?? true);
+  const status = draining ? "draining" : ready ? "serving" : "store-unavailable";
+  const body = JSON.stringify({ status, ...(storeHealth && { store: storeHealth.details }) });
+  (res as http.ServerResponse).writeHead(ready ? 200 : 503, { "content-type": "application/json" });
   res.end(body);
 }

@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import type { SignalingLimits } from "../service/limits.js";
+import type { MongoStoreOptions } from "../store/mongo/options.js";
 import type { StoreLimits } from "../store/store.js";
 import type { LogLevel } from "./logger.js";
 import { logLevels } from "./logger.js";
@@ -8,7 +9,9 @@ import { logLevels } from "./logger.js";
 export interface Config {
   readonly host: string;
   readonly port: number;
-  readonly store: "memory";
+  readonly store: "memory" | "mongodb";
+  /** Used when `store` is `mongodb`. */
+  readonly mongodb: Omit<MongoStoreOptions, "limits">;
   readonly logLevel: LogLevel;
   readonly limits: SignalingLimits & StoreLimits;
   /** Largest request message, in bytes (the router's readMaxBytes). */
@@ -27,10 +30,13 @@ interface Setting<T> {
   readonly default: T;
   readonly parse: Parser<T>;
   readonly description: string;
+  /** A conventional variable also read, after `env` (e.g. MONGODB_URI). */
+  readonly envAlias?: string;
 }
 
-function setting<T>(flag: string, defaultValue: T, parse: Parser<T>, description: string): Setting<T> {
-  return { flag, env: `SWITCHBOARD_${flag.toUpperCase().replaceAll("-", "_")}`, default: defaultValue, parse, description };
+function setting<T>(flag: string, defaultValue: T, parse: Parser<T>, description: string, envAlias?: string): Setting<T> {
+  const env = `SWITCHBOARD_${flag.toUpperCase().replaceAll("-", "_")}`;
+  return { flag, env, default: defaultValue, parse, description, ...(envAlias !== undefined && { envAlias }) };
 }
 
 const integer =
@@ -55,11 +61,18 @@ const nonEmpty: Parser<string> = (text) => {
   return text.trim();
 };
 
+const writeConcern: Parser<"majority" | number> = (text) => (text.trim() === "majority" ? "majority" : integer(0, 50)(text));
+
 /** Every setting, in the order `--help` and the README list them. */
 export const settings = {
   host: setting("host", "0.0.0.0", nonEmpty, "Address to listen on."),
   port: setting("port", 8080, integer(0, 65535), "Port for Connect, gRPC, gRPC-Web and /healthz (0 picks a free one)."),
-  store: setting("store", "memory" as const, oneOf(["memory"] as const), "Channel store: `memory` (embedded, one process)."),
+  store: setting(
+    "store",
+    "memory" as "memory" | "mongodb",
+    oneOf(["memory", "mongodb"] as const),
+    "Channel store: `memory` (embedded, one process) or `mongodb` (shared by every process using the same collection).",
+  ),
   logLevel: setting("log-level", "info" as LogLevel, oneOf(logLevels), "Least severe log level written: debug, info, warn, error."),
   defaultTtlSeconds: setting("default-ttl-seconds", 300, integer(1), "Time to live of a channel created without one."),
   minTtlSeconds: setting("min-ttl-seconds", 10, integer(1), "Shortest time to live; shorter requests are raised to it."),
@@ -74,6 +87,14 @@ export const settings = {
   maxRequestBytes: setting("max-request-bytes", 262144, integer(1024), "Largest request message, in bytes."),
   maxTimeoutMs: setting("max-timeout-ms", 0, integer(0), "Longest deadline a client may ask for, in ms (longer ones get INVALID_ARGUMENT); 0 for no cap."),
   shutdownGraceMs: setting("shutdown-grace-ms", 10000, integer(0), "Time in-flight calls get to finish after SIGTERM/SIGINT."),
+  mongodbUri: setting("mongodb-uri", "mongodb://127.0.0.1:27017", nonEmpty, "MongoDB connection string (never logged); MONGODB_URI is read too.", "MONGODB_URI"),
+  mongodbDatabase: setting("mongodb-database", "switchboard", nonEmpty, "MongoDB database of the channel collection."),
+  mongodbCollection: setting("mongodb-collection", "channels", nonEmpty, "MongoDB collection holding one document per channel."),
+  mongodbWriteConcern: setting("mongodb-write-concern", "majority" as "majority" | number, writeConcern, "Write concern `w` of every write: `majority` or a number of members."),
+  mongodbWatchMode: setting("mongodb-watch-mode", "auto" as "auto" | "change-stream" | "poll", oneOf(["auto", "change-stream", "poll"] as const), "How watchers learn of other processes' changes: `auto` (change streams on a replica set, else polling), `change-stream` or `poll`."),
+  mongodbPollIntervalMs: setting("mongodb-poll-interval-ms", 200, integer(10, 60000), "Time between polls for the channels this process watches (one query each), and between expiry checks of watches."),
+  mongodbServerSelectionTimeoutMs: setting("mongodb-server-selection-timeout-ms", 2000, integer(100), "How long a call waits for a reachable MongoDB before failing with UNAVAILABLE."),
+  mongodbSweepIntervalMs: setting("mongodb-sweep-interval-ms", 10000, integer(100), "Time between deletions of expired channels where the server has no TTL indexes (FerretDB)."),
 } satisfies Record<string, Setting<unknown>>;
 
 type Settings = typeof settings;
@@ -104,7 +125,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   const values = {} as Record<string, unknown>;
   for (const [key, s] of Object.entries(settings) as [string, Setting<unknown>][]) {
     const fromFlag = parsed.values[s.flag];
-    const raw = typeof fromFlag === "string" ? fromFlag : env[s.env];
+    const raw = typeof fromFlag === "string" ? fromFlag : (env[s.env] ?? (s.envAlias === undefined ? undefined : env[s.envAlias]));
     if (raw === undefined) {
       values[key] = s.default;
       continue;
@@ -128,6 +149,16 @@ function toConfig(v: Values): Config {
     host: v.host,
     port: v.port,
     store: v.store,
+    mongodb: {
+      uri: v.mongodbUri,
+      database: v.mongodbDatabase,
+      collection: v.mongodbCollection,
+      writeConcern: v.mongodbWriteConcern,
+      watchMode: v.mongodbWatchMode,
+      pollIntervalMs: v.mongodbPollIntervalMs,
+      serverSelectionTimeoutMs: v.mongodbServerSelectionTimeoutMs,
+      sweepIntervalMs: v.mongodbSweepIntervalMs,
+    },
     logLevel: v.logLevel,
     limits: {
       maxSdpBytes: v.maxSdpBytes,
@@ -157,7 +188,8 @@ export function defaultConfig(): Config {
 /** The `--help` text: one row per setting with its flag, variable and default. */
 export function helpText(): string {
   const rows = Object.values(settings).map(
-    (s) => `  --${s.flag} <value>\n      ${s.env} (default: ${String(s.default)})\n      ${s.description.replaceAll("`", "")}`,
+    (s: Setting<unknown>) =>
+      `  --${s.flag} <value>\n      ${s.env}${s.envAlias ? ` or ${s.envAlias}` : ""} (default: ${String(s.default)})\n      ${s.description.replaceAll("`", "")}`,
   );
   return `Usage: switchboard [options]\n\nEvery option can also be set by its environment variable; a flag wins.\n\n${rows.join("\n")}\n  --help\n      Show this text.\n`;
 }
