@@ -4,8 +4,11 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Clock } from "../lib/clock.js";
 import { systemClock } from "../lib/clock.js";
+import { createCompatApi } from "../service/compat/compat-api.js";
+import { createIceService } from "../service/ice-service.js";
 import { createSignalingService } from "../service/signaling-service.js";
 import type { ChannelStore } from "../store/store.js";
+import { compatEndpoint } from "./compat/compat-endpoint.js";
 import type { Config } from "./config.js";
 import type { Logger } from "./logger.js";
 import { silentLogger } from "./logger.js";
@@ -50,12 +53,22 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   let idle: (() => void) | undefined;
 
   const rpcHandler = connectNodeAdapter({
-    routes: routes({ signaling: signaling.impl }),
+    routes: routes({ signaling: signaling.impl, ice: createIceService({ store, clock, ice: config.ice }) }),
     readMaxBytes: config.maxRequestBytes,
     maxTimeoutMs: config.maxTimeoutMs,
     shutdownSignal: shutdownController.signal,
     interceptors: [requestLog(logger)],
   });
+
+  const compat =
+    config.compatPath === undefined
+      ? undefined
+      : compatEndpoint({
+          path: config.compatPath,
+          maxBodyBytes: config.maxRequestBytes,
+          api: createCompatApi({ store, clock, limits: config.limits }),
+          logger,
+        });
 
   const listener = new DualProtocolListener((req, res) => {
     if (req.url === "/healthz" && (req.method === "GET" || req.method === "HEAD")) {
@@ -66,7 +79,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     res.once("close", () => {
       if (--inFlight === 0) idle?.();
     });
-    rpcHandler(req, res);
+    if (compat?.matches(req)) compat.handle(req, res);
+    else rpcHandler(req, res);
   });
 
   const port = await listener.listen(config.port, config.host);

@@ -1,6 +1,10 @@
 import { parseArgs } from "node:util";
+import type { Secret } from "../lib/secret.js";
+import type { IceConfig, IceServerInit } from "../service/ice-service.js";
 import type { SignalingLimits } from "../service/limits.js";
 import type { StoreLimits } from "../store/store.js";
+import { parseCompatPath } from "./compat/compat-path.js";
+import { anyText, iceConfig, parseIceServers, parseSecretFile, parseTurnUrls } from "./ice-settings.js";
 import type { LogLevel } from "./logger.js";
 import { logLevels } from "./logger.js";
 
@@ -17,6 +21,10 @@ export interface Config {
   readonly maxTimeoutMs: number;
   /** How long in-flight calls may run on after SIGTERM before their connections are cut. */
   readonly shutdownGraceMs: number;
+  /** Path of the Lambda-style JSON endpoint; undefined when it is off. */
+  readonly compatPath: string | undefined;
+  /** STUN/TURN servers for GetIceServers. */
+  readonly ice: IceConfig;
 }
 
 type Parser<T> = (text: string) => T;
@@ -74,6 +82,14 @@ export const settings = {
   maxRequestBytes: setting("max-request-bytes", 262144, integer(1024), "Largest request message, in bytes."),
   maxTimeoutMs: setting("max-timeout-ms", 0, integer(0), "Longest deadline a client may ask for, in ms; 0 for no cap."),
   shutdownGraceMs: setting("shutdown-grace-ms", 10000, integer(0), "Time in-flight calls get to finish after SIGTERM/SIGINT."),
+  compatApi: setting("compat-api", "on" as "on" | "off", oneOf(["on", "off"] as const), "Serve the Lambda-style JSON endpoint (`on` or `off`)."),
+  compatPath: setting("compat-path", "/", parseCompatPath, "Path of the JSON endpoint; only POST to exactly this path reaches it."),
+  iceServers: setting("ice-servers", [] as IceServerInit[], parseIceServers, "Static STUN/TURN servers for GetIceServers: a JSON array of RTCIceServer objects."),
+  turnRestUrls: setting("turn-rest-urls", [] as string[], parseTurnUrls, "Comma-separated turn:/turns: URLs that get TURN REST credentials (coturn use-auth-secret)."),
+  turnRestSecret: setting("turn-rest-secret", "", anyText, "Secret shared with those TURN servers (static-auth-secret); prefer the variable to the flag."),
+  turnRestSecretFile: setting("turn-rest-secret-file", undefined as Secret | undefined, parseSecretFile, "File holding that secret, instead of --turn-rest-secret."),
+  turnCredentialTtlSeconds: setting("turn-credential-ttl-seconds", 86400, integer(60, 7 * 86400), "How long a minted TURN credential is accepted."),
+  iceRequireToken: setting("ice-require-token", "off" as "on" | "off", oneOf(["on", "off"] as const), "`on`: GetIceServers needs a channel id and one of its tokens."),
 } satisfies Record<string, Setting<unknown>>;
 
 type Settings = typeof settings;
@@ -119,11 +135,13 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   if (problems.length === 0 && !(v.minTtlSeconds <= v.defaultTtlSeconds && v.defaultTtlSeconds <= v.maxTtlSeconds)) {
     problems.push("--default-ttl-seconds must lie between --min-ttl-seconds and --max-ttl-seconds");
   }
-  if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join("\n  ")}`);
-  return { help: false, config: toConfig(v) };
+  const ice = problems.length === 0 ? iceConfig(v) : undefined;
+  problems.push(...(ice?.problems ?? []));
+  if (problems.length > 0 || !ice) throw new ConfigError(`invalid configuration:\n  ${problems.join("\n  ")}`);
+  return { help: false, config: toConfig(v, ice.config) };
 }
 
-function toConfig(v: Values): Config {
+function toConfig(v: Values, ice: IceConfig): Config {
   return {
     host: v.host,
     port: v.port,
@@ -144,6 +162,8 @@ function toConfig(v: Values): Config {
     maxRequestBytes: v.maxRequestBytes,
     maxTimeoutMs: v.maxTimeoutMs,
     shutdownGraceMs: v.shutdownGraceMs,
+    compatPath: v.compatApi === "on" ? v.compatPath : undefined,
+    ice,
   };
 }
 
@@ -157,7 +177,7 @@ export function defaultConfig(): Config {
 /** The `--help` text: one row per setting with its flag, variable and default. */
 export function helpText(): string {
   const rows = Object.values(settings).map(
-    (s) => `  --${s.flag} <value>\n      ${s.env} (default: ${String(s.default)})\n      ${s.description.replaceAll("`", "")}`,
+    (s) => `  --${s.flag} <value>\n      ${s.env} (default: ${String(s.default ?? "")})\n      ${s.description.replaceAll("`", "")}`,
   );
   return `Usage: switchboard [options]\n\nEvery option can also be set by its environment variable; a flag wins.\n\n${rows.join("\n")}\n  --help\n      Show this text.\n`;
 }
