@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Client } from "@connectrpc/connect";
-import type { SignalingService } from "../gen/signaling/v1/signaling_pb.js";
+import type { IceCandidate, SignalingService } from "../gen/signaling/v1/signaling_pb.js";
 import { SdpType, Side } from "../gen/signaling/v1/signaling_pb.js";
 import type { RunningServer } from "../src/server/app.js";
-import { callCompat } from "./support/compat-client.js";
+import { callCompat, postCompat } from "./support/compat-client.js";
 import { sampleCandidate, sampleSdp } from "./support/sdp-samples.js";
 import { signalingClient, startTestServer } from "./support/test-server.js";
 
@@ -21,7 +21,7 @@ afterEach(() => server.shutdown(0));
 
 const call = (method: string, fields: Record<string, unknown> = {}) => callCompat(compat, { method, ...fields });
 
-function candidateFields(c: ReturnType<typeof sampleCandidate>) {
+function candidateFields(c: IceCandidate) {
   return { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex, usernameFragment: c.usernameFragment };
 }
 
@@ -106,12 +106,47 @@ describe("a channel made through SignalingService, seen through the compat endpo
     });
   });
 
-  it("accepts compat candidates onto it, which SignalingService then lists", async () => {
+  it("takes a compat answerer: its answer and candidates land on the answerer's side", async () => {
     const { channelId, offererToken } = await rpc.createChannel({});
     await rpc.setOffer({ channelId, token: offererToken, offer: { type: SdpType.OFFER, sdp: sampleSdp("offer", "OfFr") } });
+    const early = sampleCandidate("AnSw", 50001);
+    await call("create_candidate", { channel_id: channelId, candidate: early });
+    await call("create_answer", { channel_id: channelId, answer: { type: "answer", sdp: sampleSdp("answer", "AnSw") } });
+    const late = sampleCandidate("AnSw", 50002);
+    await call("create_candidate", { channel_id: channelId, candidate: late });
+    const answerer = await rpc.listIceCandidates({ channelId, side: Side.ANSWERER });
+    expect(answerer.candidates.map(candidateFields)).toEqual([early, late]);
+    expect((await rpc.listIceCandidates({ channelId, side: Side.OFFERER })).candidates).toEqual([]);
+  });
+
+  it("keeps the token-protected offerer's side out of compat reach: no offer replacement, no candidates", async () => {
+    const { channelId, offererToken } = await rpc.createChannel({});
+    const offerSdp = sampleSdp("offer", "OfFr");
+    await rpc.setOffer({ channelId, token: offererToken, offer: { type: SdpType.OFFER, sdp: offerSdp } });
+    const replace = await postCompat(compat, { method: "create_offer", channel_id: channelId, offer: "forged" });
+    expect(replace).toMatchObject({ status: 400, text: expect.stringMatching(/created through SignalingService: only its offerer can set the offer/) });
+    // A candidate naming the offer's fragment still cannot reach the offerer's side.
+    await call("create_candidate", { channel_id: channelId, candidate: sampleCandidate("OfFr", 50000) });
+    expect((await rpc.listIceCandidates({ channelId, side: Side.OFFERER })).candidates).toEqual([]);
+    expect((await rpc.getOffer({ channelId })).offer?.sdp).toBe(offerSdp);
+  });
+
+  it("refuses compat candidates once both peers hold tokens", async () => {
+    const { channelId, offererToken } = await rpc.createChannel({});
+    await rpc.setOffer({ channelId, token: offererToken, offer: { type: SdpType.OFFER, sdp: sampleSdp("offer", "OfFr") } });
+    await rpc.setAnswer({ channelId, answer: { type: SdpType.ANSWER, sdp: sampleSdp("answer", "AnSw") } });
+    const reply = await postCompat(compat, { method: "create_candidate", channel_id: channelId, candidate: sampleCandidate("AnSw", 1) });
+    expect(reply).toMatchObject({ status: 400, text: expect.stringMatching(/both peers of channel .* hold SignalingService tokens/) });
+  });
+});
+
+describe("a compat channel answered through SignalingService", () => {
+  it("puts compat candidates on the offerer's side, the only one without a token", async () => {
+    const { channel_id: channelId } = (await call("create_data_channel")) as { channel_id: string };
+    await call("create_offer", { channel_id: channelId, offer: { type: "offer", sdp: sampleSdp("offer", "OfFr") } });
+    await rpc.setAnswer({ channelId, answer: { type: SdpType.ANSWER, sdp: sampleSdp("answer", "AnSw") } });
     const candidate = sampleCandidate("OfFr", 50000);
     await call("create_candidate", { channel_id: channelId, candidate });
-    const listed = await rpc.listIceCandidates({ channelId, side: Side.OFFERER });
-    expect(listed.candidates.map(candidateFields)).toEqual([candidate]);
+    expect((await rpc.listIceCandidates({ channelId, side: Side.OFFERER })).candidates.map(candidateFields)).toEqual([candidate]);
   });
 });

@@ -2,14 +2,14 @@ import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Clock } from "../../lib/clock.js";
 import { isJsonObject } from "../../lib/json.js";
-import type { ChannelState } from "../../store/channel.js";
-import { sameCandidate } from "../../store/channel.js";
+import type { ChannelState, Side } from "../../store/channel.js";
+import { sameCandidate, sides } from "../../store/channel.js";
 import type { ChannelStore, StoreFailure } from "../../store/store.js";
 import { StoreError } from "../../store/store.js";
 import { liveChannel } from "../channel-access.js";
 import { invalidArgument, toConnectError } from "../errors.js";
 import type { SignalingLimits } from "../limits.js";
-import { hashToken, newChannelId, newToken } from "../tokens.js";
+import { newChannelId } from "../tokens.js";
 import { validChannelId } from "../validation.js";
 import { compatCandidateSide } from "./candidate-side.js";
 import type { DescriptionKind } from "./compat-values.js";
@@ -36,7 +36,7 @@ const methods: Record<string, Method> = {
     const now = clock.now();
     const state = await store.createChannel({
       id: newChannelId(),
-      offererTokenHash: unusableTokenHash(),
+      offererTokenHash: compatTokenHash,
       createTime: now,
       expireTime: now + limits.defaultTtlMs,
     });
@@ -46,6 +46,13 @@ const methods: Record<string, Method> = {
   async create_offer({ store, limits }, req) {
     const id = channelIdOf(req);
     const text = descriptionToStore("offer", field(req, "offer"), limits);
+    const state = await liveChannel(store, id);
+    if (!openToCompat(state, "offerer")) {
+      throw new ConnectError(
+        `channel ${id} was created through SignalingService: only its offerer can set the offer, with SetOffer and the offerer token`,
+        Code.FailedPrecondition,
+      );
+    }
     await store.setOffer(id, text);
     return {};
   },
@@ -57,7 +64,7 @@ const methods: Record<string, Method> = {
   async create_answer({ store, limits }, req) {
     const id = channelIdOf(req);
     const text = descriptionToStore("answer", field(req, "answer"), limits);
-    await store.setAnswer(id, text, unusableTokenHash());
+    await store.setAnswer(id, text, compatTokenHash);
     return {};
   },
 
@@ -70,7 +77,16 @@ const methods: Record<string, Method> = {
     const candidate = candidateToStore(field(req, "candidate"), limits);
     const state = await liveChannel(store, id);
     const present = [...state.candidates.offerer, ...state.candidates.answerer].some((c) => sameCandidate(c.value, candidate));
-    if (!present) await store.addCandidate(state.id, compatCandidateSide(state, candidate), candidate);
+    if (present) return {};
+    const open = sides.filter((side) => openToCompat(state, side));
+    if (open.length === 0) {
+      throw new ConnectError(
+        `both peers of channel ${id} hold SignalingService tokens; they add candidates with AddIceCandidate`,
+        Code.FailedPrecondition,
+      );
+    }
+    const side = open.length === 1 ? open[0]! : compatCandidateSide(state, candidate);
+    await store.addCandidate(id, side, candidate);
     return {};
   },
 
@@ -125,7 +141,19 @@ function descriptionOf(state: ChannelState, kind: DescriptionKind): JsonValue {
   return descriptionFromStore(kind, stored.value);
 }
 
-/** The hash of a token nobody holds: compat channels and answers are written without tokens. */
-function unusableTokenHash(): string {
-  return hashToken(newToken());
+/**
+ * Stands in for the token hash of a side written through this endpoint.
+ * It is not a SHA-256 hash, so no token ever matches it, and it tells
+ * compat writes which sides no token protects.
+ */
+const compatTokenHash = "compat";
+
+/**
+ * Whether a compat call may write for this side: one created or answered
+ * through this endpoint, or an answerer yet to answer. A side that holds a
+ * SignalingService token stays writable only with that token.
+ */
+function openToCompat(state: ChannelState, side: Side): boolean {
+  const hash = side === "offerer" ? state.offererTokenHash : state.answererTokenHash;
+  return hash === compatTokenHash || (side === "answerer" && hash === undefined);
 }
