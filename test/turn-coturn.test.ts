@@ -12,7 +12,7 @@ import type { RunningServer } from "../src/server/app.js";
 import { loadConfig } from "../src/server/config.js";
 import { FakeClock } from "./support/fake-clock.js";
 import { startTestServer, transportFor } from "./support/test-server.js";
-import { toolAvailable } from "./support/tools.js";
+import { requireTool } from "./support/tools.js";
 
 /*
  * A real coturn on loopback with use-auth-secret, and turnutils_uclient
@@ -20,7 +20,8 @@ import { toolAvailable } from "./support/tools.js";
  * Install with scripts/provision-coturn.sh; under CI=true a missing coturn
  * fails this file.
  */
-const available = toolAvailable(["turnserver", "turnutils_uclient"], "bash scripts/provision-coturn.sh");
+const provision = "run bash scripts/provision-coturn.sh";
+const available = requireTool("turnserver", provision) && requireTool("turnutils_uclient", provision);
 
 const sharedSecret = "coturn-test-secret-Vx93";
 const realm = "switchboard.test";

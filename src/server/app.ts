@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type * as http from "node:http";
 import type * as http2 from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -12,10 +13,14 @@ import { compatEndpoint } from "./compat/compat-endpoint.js";
 import type { Config } from "./config.js";
 import type { Logger } from "./logger.js";
 import { silentLogger } from "./logger.js";
+import { hardStop } from "./hard-stop.js";
 import { requestLog } from "./request-log.js";
 import routes from "./routes.js";
 import { DualProtocolListener } from "./listener.js";
 import { openStore } from "./store-factory.js";
+
+// Time the error responses of calls cut at the end of the grace period get to reach their clients.
+const responseFlushMs = 1000;
 
 export interface ServerOptions {
   readonly clock?: Clock;
@@ -48,6 +53,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const signaling = createSignalingService({ store, clock, limits: config.limits });
 
   const shutdownController = new AbortController();
+  const cutController = new AbortController();
+  // Every call in flight listens to both signals; that is many listeners by design, not a leak.
+  setMaxListeners(0, shutdownController.signal, cutController.signal);
   let draining = false;
   let inFlight = 0;
   let idle: (() => void) | undefined;
@@ -55,9 +63,10 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const rpcHandler = connectNodeAdapter({
     routes: routes({ signaling: signaling.impl, ice: createIceService({ store, clock, ice: config.ice }) }),
     readMaxBytes: config.maxRequestBytes,
-    maxTimeoutMs: config.maxTimeoutMs,
+    // Connect reads 0 as "no deadline allowed"; our 0 means no cap.
+    ...(config.maxTimeoutMs > 0 && { maxTimeoutMs: config.maxTimeoutMs }),
     shutdownSignal: shutdownController.signal,
-    interceptors: [requestLog(logger)],
+    interceptors: [requestLog(logger), hardStop(cutController.signal)],
   });
 
   const compat =
@@ -88,6 +97,13 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
   logger.info("listening", { url, store: config.store });
 
+  const callsFinished = (timeoutMs: number) =>
+    new Promise<void>((resolve) => {
+      if (inFlight === 0) return resolve();
+      idle = resolve;
+      setTimeout(resolve, timeoutMs).unref();
+    });
+
   let stopped: Promise<void> | undefined;
   const shutdown = (graceMs = config.shutdownGraceMs) =>
     (stopped ??= (async () => {
@@ -95,12 +111,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       logger.info("shutting down", { graceMs, openCalls: inFlight });
       listener.stopAccepting();
       shutdownController.abort(new ConnectError("the server is shutting down; reconnect", Code.Unavailable));
-      await new Promise<void>((resolve) => {
-        if (inFlight === 0) return resolve();
-        idle = resolve;
-        const timer = setTimeout(resolve, graceMs);
-        timer.unref();
-      });
+      await callsFinished(graceMs);
+      cutController.abort(new ConnectError("the server stopped before this call finished; retry", Code.Unavailable));
+      await callsFinished(responseFlushMs);
       listener.destroyAll();
       await store.close();
       logger.info("stopped", { cutCalls: inFlight });

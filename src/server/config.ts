@@ -1,10 +1,9 @@
 import { parseArgs } from "node:util";
-import type { Secret } from "../lib/secret.js";
-import type { IceConfig, IceServerInit } from "../service/ice-service.js";
+import type { IceConfig } from "../service/ice-service.js";
 import type { SignalingLimits } from "../service/limits.js";
 import type { StoreLimits } from "../store/store.js";
 import { parseCompatPath } from "./compat/compat-path.js";
-import { anyText, iceConfig, parseIceServers, parseSecretFile, parseTurnUrls } from "./ice-settings.js";
+import { anyText, iceConfig, parseTurnUrls, readableFile, validIceServers } from "./ice-settings.js";
 import type { LogLevel } from "./logger.js";
 import { logLevels } from "./logger.js";
 
@@ -80,14 +79,14 @@ export const settings = {
   maxWatchersPerChannel: setting("max-watchers-per-channel", 8, integer(1), "WatchChannel streams open at once on one channel."),
   keepAliveIntervalMs: setting("keep-alive-interval-ms", 15000, integer(100), "Idle time after which a watch stream sends a keep-alive."),
   maxRequestBytes: setting("max-request-bytes", 262144, integer(1024), "Largest request message, in bytes."),
-  maxTimeoutMs: setting("max-timeout-ms", 0, integer(0), "Longest deadline a client may ask for, in ms; 0 for no cap."),
+  maxTimeoutMs: setting("max-timeout-ms", 0, integer(0), "Longest deadline a client may ask for, in ms (longer ones get INVALID_ARGUMENT); 0 for no cap."),
   shutdownGraceMs: setting("shutdown-grace-ms", 10000, integer(0), "Time in-flight calls get to finish after SIGTERM/SIGINT."),
   compatApi: setting("compat-api", "on" as "on" | "off", oneOf(["on", "off"] as const), "Serve the Lambda-style JSON endpoint (`on` or `off`)."),
   compatPath: setting("compat-path", "/", parseCompatPath, "Path of the JSON endpoint; only POST to exactly this path reaches it."),
-  iceServers: setting("ice-servers", [] as IceServerInit[], parseIceServers, "Static STUN/TURN servers for GetIceServers: a JSON array of RTCIceServer objects."),
+  iceServers: setting("ice-servers", "", validIceServers, "Static STUN/TURN servers for GetIceServers: a JSON array of RTCIceServer objects (empty: none)."),
   turnRestUrls: setting("turn-rest-urls", [] as string[], parseTurnUrls, "Comma-separated turn:/turns: URLs that get TURN REST credentials (coturn use-auth-secret)."),
   turnRestSecret: setting("turn-rest-secret", "", anyText, "Secret shared with those TURN servers (static-auth-secret); prefer the variable to the flag."),
-  turnRestSecretFile: setting("turn-rest-secret-file", undefined as Secret | undefined, parseSecretFile, "File holding that secret, instead of --turn-rest-secret."),
+  turnRestSecretFile: setting("turn-rest-secret-file", "", readableFile, "File holding that secret, instead of --turn-rest-secret."),
   turnCredentialTtlSeconds: setting("turn-credential-ttl-seconds", 86400, integer(60, 7 * 86400), "How long a minted TURN credential is accepted."),
   iceRequireToken: setting("ice-require-token", "off" as "on" | "off", oneOf(["on", "off"] as const), "`on`: GetIceServers needs a channel id and one of its tokens."),
 } satisfies Record<string, Setting<unknown>>;
@@ -177,7 +176,7 @@ export function defaultConfig(): Config {
 /** The `--help` text: one row per setting with its flag, variable and default. */
 export function helpText(): string {
   const rows = Object.values(settings).map(
-    (s) => `  --${s.flag} <value>\n      ${s.env} (default: ${String(s.default ?? "")})\n      ${s.description.replaceAll("`", "")}`,
+    (s) => `  --${s.flag} <value>\n      ${s.env} (default: ${String(s.default)})\n      ${s.description.replaceAll("`", "")}`,
   );
   return `Usage: switchboard [options]\n\nEvery option can also be set by its environment variable; a flag wins.\n\n${rows.join("\n")}\n  --help\n      Show this text.\n`;
 }

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { accessSync, constants, readFileSync } from "node:fs";
 import type { JsonValue } from "@bufbuild/protobuf";
 import { isJsonObject, parseJson } from "../lib/json.js";
 import { Secret } from "../lib/secret.js";
@@ -17,6 +17,7 @@ const turnUrl = /^turns?:[^\s?#/]+(\?transport=(udp|tcp))?$/;
  * [{"urls":"stun:stun.example.org:3478"},{"urls":["turn:turn.example.org"],"username":"u","credential":"p"}].
  */
 export function parseIceServers(text: string): IceServerInit[] {
+  if (text.trim() === "") return [];
   const parsed = parseJson(text);
   if (!parsed || !Array.isArray(parsed.value)) {
     throw new Error('must be a JSON array of {"urls", "username"?, "credential"?} objects');
@@ -50,6 +51,12 @@ function parseIceServer(entry: JsonValue, index: number): IceServerInit {
   return { urls: urls as string[], username, credential };
 }
 
+/** The setting's text, once parseIceServers accepts it. */
+export function validIceServers(text: string): string {
+  parseIceServers(text);
+  return text;
+}
+
 /** A comma-separated list of turn: / turns: URLs. */
 export function parseTurnUrls(text: string): string[] {
   const urls = text.split(",").map((u) => u.trim()).filter((u) => u !== "");
@@ -61,23 +68,29 @@ export function parseTurnUrls(text: string): string[] {
 /** Any text; never rejected, so an error message can never echo it (for secrets). */
 export const anyText = (text: string): string => text;
 
-/** Reads the secret from a file (trailing line break dropped); the path is not secret, the content is. */
-export function parseSecretFile(path: string): Secret | undefined {
-  if (path === "") return undefined;
-  let content: string;
+/** A path this process can read, or "" for none. The path is not secret; the file's content is. */
+export function readableFile(path: string): string {
+  if (path === "") return path;
   try {
-    content = readFileSync(path, "utf8");
+    accessSync(path, constants.R_OK);
   } catch (error) {
     throw new Error(`cannot read the file: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
   }
-  return new Secret(content.replace(/\r?\n$/, ""));
+  return path;
+}
+
+/** The secret in a file, without its trailing line break. */
+function secretFromFile(path: string): Secret {
+  return new Secret(readFileSync(path, "utf8").replace(/\r?\n$/, ""));
 }
 
 export interface IceSettingValues {
-  readonly iceServers: readonly IceServerInit[];
+  /** JSON text that validIceServers accepted. */
+  readonly iceServers: string;
   readonly turnRestUrls: readonly string[];
   readonly turnRestSecret: string;
-  readonly turnRestSecretFile: Secret | undefined;
+  /** A readable path, or "". */
+  readonly turnRestSecretFile: string;
   readonly turnCredentialTtlSeconds: number;
   readonly iceRequireToken: "on" | "off";
 }
@@ -85,10 +98,17 @@ export interface IceSettingValues {
 /** The IceConfig, or the problems found across the ICE settings. */
 export function iceConfig(v: IceSettingValues): { config: IceConfig; problems: string[] } {
   const problems: string[] = [];
-  if (v.turnRestSecret !== "" && v.turnRestSecretFile) {
+  if (v.turnRestSecret !== "" && v.turnRestSecretFile !== "") {
     problems.push("--turn-rest-secret and --turn-rest-secret-file are both set; set only one");
   }
-  const secret = v.turnRestSecretFile ?? new Secret(v.turnRestSecret);
+  let secret = new Secret(v.turnRestSecret);
+  if (v.turnRestSecretFile !== "") {
+    try {
+      secret = secretFromFile(v.turnRestSecretFile);
+    } catch (error) {
+      problems.push(`--turn-rest-secret-file: cannot read the file: ${(error as NodeJS.ErrnoException).code ?? "error"}`);
+    }
+  }
   const hasSecret = secret.reveal() !== "";
   if (v.turnRestUrls.length > 0 && !hasSecret) {
     problems.push("--turn-rest-urls needs the shared secret: set SWITCHBOARD_TURN_REST_SECRET or --turn-rest-secret-file");
@@ -101,7 +121,7 @@ export function iceConfig(v: IceSettingValues): { config: IceConfig; problems: s
       ? { urls: v.turnRestUrls, secret, ttlSeconds: v.turnCredentialTtlSeconds }
       : undefined;
   return {
-    config: { staticServers: v.iceServers, turnRest, requireToken: v.iceRequireToken === "on" },
+    config: { staticServers: parseIceServers(v.iceServers), turnRest, requireToken: v.iceRequireToken === "on" },
     problems,
   };
 }

@@ -73,14 +73,8 @@ export class SignalingHandlers implements Impl {
   }
 
   async getOffer(req: GetOfferRequest) {
-    const state = await this.liveChannel(req.channelId);
-    if (!state.offer) {
-      throw new ConnectError(
-        `channel ${state.id} has no offer yet; watch the channel (WatchChannel) to learn when the offerer sets it`,
-        Code.FailedPrecondition,
-      );
-    }
-    return { offer: offerMessage(state.offer.value), version: state.version };
+    const { sdp, version } = await this.readDescription(req.channelId, "offer");
+    return { offer: offerMessage(sdp), version };
   }
 
   async setAnswer(req: SetAnswerRequest) {
@@ -92,14 +86,8 @@ export class SignalingHandlers implements Impl {
   }
 
   async getAnswer(req: GetAnswerRequest) {
-    const state = await this.liveChannel(req.channelId);
-    if (!state.answer) {
-      throw new ConnectError(
-        `channel ${state.id} has no answer yet; watch the channel (WatchChannel) to learn when the answerer sets it`,
-        Code.FailedPrecondition,
-      );
-    }
-    return { answer: answerMessage(state.answer.value), version: state.version };
+    const { sdp, version } = await this.readDescription(req.channelId, "answer");
+    return { answer: answerMessage(sdp), version };
   }
 
   async addIceCandidate(req: AddIceCandidateRequest) {
@@ -146,6 +134,20 @@ export class SignalingHandlers implements Impl {
     const { side } = await this.authorize(channelId, req.token);
     await this.deps.store.closeChannel(channelId, side);
     return {};
+  }
+
+  /** The offer or answer; FAILED_PRECONDITION while the channel has none yet. */
+  private async readDescription(channelId: string, which: "offer" | "answer"): Promise<{ sdp: string; version: number }> {
+    const state = await this.liveChannel(channelId);
+    const description = state[which];
+    if (!description) {
+      const writer = which === "offer" ? "offerer" : "answerer";
+      throw new ConnectError(
+        `channel ${state.id} has no ${which} yet; watch the channel (WatchChannel) to learn when the ${writer} sets it`,
+        Code.FailedPrecondition,
+      );
+    }
+    return { sdp: description.value, version: state.version };
   }
 
   private liveChannel(channelId: string): Promise<ChannelState> {
