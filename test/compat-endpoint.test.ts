@@ -41,6 +41,12 @@ describe("create_data_channel", () => {
     expect(JSON.parse(reply.text)).toEqual({ channel_id: expect.stringMatching(uuidV4) });
   });
 
+  it("fails when the server holds max-channels channels", async () => {
+    const url = await start({ limits: { maxChannels: 1 } });
+    await newChannel(url);
+    await expect400(url, { method: "create_data_channel" }, /maximum number of channels \(max-channels\)/);
+  });
+
   it("creates a channel that lives the configured default TTL (300 s)", async () => {
     const clock = new FakeClock();
     const url = await start({}, clock);
