@@ -2,8 +2,8 @@ import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Clock } from "../../lib/clock.js";
 import { isJsonObject } from "../../lib/json.js";
-import type { ChannelState, Side } from "../../store/channel.js";
-import { sameCandidate, sides } from "../../store/channel.js";
+import type { ChannelState } from "../../store/channel.js";
+import { sameCandidate } from "../../store/channel.js";
 import type { ChannelStore, StoreFailure } from "../../store/store.js";
 import { StoreError } from "../../store/store.js";
 import { liveChannel } from "../channel-access.js";
@@ -11,7 +11,7 @@ import { invalidArgument, toConnectError } from "../errors.js";
 import type { SignalingLimits } from "../limits.js";
 import { newChannelId } from "../tokens.js";
 import { validChannelId } from "../validation.js";
-import { compatCandidateSide } from "./candidate-side.js";
+import { compatCandidateSide, compatTokenHash, openToCompat } from "./compat-sides.js";
 import type { DescriptionKind } from "./compat-values.js";
 import { candidateFromStore, candidateToStore, descriptionFromStore, descriptionToStore } from "./compat-values.js";
 
@@ -78,14 +78,13 @@ const methods: Record<string, Method> = {
     const state = await liveChannel(store, id);
     const present = [...state.candidates.offerer, ...state.candidates.answerer].some((c) => sameCandidate(c.value, candidate));
     if (present) return {};
-    const open = sides.filter((side) => openToCompat(state, side));
-    if (open.length === 0) {
+    const side = compatCandidateSide(state, candidate);
+    if (!side) {
       throw new ConnectError(
         `both peers of channel ${id} hold SignalingService tokens; they add candidates with AddIceCandidate`,
         Code.FailedPrecondition,
       );
     }
-    const side = open.length === 1 ? open[0]! : compatCandidateSide(state, candidate);
     await store.addCandidate(id, side, candidate);
     return {};
   },
@@ -139,21 +138,4 @@ function descriptionOf(state: ChannelState, kind: DescriptionKind): JsonValue {
   const stored = state[kind];
   if (!stored) throw new ConnectError(`channel ${state.id} has no ${kind} yet`, Code.FailedPrecondition);
   return descriptionFromStore(kind, stored.value);
-}
-
-/**
- * Stands in for the token hash of a side written through this endpoint.
- * It is not a SHA-256 hash, so no token ever matches it, and it tells
- * compat writes which sides no token protects.
- */
-const compatTokenHash = "compat";
-
-/**
- * Whether a compat call may write for this side: one created or answered
- * through this endpoint, or an answerer yet to answer. A side that holds a
- * SignalingService token stays writable only with that token.
- */
-function openToCompat(state: ChannelState, side: Side): boolean {
-  const hash = side === "offerer" ? state.offererTokenHash : state.answererTokenHash;
-  return hash === compatTokenHash || (side === "answerer" && hash === undefined);
 }
