@@ -62,6 +62,18 @@ describe("a channel made through the compat endpoint, seen through SignalingServ
     expect(answerer.candidates.map((c) => c.candidate)).toEqual(['"after"']);
   });
 
+  it("reads the fragments from values sent as JSON strings too", async () => {
+    const { channel_id: channelId } = (await call("create_data_channel")) as { channel_id: string };
+    await call("create_offer", { channel_id: channelId, offer: JSON.stringify({ type: "offer", sdp: sampleSdp("offer", "OfFr") }) });
+    await call("create_candidate", { channel_id: channelId, candidate: sampleCandidate("AnSw", 50001).candidate });
+    await call("create_answer", { channel_id: channelId, answer: JSON.stringify({ type: "answer", sdp: sampleSdp("answer", "AnSw") }) });
+    await call("create_candidate", { channel_id: channelId, candidate: sampleCandidate("OfFr", 50000).candidate });
+    const offerer = await rpc.listIceCandidates({ channelId, side: Side.OFFERER });
+    const answerer = await rpc.listIceCandidates({ channelId, side: Side.ANSWERER });
+    expect(offerer.candidates.map((c) => JSON.parse(c.candidate) as string)).toEqual([sampleCandidate("OfFr", 50000).candidate]);
+    expect(answerer.candidates.map((c) => JSON.parse(c.candidate) as string)).toEqual([sampleCandidate("AnSw", 50001).candidate]);
+  });
+
   it("shows a value of another shape as its JSON text", async () => {
     const { channel_id: channelId } = (await call("create_data_channel")) as { channel_id: string };
     await call("create_offer", { channel_id: channelId, offer: { sdp: "v=0", type: "offer", x: 1 } });

@@ -5,11 +5,11 @@ export interface CompatReply {
   readonly text: string;
 }
 
-/** POSTs to the compat endpoint as deployed clients do: a JSON body (or raw text) over HTTP/1.1. */
-export async function postCompat(url: string, body: unknown, init: { raw?: boolean; method?: string } = {}): Promise<CompatReply> {
+/** POSTs to the compat endpoint as deployed clients do: a JSON body (or `raw` text as it is) over HTTP/1.1. */
+export async function postCompat(url: string, body: unknown, { raw = false } = {}): Promise<CompatReply> {
   const res = await fetch(url, {
-    method: init.method ?? "POST",
-    ...(init.method !== "GET" && init.method !== "HEAD" && { body: init.raw ? (body as string) : JSON.stringify(body) }),
+    method: "POST",
+    body: raw ? (body as string) : JSON.stringify(body),
     headers: { "content-type": "application/json" },
   });
   return { status: res.status, contentType: res.headers.get("content-type"), text: await res.text() };
