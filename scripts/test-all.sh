@@ -11,6 +11,7 @@ export PATH="$HOME/go/bin:$PWD/.tools/bin:$PATH"
 [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm install --no-audit --no-fund
 bash scripts/provision-core.sh
 bash scripts/provision-ferretdb.sh
+bash scripts/provision-coturn.sh
 
 bash scripts/check-generated.sh
 npx tsc -p tsconfig.json --noEmit

@@ -5,8 +5,11 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Clock } from "../lib/clock.js";
 import { systemClock } from "../lib/clock.js";
+import { createCompatApi } from "../service/compat/compat-api.js";
+import { createIceService } from "../service/ice-service.js";
 import { createSignalingService } from "../service/signaling-service.js";
 import type { ChannelStore } from "../store/store.js";
+import { compatEndpoint } from "./compat/compat-endpoint.js";
 import type { Config } from "./config.js";
 import type { Logger } from "./logger.js";
 import { silentLogger } from "./logger.js";
@@ -58,13 +61,23 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   let idle: (() => void) | undefined;
 
   const rpcHandler = connectNodeAdapter({
-    routes: routes({ signaling: signaling.impl }),
+    routes: routes({ signaling: signaling.impl, ice: createIceService({ store, clock, ice: config.ice }) }),
     readMaxBytes: config.maxRequestBytes,
     // Connect reads 0 as "no deadline allowed"; our 0 means no cap.
     ...(config.maxTimeoutMs > 0 && { maxTimeoutMs: config.maxTimeoutMs }),
     shutdownSignal: shutdownController.signal,
     interceptors: [requestLog(logger), hardStop(cutController.signal)],
   });
+
+  const compat =
+    config.compatPath === undefined
+      ? undefined
+      : compatEndpoint({
+          path: config.compatPath,
+          maxBodyBytes: config.maxRequestBytes,
+          api: createCompatApi({ store, clock, limits: config.limits }),
+          logger,
+        });
 
   const listener = new DualProtocolListener((req, res) => {
     if (req.url === "/healthz" && (req.method === "GET" || req.method === "HEAD")) {
@@ -75,7 +88,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     res.once("close", () => {
       if (--inFlight === 0) idle?.();
     });
-    rpcHandler(req, res);
+    if (compat?.matches(req)) compat.handle(req, res);
+    else rpcHandler(req, res);
   });
 
   const port = await listener.listen(config.port, config.host);

@@ -1,7 +1,10 @@
 import { parseArgs } from "node:util";
+import type { IceConfig } from "../service/ice-service.js";
 import type { SignalingLimits } from "../service/limits.js";
 import type { MongoStoreOptions } from "../store/mongo/options.js";
 import type { StoreLimits } from "../store/store.js";
+import { parseCompatPath } from "./compat/compat-path.js";
+import { anyText, iceConfig, parseTurnUrls, readableFile, validIceServers } from "./ice-settings.js";
 import type { LogLevel } from "./logger.js";
 import { logLevels } from "./logger.js";
 
@@ -20,6 +23,10 @@ export interface Config {
   readonly maxTimeoutMs: number;
   /** How long in-flight calls may run on after SIGTERM before their connections are cut. */
   readonly shutdownGraceMs: number;
+  /** Path of the Lambda-style JSON endpoint; undefined when it is off. */
+  readonly compatPath: string | undefined;
+  /** STUN/TURN servers for GetIceServers. */
+  readonly ice: IceConfig;
 }
 
 type Parser<T> = (text: string) => T;
@@ -95,6 +102,14 @@ export const settings = {
   mongodbPollIntervalMs: setting("mongodb-poll-interval-ms", 200, integer(10, 60000), "Time between polls for the channels this process watches (one query each), and between expiry checks of watches."),
   mongodbServerSelectionTimeoutMs: setting("mongodb-server-selection-timeout-ms", 2000, integer(100), "How long a call waits for a reachable MongoDB before failing with UNAVAILABLE."),
   mongodbSweepIntervalMs: setting("mongodb-sweep-interval-ms", 10000, integer(100), "Time between deletions of expired channels where the server has no TTL indexes (FerretDB)."),
+  compatApi: setting("compat-api", "on" as "on" | "off", oneOf(["on", "off"] as const), "Serve the Lambda-style JSON endpoint (`on` or `off`)."),
+  compatPath: setting("compat-path", "/", parseCompatPath, "Path of the JSON endpoint; only POST to exactly this path reaches it."),
+  iceServers: setting("ice-servers", "", validIceServers, "Static STUN/TURN servers for GetIceServers: a JSON array of RTCIceServer objects (empty: none)."),
+  turnRestUrls: setting("turn-rest-urls", [] as string[], parseTurnUrls, "Comma-separated turn:/turns: URLs that get TURN REST credentials (coturn use-auth-secret)."),
+  turnRestSecret: setting("turn-rest-secret", "", anyText, "Secret shared with those TURN servers (static-auth-secret); prefer the variable to the flag."),
+  turnRestSecretFile: setting("turn-rest-secret-file", "", readableFile, "File holding that secret, instead of --turn-rest-secret."),
+  turnCredentialTtlSeconds: setting("turn-credential-ttl-seconds", 86400, integer(60, 7 * 86400), "How long a minted TURN credential is accepted."),
+  iceRequireToken: setting("ice-require-token", "off" as "on" | "off", oneOf(["on", "off"] as const), "`on`: GetIceServers needs a channel id and one of its tokens."),
 } satisfies Record<string, Setting<unknown>>;
 
 type Settings = typeof settings;
@@ -140,11 +155,13 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   if (problems.length === 0 && !(v.minTtlSeconds <= v.defaultTtlSeconds && v.defaultTtlSeconds <= v.maxTtlSeconds)) {
     problems.push("--default-ttl-seconds must lie between --min-ttl-seconds and --max-ttl-seconds");
   }
-  if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join("\n  ")}`);
-  return { help: false, config: toConfig(v) };
+  const ice = problems.length === 0 ? iceConfig(v) : undefined;
+  problems.push(...(ice?.problems ?? []));
+  if (problems.length > 0 || !ice) throw new ConfigError(`invalid configuration:\n  ${problems.join("\n  ")}`);
+  return { help: false, config: toConfig(v, ice.config) };
 }
 
-function toConfig(v: Values): Config {
+function toConfig(v: Values, ice: IceConfig): Config {
   return {
     host: v.host,
     port: v.port,
@@ -175,6 +192,8 @@ function toConfig(v: Values): Config {
     maxRequestBytes: v.maxRequestBytes,
     maxTimeoutMs: v.maxTimeoutMs,
     shutdownGraceMs: v.shutdownGraceMs,
+    compatPath: v.compatApi === "on" ? v.compatPath : undefined,
+    ice,
   };
 }
 
