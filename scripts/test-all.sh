@@ -5,8 +5,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/go/bin:$PWD/.tools/bin:$PATH"
 
-[ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund
+# `npm install`, not `npm ci`: the registry mirror our machines use serves no other-platform optional
+# packages (buf, esbuild, rollup binaries for macOS/Windows), so the lockfile cannot list them and
+# `npm ci` refuses it as out of sync. `npm install` installs exactly the locked versions all the same.
+[ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm install --no-audit --no-fund
 bash scripts/provision-core.sh
+bash scripts/provision-ferretdb.sh
+bash scripts/provision-coturn.sh
 
 bash scripts/check-generated.sh
 npx tsc -p tsconfig.json --noEmit

@@ -31,7 +31,7 @@ describe("/demo", () => {
     expect(await script.text()).toBe("console.log('demo');");
   });
 
-  it("serves nothing with --demo=false", async () => {
+  it("serves nothing with --demo off", async () => {
     server = await startTestServer({ demo: false }, { demoDir: built });
     const page = await fetch(`${server.url}/demo`);
     expect(page.status).toBe(404);

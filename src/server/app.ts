@@ -5,8 +5,11 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Clock } from "../lib/clock.js";
 import { systemClock } from "../lib/clock.js";
+import { createCompatApi } from "../service/compat/compat-api.js";
+import { createIceService } from "../service/ice-service.js";
 import { createSignalingService } from "../service/signaling-service.js";
 import type { ChannelStore } from "../store/store.js";
+import { compatEndpoint } from "./compat/compat-endpoint.js";
 import type { Config } from "./config.js";
 import { withCors } from "./cors.js";
 import { defaultDemoDir, demoRoute } from "./demo.js";
@@ -50,7 +53,7 @@ export interface RunningServer {
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
-  const store = options.store ?? (await openStore(config, clock));
+  const store = options.store ?? (await openStore(config, clock, logger));
   const signaling = createSignalingService({ store, clock, limits: config.limits });
 
   const shutdownController = new AbortController();
@@ -62,7 +65,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   let idle: (() => void) | undefined;
 
   const rpcHandler = connectNodeAdapter({
-    routes: routes({ signaling: signaling.impl }),
+    routes: routes({ signaling: signaling.impl, ice: createIceService({ store, clock, ice: config.ice }) }),
     readMaxBytes: config.maxRequestBytes,
     // Connect reads 0 as "no deadline allowed"; our 0 means no cap.
     ...(config.maxTimeoutMs > 0 && { maxTimeoutMs: config.maxTimeoutMs }),
@@ -70,10 +73,20 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     interceptors: [requestLog(logger), hardStop(cutController.signal)],
   });
 
+  const compat =
+    config.compatPath === undefined
+      ? undefined
+      : compatEndpoint({
+          path: config.compatPath,
+          maxBodyBytes: config.maxRequestBytes,
+          api: createCompatApi({ store, clock, limits: config.limits }),
+          logger,
+        });
+
   const demo = config.demo ? demoRoute(options.demoDir ?? defaultDemoDir()) : undefined;
   const listener = new DualProtocolListener(withCors(config.corsAllowedOrigins, (req, res) => {
     if (req.url === "/healthz" && (req.method === "GET" || req.method === "HEAD")) {
-      writeHealth(res, draining);
+      void writeHealth(res, draining, store);
       return;
     }
     if (demo?.(req, res)) return;
@@ -81,7 +94,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     res.once("close", () => {
       if (--inFlight === 0) idle?.();
     });
-    rpcHandler(req, res);
+    if (compat?.matches(req)) compat.handle(req, res);
+    else rpcHandler(req, res);
   }));
 
   const port = await listener.listen(config.port, config.host);
@@ -120,8 +134,12 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   };
 }
 
-function writeHealth(res: http.ServerResponse | http2.Http2ServerResponse, draining: boolean): void {
-  const body = JSON.stringify({ status: draining ? "draining" : "serving" });
-  (res as http.ServerResponse).writeHead(draining ? 503 : 200, { "content-type": "application/json" });
+/** 200 while serving; 503 while draining or while the store cannot be reached, so balancers send traffic elsewhere. */
+async function writeHealth(res: http.ServerResponse | http2.Http2ServerResponse, draining: boolean, store: ChannelStore): Promise<void> {
+  const storeHealth = await store.health?.().catch(() => ({ ready: false, details: {} }));
+  const ready = !draining && (storeHealth?.ready ?? true);
+  const status = draining ? "draining" : ready ? "serving" : "store-unavailable";
+  const body = JSON.stringify({ status, ...(storeHealth && { store: storeHealth.details }) });
+  (res as http.ServerResponse).writeHead(ready ? 200 : 503, { "content-type": "application/json" });
   res.end(body);
 }

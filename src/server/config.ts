@@ -1,7 +1,11 @@
 import { parseArgs } from "node:util";
+import type { IceConfig } from "../service/ice-service.js";
 import type { SignalingLimits } from "../service/limits.js";
+import type { MongoStoreOptions } from "../store/mongo/options.js";
 import type { StoreLimits } from "../store/store.js";
+import { parseCompatPath } from "./compat/compat-path.js";
 import { noOrigins, parseOrigins } from "./cors.js";
+import { anyText, iceConfig, parseTurnUrls, readableFile, validIceServers } from "./ice-settings.js";
 import type { LogLevel } from "./logger.js";
 import { logLevels } from "./logger.js";
 
@@ -9,7 +13,9 @@ import { logLevels } from "./logger.js";
 export interface Config {
   readonly host: string;
   readonly port: number;
-  readonly store: "memory";
+  readonly store: "memory" | "mongodb";
+  /** Used when `store` is `mongodb`. */
+  readonly mongodb: Omit<MongoStoreOptions, "limits">;
   readonly logLevel: LogLevel;
   readonly limits: SignalingLimits & StoreLimits;
   /** Largest request message, in bytes (the router's readMaxBytes). */
@@ -18,6 +24,10 @@ export interface Config {
   readonly maxTimeoutMs: number;
   /** How long in-flight calls may run on after SIGTERM before their connections are cut. */
   readonly shutdownGraceMs: number;
+  /** Path of the Lambda-style JSON endpoint; undefined when it is off. */
+  readonly compatPath: string | undefined;
+  /** STUN/TURN servers for GetIceServers. */
+  readonly ice: IceConfig;
   /** Origins whose browser scripts may call the API (CORS); empty: CORS closed; `*`: any origin. */
   readonly corsAllowedOrigins: readonly string[];
   /** Whether the browser demo is served at /demo. */
@@ -32,10 +42,13 @@ interface Setting<T> {
   readonly default: T;
   readonly parse: Parser<T>;
   readonly description: string;
+  /** A conventional variable also read, after `env` (e.g. MONGODB_URI). */
+  readonly envAlias?: string;
 }
 
-function setting<T>(flag: string, defaultValue: T, parse: Parser<T>, description: string): Setting<T> {
-  return { flag, env: `SWITCHBOARD_${flag.toUpperCase().replaceAll("-", "_")}`, default: defaultValue, parse, description };
+function setting<T>(flag: string, defaultValue: T, parse: Parser<T>, description: string, envAlias?: string): Setting<T> {
+  const env = `SWITCHBOARD_${flag.toUpperCase().replaceAll("-", "_")}`;
+  return { flag, env, default: defaultValue, parse, description, ...(envAlias !== undefined && { envAlias }) };
 }
 
 const integer =
@@ -55,21 +68,23 @@ const oneOf =
     return text as T;
   };
 
-const boolean: Parser<boolean> = (text) => {
-  if (text !== "true" && text !== "false") throw new Error("must be true or false");
-  return text === "true";
-};
-
 const nonEmpty: Parser<string> = (text) => {
   if (text.trim() === "") throw new Error("must not be empty");
   return text.trim();
 };
 
+const writeConcern: Parser<"majority" | number> = (text) => (text.trim() === "majority" ? "majority" : integer(0, 50)(text));
+
 /** Every setting, in the order `--help` and the README list them. */
 export const settings = {
   host: setting("host", "0.0.0.0", nonEmpty, "Address to listen on."),
   port: setting("port", 8080, integer(0, 65535), "Port for Connect, gRPC, gRPC-Web and /healthz (0 picks a free one)."),
-  store: setting("store", "memory" as const, oneOf(["memory"] as const), "Channel store: `memory` (embedded, one process)."),
+  store: setting(
+    "store",
+    "memory" as "memory" | "mongodb",
+    oneOf(["memory", "mongodb"] as const),
+    "Channel store: `memory` (embedded, one process) or `mongodb` (shared by every process using the same collection).",
+  ),
   logLevel: setting("log-level", "info" as LogLevel, oneOf(logLevels), "Least severe log level written: debug, info, warn, error."),
   defaultTtlSeconds: setting("default-ttl-seconds", 300, integer(1), "Time to live of a channel created without one."),
   minTtlSeconds: setting("min-ttl-seconds", 10, integer(1), "Shortest time to live; shorter requests are raised to it."),
@@ -84,8 +99,24 @@ export const settings = {
   maxRequestBytes: setting("max-request-bytes", 262144, integer(1024), "Largest request message, in bytes."),
   maxTimeoutMs: setting("max-timeout-ms", 0, integer(0), "Longest deadline a client may ask for, in ms (longer ones get INVALID_ARGUMENT); 0 for no cap."),
   shutdownGraceMs: setting("shutdown-grace-ms", 10000, integer(0), "Time in-flight calls get to finish after SIGTERM/SIGINT."),
+  mongodbUri: setting("mongodb-uri", "mongodb://127.0.0.1:27017", nonEmpty, "MongoDB connection string (never logged); MONGODB_URI is read too.", "MONGODB_URI"),
+  mongodbDatabase: setting("mongodb-database", "switchboard", nonEmpty, "MongoDB database of the channel collection."),
+  mongodbCollection: setting("mongodb-collection", "channels", nonEmpty, "MongoDB collection holding one document per channel."),
+  mongodbWriteConcern: setting("mongodb-write-concern", "majority" as "majority" | number, writeConcern, "Write concern `w` of every write: `majority` or a number of members."),
+  mongodbWatchMode: setting("mongodb-watch-mode", "auto" as "auto" | "change-stream" | "poll", oneOf(["auto", "change-stream", "poll"] as const), "How watchers learn of other processes' changes: `auto` (change streams on a replica set, else polling), `change-stream` or `poll`."),
+  mongodbPollIntervalMs: setting("mongodb-poll-interval-ms", 200, integer(10, 60000), "Time between polls for the channels this process watches (one query each), and between expiry checks of watches."),
+  mongodbServerSelectionTimeoutMs: setting("mongodb-server-selection-timeout-ms", 2000, integer(100), "How long a call waits for a reachable MongoDB before failing with UNAVAILABLE."),
+  mongodbSweepIntervalMs: setting("mongodb-sweep-interval-ms", 10000, integer(100), "Time between deletions of expired channels where the server has no TTL indexes (FerretDB)."),
+  compatApi: setting("compat-api", "on" as "on" | "off", oneOf(["on", "off"] as const), "Serve the Lambda-style JSON endpoint (`on` or `off`)."),
+  compatPath: setting("compat-path", "/", parseCompatPath, "Path of the JSON endpoint; only POST to exactly this path reaches it."),
+  iceServers: setting("ice-servers", "", validIceServers, "Static STUN/TURN servers for GetIceServers: a JSON array of RTCIceServer objects (empty: none)."),
+  turnRestUrls: setting("turn-rest-urls", [] as string[], parseTurnUrls, "Comma-separated turn:/turns: URLs that get TURN REST credentials (coturn use-auth-secret)."),
+  turnRestSecret: setting("turn-rest-secret", "", anyText, "Secret shared with those TURN servers (static-auth-secret); prefer the variable to the flag."),
+  turnRestSecretFile: setting("turn-rest-secret-file", "", readableFile, "File holding that secret, instead of --turn-rest-secret."),
+  turnCredentialTtlSeconds: setting("turn-credential-ttl-seconds", 86400, integer(60, 7 * 86400), "How long a minted TURN credential is accepted."),
+  iceRequireToken: setting("ice-require-token", "off" as "on" | "off", oneOf(["on", "off"] as const), "`on`: GetIceServers needs a channel id and one of its tokens."),
   corsAllowedOrigins: setting("cors-allowed-origins", noOrigins, parseOrigins, "Comma-separated origins (e.g. `https://app.example.com`) whose browser scripts may call the API; `*` for any; `none`: CORS closed."),
-  demo: setting("demo", true, boolean, "Serve the browser demo page at /demo: true or false."),
+  demo: setting("demo", "on" as "on" | "off", oneOf(["on", "off"] as const), "Serve the browser demo page at /demo (`on` or `off`)."),
 } satisfies Record<string, Setting<unknown>>;
 
 type Settings = typeof settings;
@@ -116,7 +147,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   const values = {} as Record<string, unknown>;
   for (const [key, s] of Object.entries(settings) as [string, Setting<unknown>][]) {
     const fromFlag = parsed.values[s.flag];
-    const raw = typeof fromFlag === "string" ? fromFlag : env[s.env];
+    const raw = typeof fromFlag === "string" ? fromFlag : (env[s.env] ?? (s.envAlias === undefined ? undefined : env[s.envAlias]));
     if (raw === undefined) {
       values[key] = s.default;
       continue;
@@ -131,15 +162,27 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   if (problems.length === 0 && !(v.minTtlSeconds <= v.defaultTtlSeconds && v.defaultTtlSeconds <= v.maxTtlSeconds)) {
     problems.push("--default-ttl-seconds must lie between --min-ttl-seconds and --max-ttl-seconds");
   }
-  if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join("\n  ")}`);
-  return { help: false, config: toConfig(v) };
+  const ice = problems.length === 0 ? iceConfig(v) : undefined;
+  problems.push(...(ice?.problems ?? []));
+  if (problems.length > 0 || !ice) throw new ConfigError(`invalid configuration:\n  ${problems.join("\n  ")}`);
+  return { help: false, config: toConfig(v, ice.config) };
 }
 
-function toConfig(v: Values): Config {
+function toConfig(v: Values, ice: IceConfig): Config {
   return {
     host: v.host,
     port: v.port,
     store: v.store,
+    mongodb: {
+      uri: v.mongodbUri,
+      database: v.mongodbDatabase,
+      collection: v.mongodbCollection,
+      writeConcern: v.mongodbWriteConcern,
+      watchMode: v.mongodbWatchMode,
+      pollIntervalMs: v.mongodbPollIntervalMs,
+      serverSelectionTimeoutMs: v.mongodbServerSelectionTimeoutMs,
+      sweepIntervalMs: v.mongodbSweepIntervalMs,
+    },
     logLevel: v.logLevel,
     limits: {
       maxSdpBytes: v.maxSdpBytes,
@@ -156,8 +199,10 @@ function toConfig(v: Values): Config {
     maxRequestBytes: v.maxRequestBytes,
     maxTimeoutMs: v.maxTimeoutMs,
     shutdownGraceMs: v.shutdownGraceMs,
+    compatPath: v.compatApi === "on" ? v.compatPath : undefined,
+    ice,
     corsAllowedOrigins: v.corsAllowedOrigins,
-    demo: v.demo,
+    demo: v.demo === "on",
   };
 }
 
@@ -171,7 +216,8 @@ export function defaultConfig(): Config {
 /** The `--help` text: one row per setting with its flag, variable and default. */
 export function helpText(): string {
   const rows = Object.values(settings).map(
-    (s) => `  --${s.flag} <value>\n      ${s.env} (default: ${String(s.default)})\n      ${s.description.replaceAll("`", "")}`,
+    (s: Setting<unknown>) =>
+      `  --${s.flag} <value>\n      ${s.env}${s.envAlias ? ` or ${s.envAlias}` : ""} (default: ${String(s.default)})\n      ${s.description.replaceAll("`", "")}`,
   );
   return `Usage: switchboard [options]\n\nEvery option can also be set by its environment variable; a flag wins.\n\n${rows.join("\n")}\n  --help\n      Show this text.\n`;
 }

@@ -72,7 +72,7 @@ export function eventMessage(event: ChannelEvent): WatchResponseInit {
 }
 
 /** The final message of a stream whose channel ended. */
-export function endMessage(change: Exclude<ChannelChange, { kind: "updated" }>): WatchResponseInit {
+export function endMessage(change: Exclude<ChannelChange, { kind: "updated" | "failed" }>): WatchResponseInit {
   if (change.kind === "closed") {
     return { version: change.version, event: { case: "channelClosed", value: { closedBy: protoSide(change.closedBy) } } };
   }

@@ -18,18 +18,11 @@ import type { Clock } from "../lib/clock.js";
 import type { ChannelState, Side } from "../store/channel.js";
 import type { ChannelStore } from "../store/store.js";
 import { answerMessage, candidateMessages, channelMessage, offerMessage, protoSide } from "./convert.js";
-import { channelNotFound, translateErrors } from "./errors.js";
+import { authorize, liveChannel } from "./channel-access.js";
+import { translateErrors } from "./errors.js";
 import type { SignalingLimits } from "./limits.js";
-import { hashToken, newChannelId, newToken, sideOfToken } from "./tokens.js";
-import {
-  permissionDenied,
-  presentedToken,
-  validCandidate,
-  validChannelId,
-  validDescription,
-  validSide,
-  validTtlMs,
-} from "./validation.js";
+import { hashToken, newChannelId, newToken } from "./tokens.js";
+import { validCandidate, validChannelId, validDescription, validSide, validTtlMs } from "./validation.js";
 import { watchChannelStream } from "./watch-channel.js";
 import { WatchSlots } from "./watch-slots.js";
 
@@ -157,21 +150,12 @@ export class SignalingHandlers implements Impl {
     return { sdp: description.value, version: state.version };
   }
 
-  private async liveChannel(channelId: string): Promise<ChannelState> {
-    const id = validChannelId(channelId);
-    const state = await this.deps.store.getChannel(id);
-    if (!state) throw channelNotFound(id);
-    return state;
+  private liveChannel(channelId: string): Promise<ChannelState> {
+    return liveChannel(this.deps.store, channelId);
   }
 
-  /** The channel and the side the token belongs to; `onlySide` narrows who may call. */
-  private async authorize(channelId: string, token: string, onlySide?: Side): Promise<{ state: ChannelState; side: Side }> {
-    const presented = presentedToken(token, channelId);
-    const state = await this.liveChannel(channelId);
-    const side = sideOfToken(state, presented);
-    if (!side) throw permissionDenied(channelId);
-    if (onlySide && side !== onlySide) throw permissionDenied(channelId, `only the ${onlySide} may do this`);
-    return { state, side };
+  private authorize(channelId: string, token: string, onlySide?: Side): Promise<{ state: ChannelState; side: Side }> {
+    return authorize(this.deps.store, channelId, token, onlySide);
   }
 }
 

@@ -88,7 +88,8 @@ export function validTtlMs(ttl: Duration | undefined, limits: SignalingLimits): 
   return Math.min(limits.maxTtlMs, Math.max(limits.minTtlMs, Math.round(ms)));
 }
 
-function checkSize(field: string, text: string, maxBytes: number, setting: string): void {
+/** INVALID_ARGUMENT naming `field` and `setting` when `text` is over `maxBytes` UTF-8 bytes. */
+export function checkSize(field: string, text: string, maxBytes: number, setting: string): void {
   const bytes = Buffer.byteLength(text, "utf8");
   if (bytes > maxBytes) throw invalidArgument(field, `is ${bytes} bytes; at most ${maxBytes} are accepted (${setting})`);
 }

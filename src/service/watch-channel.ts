@@ -57,6 +57,8 @@ export async function* watchChannelStream(
         if (next.state.version <= sent) continue;
         yield* eventsSince(next.state, sent).map(eventMessage);
         sent = next.state.version;
+      } else if (next.kind === "failed") {
+        throw next.error;
       } else {
         yield endMessage(next);
         return;

@@ -31,6 +31,14 @@ export interface ChannelStore {
   watchChannel(id: string, listener: ChannelListener): Unsubscribe;
   /** Releases timers and connections. */
   close(): Promise<void>;
+  /** Whether the store can serve now, for /healthz; a store without it is always ready. */
+  health?(): Promise<StoreHealth>;
+}
+
+export interface StoreHealth {
+  readonly ready: boolean;
+  /** Shown in the health output: the store kind, how watchers learn of changes, and the like. */
+  readonly details: Readonly<Record<string, string>>;
 }
 
 export interface MutationResult {
@@ -42,7 +50,9 @@ export interface MutationResult {
 export type ChannelChange =
   | { readonly kind: "updated"; readonly state: ChannelState }
   | { readonly kind: "closed"; readonly closedBy: Side; readonly version: number }
-  | { readonly kind: "expired"; readonly version: number };
+  | { readonly kind: "expired"; readonly version: number }
+  /** The store can no longer tell this watcher about changes (it became unreachable); the watch must end with the error. */
+  | { readonly kind: "failed"; readonly error: StoreError };
 
 export type ChannelListener = (change: ChannelChange) => void;
 

@@ -1,0 +1,27 @@
+import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
+
+export function isJsonObject(value: JsonValue | undefined): value is JsonObject {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** The parsed value, or undefined when `text` is not JSON. */
+export function parseJson(text: string): { value: JsonValue } | undefined {
+  try {
+    return { value: JSON.parse(text) as JsonValue };
+  } catch {
+    return undefined;
+  }
+}
+
+/** JSON text with object keys sorted at every depth, so equal values give equal text. */
+export function canonicalJson(value: JsonValue): string {
+  return JSON.stringify(value, (_key, v: JsonValue) =>
+    isJsonObject(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]])) : v,
+  );
+}
+
+/** Whether the object has exactly these keys, in any order. */
+export function hasExactKeys(value: JsonObject, keys: readonly string[]): boolean {
+  const own = Object.keys(value);
+  return own.length === keys.length && keys.every((k) => Object.hasOwn(value, k));
+}

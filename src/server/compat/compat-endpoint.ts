@@ -1,0 +1,100 @@
+import type * as http from "node:http";
+import type * as http2 from "node:http2";
+import type { JsonValue } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { parseJson } from "../../lib/json.js";
+import type { CompatApi } from "../../service/compat/compat-api.js";
+import type { Logger } from "../logger.js";
+import { readBody } from "./read-body.js";
+
+type Request = http.IncomingMessage | http2.Http2ServerRequest;
+type Response = http.ServerResponse | http2.Http2ServerResponse;
+
+export interface CompatEndpointOptions {
+  /** The exact path served. */
+  readonly path: string;
+  /** Larger request bodies are answered with 400 (max-request-bytes). */
+  readonly maxBodyBytes: number;
+  readonly api: CompatApi;
+  readonly logger: Logger;
+}
+
+export interface CompatEndpoint {
+  /** Whether the request is for this endpoint: its path is exactly the configured one. */
+  matches(req: Request): boolean;
+  handle(req: Request, res: Response): void;
+}
+
+/**
+ * The HTTP side of the Lambda-style JSON endpoint: POST only (405
+ * otherwise), the body a JSON object, 200 with a JSON body on success, 400
+ * with a plain-text message for anything the client got wrong, 503 when the
+ * store is unavailable, 500 for a server fault.
+ */
+export function compatEndpoint(options: CompatEndpointOptions): CompatEndpoint {
+  const { path, logger } = options;
+  return {
+    matches: (req) => (req.url ?? "").split("?", 1)[0] === path,
+    handle(req, res) {
+      const started = performance.now();
+      respond(req, res, options).then(
+        (status) => logger.debug("compat request", { status, ms: Math.round(performance.now() - started) }),
+        (error: unknown) => {
+          logger.error("compat request failed", { error: String(error) });
+          if (!res.headersSent) sendText(res, 500, "internal error");
+        },
+      );
+    },
+  };
+}
+
+async function respond(req: Request, res: Response, options: CompatEndpointOptions): Promise<number> {
+  if (req.method !== "POST") {
+    res.setHeader("allow", "POST");
+    return sendText(res, 405, `method ${req.method ?? ""} not allowed: send POST with a JSON body`);
+  }
+  let read;
+  try {
+    read = await readBody(req, options.maxBodyBytes);
+  } catch {
+    return 0; // the client went away; nobody to answer
+  }
+  if (!read.ok) {
+    return sendText(res, 400, `request body is larger than ${options.maxBodyBytes} bytes (max-request-bytes)`);
+  }
+  const parsed = parseJson(read.body.toString("utf8"));
+  if (!parsed) return sendText(res, 400, "request body is not valid JSON");
+  let result: JsonValue;
+  try {
+    result = await options.api(parsed.value);
+  } catch (error) {
+    const connectError = ConnectError.from(error);
+    const status = statusOf(connectError.code);
+    if (status === 500) options.logger.error("compat method failed", { error: String(error) });
+    return sendText(res, status, status === 500 ? "internal error" : connectError.rawMessage);
+  }
+  const body = JSON.stringify(result);
+  (res as http.ServerResponse).writeHead(200, { "content-type": "application/json" });
+  res.end(body);
+  return 200;
+}
+
+function statusOf(code: Code): number {
+  switch (code) {
+    case Code.Unavailable:
+      return 503;
+    case Code.Internal:
+    case Code.Unknown:
+    case Code.DataLoss:
+    case Code.Unimplemented:
+      return 500;
+    default:
+      return 400;
+  }
+}
+
+function sendText(res: Response, status: number, message: string): number {
+  (res as http.ServerResponse).writeHead(status, { "content-type": "text/plain; charset=utf-8" });
+  res.end(message);
+  return status;
+}

@@ -1,0 +1,32 @@
+import type { W } from "mongodb";
+import type { StoreLimits } from "../store.js";
+
+/** How channel changes made by other processes reach this one's watchers. */
+export type WatchMode = "change-stream" | "poll";
+
+export interface MongoStoreOptions {
+  /** Connection string; may hold credentials, so it is never logged. */
+  readonly uri: string;
+  readonly database: string;
+  readonly collection: string;
+  /** Write concern of every write (`majority` or a number of members); a write is acknowledged only once it holds. */
+  readonly writeConcern: W;
+  /** `auto` uses change streams where the deployment has them (replica set, sharded cluster), else polling. */
+  readonly watchMode: WatchMode | "auto";
+  /** Time between polls for watched channels, in ms, when polling. */
+  readonly pollIntervalMs: number;
+  /** How long a call waits for a reachable server before failing with `unavailable`, in ms. */
+  readonly serverSelectionTimeoutMs: number;
+  /** Time between deletions of expired documents, in ms, where the server has no TTL index. */
+  readonly sweepIntervalMs: number;
+  readonly limits: Pick<StoreLimits, "maxCandidatesPerSide">;
+}
+
+/** How long a closed channel's document stays so that polling processes learn it was closed, not expired. */
+export const tombstoneMs = 30_000;
+
+/** What the store writes to the server's log; the server's Logger fits. */
+export interface StoreLogger {
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+}

@@ -1,0 +1,89 @@
+import type { ChannelChange, ChannelListener, StoreError, Unsubscribe } from "../store.js";
+import type { ChannelDocument } from "./document.js";
+import { toState } from "./document.js";
+
+interface Watched {
+  readonly listeners: Set<ChannelListener>;
+  /** The newest version handed to the listeners (0 before the first). */
+  version: number;
+  /** Known once a document of the channel was seen. */
+  expireTime?: number;
+}
+
+/**
+ * The channels this process's watchers hold, and the fan-out of changes to
+ * them. Feeds (polling or a change stream) hand it documents; it turns them
+ * into ChannelChanges, each version at most once, and forgets a channel
+ * once it ended.
+ */
+export class WatchHub {
+  private readonly watched = new Map<string, Watched>();
+
+  add(id: string, listener: ChannelListener): Unsubscribe {
+    let entry = this.watched.get(id);
+    if (!entry) this.watched.set(id, (entry = { listeners: new Set(), version: 0 }));
+    entry.listeners.add(listener);
+    return () => {
+      const current = this.watched.get(id);
+      if (!current) return;
+      current.listeners.delete(listener);
+      if (current.listeners.size === 0) this.watched.delete(id);
+    };
+  }
+
+  get size(): number {
+    return this.watched.size;
+  }
+
+  isWatched(id: string): boolean {
+    return this.watched.has(id);
+  }
+
+  /** Each watched channel with the newest version its listeners have. */
+  versions(): [id: string, version: number][] {
+    return [...this.watched].map(([id, entry]) => [id, entry.version]);
+  }
+
+  /** A document of a channel as it is now. */
+  deliver(doc: ChannelDocument, now: number): void {
+    const entry = this.watched.get(doc._id);
+    if (!entry || doc.version <= entry.version) return;
+    if (doc.closedBy) {
+      // The tombstone still holds what changed before the close; a watcher that missed it gets it first.
+      if (doc.version - 1 > entry.version) this.notify(entry, { kind: "updated", state: { ...toState(doc), version: doc.version - 1 } });
+      return this.end(doc._id, { kind: "closed", closedBy: doc.closedBy, version: doc.version });
+    }
+    entry.expireTime = doc.expireAt.getTime();
+    if (entry.expireTime <= now) return this.end(doc._id, { kind: "expired", version: doc.version + 1 });
+    entry.version = doc.version;
+    this.notify(entry, { kind: "updated", state: toState(doc) });
+  }
+
+  /** The channel's document was deleted: it expired (a closed one was seen closed before). */
+  deleted(id: string): void {
+    const entry = this.watched.get(id);
+    if (entry) this.end(id, { kind: "expired", version: entry.version + 1 });
+  }
+
+  /** Ends every watched channel whose expire time has come. */
+  expire(now: number): void {
+    for (const [id, entry] of this.watched) {
+      if (entry.expireTime !== undefined && entry.expireTime <= now) this.end(id, { kind: "expired", version: entry.version + 1 });
+    }
+  }
+
+  /** Ends every watch with `error`, so that clients reconnect once the store is back. */
+  failAll(error: StoreError): void {
+    for (const id of [...this.watched.keys()]) this.end(id, { kind: "failed", error });
+  }
+
+  private end(id: string, change: ChannelChange): void {
+    const entry = this.watched.get(id);
+    this.watched.delete(id);
+    if (entry) this.notify(entry, change);
+  }
+
+  private notify(entry: Watched, change: ChannelChange): void {
+    for (const listener of [...entry.listeners]) listener(change);
+  }
+}

@@ -1,0 +1,165 @@
+import { MongoClient } from "mongodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ChannelDocument } from "../src/store/mongo/document.js";
+import type { MongoChannelStore } from "../src/store/mongo/mongo-store.js";
+import { openMongoStore } from "../src/store/mongo/open-mongo-store.js";
+import { pollOnce } from "../src/store/mongo/poll-feed.js";
+import { WatchHub } from "../src/store/mongo/watch-hub.js";
+import { StoreError } from "../src/store/store.js";
+import { ChangeRecorder } from "./support/change-recorder.js";
+import { FakeClock } from "./support/fake-clock.js";
+import type { MongoServer } from "./support/ferretdb.js";
+import { mongoTarget, startMongoServer, testDatabaseName } from "./support/ferretdb.js";
+import { RecordingLogger, testMongoOptions } from "./support/mongo-options.js";
+import { describeChannelStoreContract } from "./store-contract.js";
+
+const target = mongoTarget();
+const limits = { maxChannels: 1000, maxCandidatesPerSide: 3 };
+
+describe.skipIf(!target)("MongoDB store", () => {
+  let server: MongoServer;
+  let admin: MongoClient;
+  const database = testDatabaseName();
+
+  beforeAll(async () => {
+    server = await startMongoServer(target!);
+    admin = new MongoClient(server.uri, { serverSelectionTimeoutMS: 2000 });
+  });
+  afterAll(async () => {
+    await admin?.db(database).dropDatabase().catch(() => {});
+    await admin?.close();
+    await server?.dispose();
+  });
+
+  describeChannelStoreContract("mongodb", {
+    open: (clock, storeLimits) => openMongoStore(testMongoOptions(server.uri, database, storeLimits), clock, new RecordingLogger()),
+  });
+
+  describe("shared by several processes", () => {
+    it("hands a watcher on one store the changes made through another", async () => {
+      const clock = new FakeClock(Date.now());
+      const [a, b] = await Promise.all([
+        openMongoStore(testMongoOptions(server.uri, database, limits), clock, new RecordingLogger()),
+        openMongoStore(testMongoOptions(server.uri, database, limits), clock, new RecordingLogger()),
+      ]);
+      try {
+        const now = clock.now();
+        const { id } = await a.createChannel({ id: `shared-${now}`, offererTokenHash: "h", createTime: now, expireTime: now + 60_000 });
+        const watcher = new ChangeRecorder(b, id);
+        await a.setOffer(id, "offer");
+        expect(await watcher.next()).toMatchObject({ kind: "updated", state: { version: 2, offer: { value: "offer", version: 2 } } });
+        await a.setAnswer(id, "answer", "h2");
+        expect(await watcher.nextAfter(2)).toMatchObject({ kind: "updated", state: { version: 3, answer: { value: "answer" } } });
+        await a.closeChannel(id, "offerer");
+        expect(await watcher.nextAfter(3)).toEqual({ kind: "closed", closedBy: "offerer", version: 4 });
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    });
+  });
+
+  describe("polling", () => {
+    it("fetches the changes of all watched channels in one query, whatever their number", async () => {
+      const clock = new FakeClock(Date.now());
+      const store = await openMongoStore(testMongoOptions(server.uri, database, limits), clock, new RecordingLogger());
+      const observer = new MongoClient(server.uri, { monitorCommands: true, serverSelectionTimeoutMS: 2000 });
+      try {
+        const ids: string[] = [];
+        for (let n = 0; n < 20; n++) {
+          const now = clock.now();
+          ids.push((await store.createChannel({ id: `poll-${now}-${n}`, offererTokenHash: "h", createTime: now, expireTime: now + 60_000 })).id);
+        }
+        // Three watchers on each of 20 channels.
+        const hub = new WatchHub();
+        const seen: string[] = [];
+        for (const id of ids) {
+          hub.add(id, () => {});
+          hub.add(id, () => {});
+          hub.add(id, (change) => change.kind === "updated" && seen.push(change.state.id));
+        }
+        const finds: unknown[] = [];
+        observer.on("commandStarted", (event) => {
+          if (event.commandName === "find") finds.push(event.command);
+        });
+        await pollOnce(observer.db(database).collection<ChannelDocument>("channels"), hub, clock, new RecordingLogger());
+        expect(finds).toHaveLength(1);
+        expect(seen.sort()).toEqual([...ids].sort());
+      } finally {
+        await observer.close();
+        await store.close();
+      }
+    });
+  });
+
+  describe("expiry", () => {
+    let store: MongoChannelStore;
+    let logger: RecordingLogger;
+    const clock = new FakeClock(Date.now());
+
+    beforeAll(async () => {
+      logger = new RecordingLogger();
+      store = await openMongoStore(testMongoOptions(server.uri, database, limits), clock, logger);
+    });
+    afterAll(() => store.close());
+
+    it("uses a TTL index where the server has them, and otherwise warns once and sweeps", async () => {
+      const indexes = await admin.db(database).collection("channels").indexes();
+      const warnings = logger.lines.filter((l) => l.level === "warn");
+      if (store.expiryMode === "ttl-index") {
+        expect(indexes).toContainEqual(expect.objectContaining({ key: { expireAt: 1 }, expireAfterSeconds: 0 }));
+        expect(warnings).toEqual([]);
+      } else {
+        expect(indexes).toContainEqual(expect.objectContaining({ key: { expireAt: 1 } }));
+        expect(warnings.map((w) => w.msg)).toEqual([
+          "this MongoDB server refuses TTL indexes; a background sweeper deletes expired channels instead",
+        ]);
+      }
+    });
+
+    // Against MongoDB its own TTL monitor deletes the document, up to a minute late.
+    it.runIf(target?.kind === "ferretdb")("lets the sweeper delete an expired channel's document (FerretDB: no TTL index)", async () => {
+      expect(store.expiryMode).toBe("sweeper");
+      const now = clock.now();
+      const { id } = await store.createChannel({ id: `sweep-${now}`, offererTokenHash: "h", createTime: now, expireTime: now + 1000 });
+      const channels = admin.db(database).collection<ChannelDocument>("channels");
+      expect(await channels.countDocuments({ _id: id })).toBe(1);
+      clock.advance(1000);
+      while ((await channels.countDocuments({ _id: id })) > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    });
+
+    it("reports its modes for the health output", async () => {
+      expect(await store.health()).toEqual({
+        ready: true,
+        details: { store: "mongodb", watchMode: store.watchMode, expiry: store.expiryMode, writes: target!.kind === "ferretdb" ? "lease-lock" : "atomic-update" },
+      });
+      if (target!.kind === "ferretdb") expect(store.watchMode).toBe("poll");
+    });
+  });
+
+  it.runIf(target?.kind === "ferretdb")("takes over the lock of a writer that died holding it (FerretDB)", async () => {
+    const clock = new FakeClock(Date.now());
+    const store = await openMongoStore(testMongoOptions(server.uri, database, limits), clock, new RecordingLogger());
+    try {
+      const now = clock.now();
+      const { id } = await store.createChannel({ id: `locked-${now}`, offererTokenHash: "h", createTime: now, expireTime: now + 60_000 });
+      const locks = admin.db(database).collection<{ _id: string; owner: string; expireAt: Date }>("channels.locks");
+      await locks.insertOne({ _id: id, owner: "a process that crashed", expireAt: new Date(Date.now() - 1) });
+      expect((await store.setOffer(id, "offer")).version).toBe(2);
+      expect(await locks.countDocuments({ _id: id })).toBe(0);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it.runIf(target?.kind === "ferretdb")("refuses to start when change streams are demanded of FerretDB, which has none", async () => {
+    const options = testMongoOptions(server.uri, database, limits, { watchMode: "change-stream" });
+    await expect(openMongoStore(options, new FakeClock(Date.now()), new RecordingLogger())).rejects.toThrow(/changeStream/);
+  });
+
+  it("fails with `unavailable` within its server selection timeout when no server answers", async () => {
+    const options = testMongoOptions("mongodb://127.0.0.1:1/", database, limits, { serverSelectionTimeoutMs: 200 });
+    const error = await openMongoStore(options, new FakeClock(), new RecordingLogger()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoreError);
+    expect((error as StoreError).reason).toBe("unavailable");
+  });
+});

@@ -1,0 +1,225 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Clock } from "../src/lib/clock.js";
+import type { NewChannel, StoredCandidate } from "../src/store/channel.js";
+import { eventsSince } from "../src/store/channel-events.js";
+import type { ChannelStore, StoreFailure, StoreLimits } from "../src/store/store.js";
+import { StoreError } from "../src/store/store.js";
+import { ChangeRecorder } from "./support/change-recorder.js";
+import { FakeClock } from "./support/fake-clock.js";
+
+export interface StoreHarness {
+  /** A store using `clock` for every expiry decision, with an empty set of channels. */
+  open(clock: Clock, limits: StoreLimits): Promise<ChannelStore>;
+}
+
+const limits: StoreLimits = { maxChannels: 1000, maxCandidatesPerSide: 3 };
+const ttlMs = 60_000;
+let nextId = 0;
+
+function newChannel(clock: Clock): NewChannel {
+  const now = clock.now();
+  return { id: `ch-${process.pid}-${Date.now()}-${nextId++}`, offererTokenHash: "offerer-hash", createTime: now, expireTime: now + ttlMs };
+}
+
+const candidate = (n: number): StoredCandidate => ({ candidate: `candidate:${n} 1 udp 2122260223 192.0.2.${n} 5000${n} typ host`, sdpMid: "0", sdpMLineIndex: 0 });
+
+async function failure(promise: Promise<unknown>): Promise<StoreFailure> {
+  const error: unknown = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(StoreError);
+  return (error as StoreError).reason;
+}
+
+/** The behaviour every ChannelStore shares, whatever holds the channels. */
+export function describeChannelStoreContract(name: string, harness: StoreHarness): void {
+  describe(`${name} store contract`, () => {
+    // Starts at the real time so that a database's own TTL deletion (real time) never runs ahead of the store's clock.
+    let clock: FakeClock;
+    let store: ChannelStore;
+
+    beforeEach(async () => {
+      clock = new FakeClock(Date.now());
+      store = await harness.open(clock, limits);
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    describe("createChannel / getChannel", () => {
+      it("creates a channel at version 1 with nothing in it", async () => {
+        const init = newChannel(clock);
+        const created = await store.createChannel(init);
+        expect(created).toMatchObject({ id: init.id, version: 1, offererTokenHash: "offerer-hash", expireTime: init.expireTime });
+        expect(await store.getChannel(init.id)).toEqual(created);
+        expect(created.candidates).toEqual({ offerer: [], answerer: [] });
+        expect(created.candidatesComplete).toEqual({ offerer: undefined, answerer: undefined });
+      });
+
+      it("has no channel under an unknown id", async () => {
+        expect(await store.getChannel("never-created")).toBeUndefined();
+      });
+    });
+
+    describe("offer and answer", () => {
+      it("raises the version by one per change and records it on each value", async () => {
+        const { id } = await store.createChannel(newChannel(clock));
+        expect((await store.setOffer(id, "offer-1")).offer).toEqual({ value: "offer-1", version: 2 });
+        const replaced = await store.setOffer(id, "offer-2");
+        expect(replaced).toMatchObject({ version: 3, offer: { value: "offer-2", version: 3 } });
+        const answered = await store.setAnswer(id, "answer", "answerer-hash");
+        expect(answered).toMatchObject({ version: 4, answer: { value: "answer", version: 4 }, answererTokenHash: "answerer-hash" });
+        expect(await store.getChannel(id)).toEqual(answered);
+      });
+
+      it("refuses an answer before the offer, a second answer, and a new offer once answered", async () => {
+        const { id } = await store.createChannel(newChannel(clock));
+        expect(await failure(store.setAnswer(id, "answer", "h"))).toBe("no-offer");
+        await store.setOffer(id, "offer");
+        await store.setAnswer(id, "answer", "h");
+        expect(await failure(store.setAnswer(id, "answer-2", "h2"))).toBe("already-answered");
+        expect(await failure(store.setOffer(id, "offer-2"))).toBe("offer-locked");
+        expect((await store.getChannel(id))?.version).toBe(3);
+      });
+
+      it("keeps exactly one of many concurrent answers", async () => {
+        const { id } = await store.createChannel(newChannel(clock));
+        await store.setOffer(id, "offer");
+        const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => store.setAnswer(id, `answer-${i}`, `h-${i}`)));
+        const won = results.filter((r) => r.status === "fulfilled");
+        expect(won).toHaveLength(1);
+        for (const r of results) {
+          if (r.status === "rejected") expect((r.reason as StoreError).reason).toBe("already-answered");
+        }
+        const state = await store.getChannel(id);
+        expect(state?.version).toBe(3);
+        expect(state?.answer).toEqual((won[0] as PromiseFulfilledResult<{ answer: unknown }>).value.answer);
+      });
+    });
+
+    describe("candidates", () => {
+      it("appends candidates per side, each at its own version, and ignores an identical retry", async () => {
+        const { id } = await store.createChannel(newChannel(clock));
+        const first = await store.addCandidate(id, "offerer", candidate(1));
+        expect(first.changed).toBe(true);
+        expect(first.state.candidates.offerer).toEqual([{ value: candidate(1), version: 2 }]);
+        const retry = await store.addCandidate(id, "offerer", candidate(1));
+        expect(retry).toEqual({ state: first.state, changed: false });
+        const other = await store.addCandidate(id, "answerer", candidate(1));
+        expect(other.state.version).toBe(3);
+        expect(other.state.candidates.answerer).toEqual([{ value: candidate(1), version: 3 }]);
+      });
+
+      it("keeps a candidate without optional fields as it was sent", async () => {
+        const { id } = await store.createChannel(newChannel(clock));
+        const bare = { candidate: "candidate:9 1 udp 1 192.0.2.9 9 typ host" };
+        const { state } = await store.addCandidate(id, "offerer", bare);
+        expect((await store.getChannel(id))?.candidates.offerer).toEqual([{ value: bare, version: state.version }]);
+      });
+
+      it("refuses candidates beyond the per-side limit", async () => {
+        const { id } = await store.createChannel(newChannel(clock));
+        for (let n = 0; n < limits.maxCandidatesPerSide; n++) await store.addCandidate(id, "offerer", candidate(n));
+        expect(await failure(store.addCandidate(id, "offerer", candidate(99)))).toBe("candidate-limit");
+        expect((await store.addCandidate(id, "answerer", candidate(99))).changed).toBe(true);
+      });
+
+      it("holds the limit and the dedupe under concurrent calls", async () => {
+        const { id } = await store.createChannel(newChannel(clock));
+        const distinct = await Promise.allSettled(Array.from({ length: 8 }, (_, n) => store.addCandidate(id, "offerer", candidate(n))));
+        expect(distinct.filter((r) => r.status === "fulfilled")).toHaveLength(limits.maxCandidatesPerSide);
+        const same = await Promise.all(Array.from({ length: 8 }, () => store.addCandidate(id, "answerer", candidate(42))));
+        expect(same.filter((r) => r.changed)).toHaveLength(1);
+        const state = await store.getChannel(id);
+        expect(state?.version).toBe(1 + limits.maxCandidatesPerSide + 1);
+        const versions = [...state!.candidates.offerer, ...state!.candidates.answerer].map((c) => c.version).sort((a, b) => a - b);
+        expect(versions).toEqual([2, 3, 4, 5]);
+      });
+
+      it("marks a side complete once and then refuses new candidates on it", async () => {
+        const { id } = await store.createChannel(newChannel(clock));
+        await store.addCandidate(id, "offerer", candidate(1));
+        const done = await store.completeCandidates(id, "offerer");
+        expect(done.changed).toBe(true);
+        expect(done.state.candidatesComplete).toEqual({ offerer: 3, answerer: undefined });
+        expect(await store.completeCandidates(id, "offerer")).toEqual({ state: done.state, changed: false });
+        expect(await failure(store.addCandidate(id, "offerer", candidate(2)))).toBe("candidates-complete");
+        expect((await store.addCandidate(id, "offerer", candidate(1))).changed).toBe(false);
+      });
+    });
+
+    describe("eventsSince", () => {
+      it("derives the changes after a version from the stored state", async () => {
+        const { id } = await store.createChannel(newChannel(clock));
+        await store.setOffer(id, "offer");
+        await store.addCandidate(id, "offerer", candidate(1));
+        await store.setAnswer(id, "answer", "h");
+        await store.completeCandidates(id, "offerer");
+        const state = (await store.getChannel(id))!;
+        expect(eventsSince(state, 2).map((e) => [e.kind, e.version])).toEqual([
+          ["candidate", 3],
+          ["answer", 4],
+          ["candidates-complete", 5],
+        ]);
+      });
+    });
+
+    describe("closeChannel", () => {
+      it("removes the channel for every call and tells watchers who closed it", async () => {
+        const { id } = await store.createChannel(newChannel(clock));
+        const watcher = new ChangeRecorder(store, id);
+        await store.setOffer(id, "offer");
+        await store.closeChannel(id, "answerer");
+        expect(await watcher.nextAfter(2)).toEqual({ kind: "closed", closedBy: "answerer", version: 3 });
+        expect(await store.getChannel(id)).toBeUndefined();
+        expect(await failure(store.setOffer(id, "again"))).toBe("not-found");
+        expect(await failure(store.closeChannel(id, "offerer"))).toBe("not-found");
+        watcher.unsubscribe();
+      });
+    });
+
+    describe("expiry", () => {
+      it("makes a channel gone at its expire time for every call", async () => {
+        const init = newChannel(clock);
+        const { id } = await store.createChannel(init);
+        await store.setOffer(id, "offer");
+        clock.advance(ttlMs - 1);
+        expect(await store.getChannel(id)).toBeDefined();
+        clock.advance(1);
+        expect(await store.getChannel(id)).toBeUndefined();
+        expect(await failure(store.setOffer(id, "o"))).toBe("not-found");
+        expect(await failure(store.setAnswer(id, "a", "h"))).toBe("not-found");
+        expect(await failure(store.addCandidate(id, "offerer", candidate(1)))).toBe("not-found");
+        expect(await failure(store.completeCandidates(id, "offerer"))).toBe("not-found");
+        expect(await failure(store.closeChannel(id, "offerer"))).toBe("not-found");
+      });
+
+      it("tells watchers the channel expired", async () => {
+        const { id } = await store.createChannel(newChannel(clock));
+        const watcher = new ChangeRecorder(store, id);
+        await store.setOffer(id, "offer");
+        expect(await watcher.next()).toMatchObject({ kind: "updated", state: { version: 2 } });
+        clock.advance(ttlMs);
+        expect(await watcher.nextAfter(2)).toEqual({ kind: "expired", version: 3 });
+        watcher.unsubscribe();
+      });
+    });
+
+    describe("watchChannel", () => {
+      it("hands each watcher every change in order", async () => {
+        const { id } = await store.createChannel(newChannel(clock));
+        const a = new ChangeRecorder(store, id);
+        const b = new ChangeRecorder(store, id);
+        await store.setOffer(id, "offer");
+        await store.addCandidate(id, "offerer", candidate(1));
+        for (const watcher of [a, b]) {
+          const first = await watcher.next();
+          expect(first).toMatchObject({ kind: "updated", state: { version: 2 } });
+          expect(await watcher.nextAfter(2)).toMatchObject({ kind: "updated", state: { version: 3 } });
+          watcher.unsubscribe();
+        }
+      });
+    });
+  });
+}
