@@ -204,6 +204,16 @@ export function defaultConfig(): Config {
   return result.config;
 }
 
+/** The README's configuration table (Markdown), one row per setting; `npm run docs:config` prints it. */
+export function configTable(): string {
+  const rows = Object.values(settings).map((s: Setting<unknown>) => {
+    const env = s.envAlias ? `\`${s.env}\` or \`${s.envAlias}\`` : `\`${s.env}\``;
+    const value = Array.isArray(s.default) ? s.default.join(",") : String(s.default);
+    return `| \`--${s.flag}\` | ${env} | ${value === "" ? "(none)" : `\`${value}\``} | ${s.description} |`;
+  });
+  return ["| flag | environment variable | default | meaning |", "|---|---|---|---|", ...rows].join("\n") + "\n";
+}
+
 /** The `--help` text: one row per setting with its flag, variable and default. */
 export function helpText(): string {
   const rows = Object.values(settings).map(
