@@ -4,7 +4,7 @@ import type { SignalingLimits } from "../service/limits.js";
 import type { MongoStoreOptions } from "../store/mongo/options.js";
 import type { StoreLimits } from "../store/store.js";
 import { parseCompatPath } from "./compat/compat-path.js";
-import { noOrigins, parseOrigins } from "./cors.js";
+import { parseOrigins } from "./cors.js";
 import { anyText, iceConfig, parseTurnUrls, readableFile, validIceServers } from "./ice-settings.js";
 import type { LogLevel } from "./logger.js";
 import { logLevels } from "./logger.js";
@@ -115,7 +115,7 @@ export const settings = {
   turnRestSecretFile: setting("turn-rest-secret-file", "", readableFile, "File holding that secret, instead of --turn-rest-secret."),
   turnCredentialTtlSeconds: setting("turn-credential-ttl-seconds", 86400, integer(60, 7 * 86400), "How long a minted TURN credential is accepted."),
   iceRequireToken: setting("ice-require-token", "off" as "on" | "off", oneOf(["on", "off"] as const), "`on`: GetIceServers needs a channel id and one of its tokens."),
-  corsAllowedOrigins: setting("cors-allowed-origins", noOrigins, parseOrigins, "Comma-separated origins (e.g. `https://app.example.com`) whose browser scripts may call the API; `*` for any; `none`: CORS closed."),
+  corsAllowedOrigins: setting("cors-allowed-origins", [] as readonly string[], parseOrigins, "Comma-separated origins (e.g. `https://app.example.com`) whose browser scripts may call the API; `*` for any; empty: CORS closed."),
   demo: setting("demo", "on" as "on" | "off", oneOf(["on", "off"] as const), "Serve the browser demo page at /demo (`on` or `off`)."),
 } satisfies Record<string, Setting<unknown>>;
 
@@ -211,6 +211,16 @@ export function defaultConfig(): Config {
   const result = loadConfig([], {});
   if (result.help) throw new Error("unreachable");
   return result.config;
+}
+
+/** The README's configuration table (Markdown), one row per setting; `npm run docs:config` prints it. */
+export function configTable(): string {
+  const rows = Object.values(settings).map((s: Setting<unknown>) => {
+    const env = s.envAlias ? `\`${s.env}\` or \`${s.envAlias}\`` : `\`${s.env}\``;
+    const value = Array.isArray(s.default) ? s.default.join(",") : String(s.default);
+    return `| \`--${s.flag}\` | ${env} | ${value === "" ? "(none)" : `\`${value}\``} | ${s.description} |`;
+  });
+  return ["| flag | environment variable | default | meaning |", "|---|---|---|---|", ...rows].join("\n") + "\n";
 }
 
 /** The `--help` text: one row per setting with its flag, variable and default. */

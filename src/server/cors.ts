@@ -30,12 +30,8 @@ export function withCors(allowedOrigins: readonly string[], next: RequestHandler
   return (req, res) => middleware(req as never, res, () => next(req, res));
 }
 
-/** The default: no origin may call from a browser (CORS closed). Written `none`, in --help and on the command line alike. */
-export const noOrigins: readonly string[] = Object.freeze(Object.defineProperty([] as string[], "toString", { value: () => "none" }));
-
-/** Parses `--cors-allowed-origins`: a comma-separated list of origins, `*`, or `none`. */
+/** Parses `--cors-allowed-origins`: a comma-separated list of origins, or `*`; empty for none. */
 export function parseOrigins(text: string): readonly string[] {
-  if (text.trim() === "none") return noOrigins;
   const origins = text
     .split(",")
     .map((o) => o.trim())
