@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs Debian's headless-capable Chromium for the browser end-to-end test.
+# Installs Debian's Chromium for the browser end-to-end test (test/browser-e2e.test.ts).
 # Idempotent: returns at once when /usr/bin/chromium is already there.
 # playwright-core drives it; Playwright's own browser download is never used.
 set -euo pipefail
@@ -7,18 +7,21 @@ set -euo pipefail
 if [ -x /usr/bin/chromium ]; then
   exit 0
 fi
-
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "provision-chromium: no apt-get here; install Chromium yourself (see README, 'Browser SDK and demo')" >&2
+  echo "provision-chromium: no apt-get here; install Chromium and set CHROMIUM_PATH (README: 'The browser test and Chromium')" >&2
   exit 1
 fi
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+install() { DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium; }
 
-# Refresh the package lists only when apt does not know the package yet.
-if ! apt-cache show chromium >/dev/null 2>&1 || [ -z "$(apt-cache policy chromium | awk '/Candidate:/ {print $2}' | grep -v none)" ]; then
-  $sudo apt-get update
+# Refresh the package lists only when apt does not know chromium, or when they are too old to install it.
+if ! apt-cache policy chromium 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+  $sudo apt-get update -qq
 fi
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends chromium
-/usr/bin/chromium --version
+if ! install; then
+  $sudo apt-get update -qq
+  install
+fi
+echo "provision-chromium: $(/usr/bin/chromium --version 2>/dev/null)"
