@@ -75,7 +75,8 @@ describe.skipIf(!chromium.available)("the demo in headless Chromium", () => {
 
   for (const protocol of ["connect", "grpc-web"] as const) {
     it(`connects two tabs through the service over ${protocol} and chats both ways`, async () => {
-      const api = await apiAllowing(demoServer.url);
+      const calls: string[] = [];
+      const api = await apiAllowing(demoServer.url, createLogger("debug", (line) => calls.push(line)));
       const offerer = await openDemo(new URLSearchParams({ api: api.url, protocol }).toString());
       const link = offerer.locator("#share-link");
       await link.waitFor(connectTimeout);
@@ -120,6 +121,8 @@ describe.skipIf(!chromium.available)("the demo in headless Chromium", () => {
         expect(complete).toBe(true);
       }
       expect(kinds.at(-1)).toBe("channelClosed");
+      // Each page asked the service for its STUN/TURN servers first, across origins too.
+      expect(calls.filter((line) => line.includes("/signaling.v1.IceService/GetIceServers"))).toHaveLength(2);
       await Promise.all([offerer.close(), answerer.close()]);
     }, 90_000);
   }

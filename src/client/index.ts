@@ -12,6 +12,8 @@ import { SignalingSession } from "./session.js";
 import type { ClientOptions, SignalingClient } from "./transport.js";
 import { createSignalingClient } from "./transport.js";
 
+export type { IceAccess } from "./ice-servers.js";
+export { fetchIceServers } from "./ice-servers.js";
 export type { CreateOptions, EndReason, Role, SessionEnd, SessionOptions } from "./session.js";
 export { SignalingSession } from "./session.js";
 export type { BrowserProtocol, ClientOptions, SignalingClient } from "./transport.js";

@@ -21,8 +21,12 @@ export function createSignalingTransport(options: ClientOptions): Transport {
   return protocol === "grpc-web" ? createGrpcWebTransport({ baseUrl }) : createConnectTransport({ baseUrl });
 }
 
+/** The transport the options describe, or the given one. */
+export function transportOf(options: ClientOptions | Transport): Transport {
+  return "baseUrl" in options ? createSignalingTransport(options) : options;
+}
+
 /** A typed client of SignalingService, from options or from a transport of your own. */
 export function createSignalingClient(options: ClientOptions | Transport): SignalingClient {
-  const transport = "baseUrl" in options ? createSignalingTransport(options) : options;
-  return createClient(SignalingService, transport);
+  return createClient(SignalingService, transportOf(options));
 }

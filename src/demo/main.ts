@@ -1,9 +1,10 @@
 import { ConnectError } from "@connectrpc/connect";
 import type { BrowserProtocol, SignalingSession } from "../client/index.js";
-import { createChannel, createSignalingClient, joinChannel } from "../client/index.js";
+import { createChannel, createSignalingClient, createSignalingTransport, fetchIceServers, joinChannel } from "../client/index.js";
 
 // ?api= points the page at an API on another origin (it must list this page's origin in --cors-allowed-origins);
-// ?protocol=grpc-web switches from Connect; ?stun= (repeatable) adds STUN servers; ?channel= joins a channel.
+// ?protocol=grpc-web switches from Connect; ?stun= (repeatable) adds STUN servers to those the service hands out
+// (GetIceServers); ?channel= joins a channel.
 const params = new URLSearchParams(location.search);
 const api = params.get("api") ?? location.origin;
 const protocol: BrowserProtocol = params.get("protocol") === "grpc-web" ? "grpc-web" : "connect";
@@ -67,8 +68,11 @@ function report(session: SignalingSession): void {
 }
 
 async function start(): Promise<void> {
-  const client = createSignalingClient({ baseUrl: api, protocol });
-  const pc = new RTCPeerConnection({ iceServers: params.getAll("stun").map((urls) => ({ urls })) });
+  const transport = createSignalingTransport({ baseUrl: api, protocol });
+  const client = createSignalingClient(transport);
+  // The operator's STUN/TURN servers; none when the server wants a channel token first (--ice-require-token on).
+  const fromService = await fetchIceServers(transport).catch(() => []);
+  const pc = new RTCPeerConnection({ iceServers: [...fromService, ...params.getAll("stun").map((urls) => ({ urls }))] });
   pc.onconnectionstatechange = () => {
     if (pc.connectionState === "failed") setStatus("The peer-to-peer connection failed", "failed");
   };

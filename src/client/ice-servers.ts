@@ -1,0 +1,23 @@
+import type { Transport } from "@connectrpc/connect";
+import { createClient } from "@connectrpc/connect";
+import { IceService } from "../../gen/signaling/v1/ice_pb.js";
+import type { ClientOptions } from "./transport.js";
+import { transportOf } from "./transport.js";
+
+/** A channel and one of its tokens, for servers run with --ice-require-token on. */
+export interface IceAccess {
+  readonly channelId: string;
+  readonly token: string;
+}
+
+/**
+ * The STUN and TURN servers the service hands out (GetIceServers), shaped as
+ * RTCIceServer for `new RTCPeerConnection({ iceServers })`. TURN REST
+ * credentials expire: fetch again for a later connection.
+ */
+export async function fetchIceServers(options: ClientOptions | Transport, access?: IceAccess): Promise<RTCIceServer[]> {
+  const { iceServers } = await createClient(IceService, transportOf(options)).getIceServers(access ?? {});
+  return iceServers.map(({ urls, username, credential }) =>
+    username === "" && credential === "" ? { urls: [...urls] } : { urls: [...urls], username, credential },
+  );
+}
