@@ -20,7 +20,7 @@ describe("MongoDB settings", () => {
   });
 
   it("reads the URI from --mongodb-uri, then SWITCHBOARD_MONGODB_URI, then MONGODB_URI", () => {
-    const uri = (argv: string[], env: Record<string, string>) => config(argv, env).mongodb.uri;
+    const uri = (argv: string[], env: Record<string, string>) => configOf(argv, env).mongodb.uri;
     expect(uri([], { MONGODB_URI: "mongodb://conventional/" })).toBe("mongodb://conventional/");
     expect(uri([], { MONGODB_URI: "mongodb://conventional/", SWITCHBOARD_MONGODB_URI: "mongodb://own/" })).toBe("mongodb://own/");
     expect(uri(["--mongodb-uri", "mongodb://flag/"], { SWITCHBOARD_MONGODB_URI: "mongodb://own/" })).toBe("mongodb://flag/");
