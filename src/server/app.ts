@@ -9,6 +9,10 @@ import type { ChannelStore } from "../store/store.js";
 import type { Config } from "./config.js";
 import type { Logger } from "./logger.js";
 import { silentLogger } from "./logger.js";
+import { SignalingService } from "../../gen/signaling/v1/signaling_pb.js";
+import { HealthCheckResponse_ServingStatus as ServingStatus } from "../../gen/health/v1/health_pb.js";
+import { createHealthService } from "./health/health-service.js";
+import { HealthStatus } from "./health/health-status.js";
 import { requestLog } from "./request-log.js";
 import routes from "./routes.js";
 import { DualProtocolListener } from "./listener.js";
@@ -27,6 +31,8 @@ export interface RunningServer {
   /** http://host:port, with a loopback host when listening on every address. */
   readonly url: string;
   readonly store: ChannelStore;
+  /** What grpc.health.v1.Health and /healthz report; set a service NOT_SERVING while it cannot work. */
+  readonly health: HealthStatus;
   /** WatchChannel streams open now. */
   openWatchStreams(): number;
   /**
@@ -43,6 +49,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const logger = options.logger ?? silentLogger;
   const store = options.store ?? (await openStore(config, clock));
   const signaling = createSignalingService({ store, clock, limits: config.limits });
+  const health = new HealthStatus([SignalingService.typeName]);
 
   const shutdownController = new AbortController();
   let draining = false;
@@ -50,7 +57,10 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   let idle: (() => void) | undefined;
 
   const rpcHandler = connectNodeAdapter({
-    routes: routes({ signaling: signaling.impl }),
+    routes: routes({
+      signaling: signaling.impl,
+      health: createHealthService(health, { maxWatchStreams: config.maxHealthWatchStreams }),
+    }),
     readMaxBytes: config.maxRequestBytes,
     maxTimeoutMs: config.maxTimeoutMs,
     shutdownSignal: shutdownController.signal,
@@ -59,7 +69,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
 
   const listener = new DualProtocolListener((req, res) => {
     if (req.url === "/healthz" && (req.method === "GET" || req.method === "HEAD")) {
-      writeHealth(res, draining);
+      writeHealth(res, draining ? "draining" : health.get("") === ServingStatus.SERVING ? "serving" : "not-serving");
       return;
     }
     inFlight++;
@@ -78,6 +88,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const shutdown = (graceMs = config.shutdownGraceMs) =>
     (stopped ??= (async () => {
       draining = true;
+      health.drain();
       logger.info("shutting down", { graceMs, openCalls: inFlight });
       listener.stopAccepting();
       shutdownController.abort(new ConnectError("the server is shutting down; reconnect", Code.Unavailable));
@@ -96,13 +107,17 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     port,
     url,
     store,
+    health,
     openWatchStreams: () => signaling.handlers.watchSlots.open,
     shutdown,
   };
 }
 
-function writeHealth(res: http.ServerResponse | http2.Http2ServerResponse, draining: boolean): void {
-  const body = JSON.stringify({ status: draining ? "draining" : "serving" });
-  (res as http.ServerResponse).writeHead(draining ? 503 : 200, { "content-type": "application/json" });
+function writeHealth(
+  res: http.ServerResponse | http2.Http2ServerResponse,
+  status: "serving" | "not-serving" | "draining",
+): void {
+  const body = JSON.stringify({ status });
+  (res as http.ServerResponse).writeHead(status === "serving" ? 200 : 503, { "content-type": "application/json" });
   res.end(body);
 }

@@ -17,6 +17,8 @@ export interface Config {
   readonly maxTimeoutMs: number;
   /** How long in-flight calls may run on after SIGTERM before their connections are cut. */
   readonly shutdownGraceMs: number;
+  /** grpc.health.v1.Health Watch streams open at once. */
+  readonly maxHealthWatchStreams: number;
 }
 
 type Parser<T> = (text: string) => T;
@@ -74,6 +76,7 @@ export const settings = {
   maxRequestBytes: setting("max-request-bytes", 262144, integer(1024), "Largest request message, in bytes."),
   maxTimeoutMs: setting("max-timeout-ms", 0, integer(0), "Longest deadline a client may ask for, in ms; 0 for no cap."),
   shutdownGraceMs: setting("shutdown-grace-ms", 10000, integer(0), "Time in-flight calls get to finish after SIGTERM/SIGINT."),
+  maxHealthWatchStreams: setting("max-health-watch-streams", 1000, integer(1), "grpc.health.v1.Health Watch streams open at once."),
 } satisfies Record<string, Setting<unknown>>;
 
 type Settings = typeof settings;
@@ -144,6 +147,7 @@ function toConfig(v: Values): Config {
     maxRequestBytes: v.maxRequestBytes,
     maxTimeoutMs: v.maxTimeoutMs,
     shutdownGraceMs: v.shutdownGraceMs,
+    maxHealthWatchStreams: v.maxHealthWatchStreams,
   };
 }
 

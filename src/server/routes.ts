@@ -1,13 +1,19 @@
 import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
+import { Health } from "../../gen/health/v1/health_pb.js";
 import { SignalingService } from "../../gen/signaling/v1/signaling_pb.js";
+import { registerReflection } from "./reflection/reflection-service.js";
 
 export interface Services {
   readonly signaling: ServiceImpl<typeof SignalingService>;
+  readonly health: ServiceImpl<typeof Health>;
 }
 
 /** Every service this server exposes, on one router. */
 export default function routes(services: Services) {
   return (router: ConnectRouter) => {
     router.service(SignalingService, services.signaling);
+    router.service(Health, services.health);
+    // Last: reflection describes every service registered before it.
+    registerReflection(router);
   };
 }
