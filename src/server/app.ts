@@ -62,7 +62,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       health: createHealthService(health, { maxWatchStreams: config.maxHealthWatchStreams }),
     }),
     readMaxBytes: config.maxRequestBytes,
-    maxTimeoutMs: config.maxTimeoutMs,
+    // connect-node takes 0 as a cap of 0 ms; our 0 means no cap.
+    maxTimeoutMs: config.maxTimeoutMs === 0 ? undefined : config.maxTimeoutMs,
     shutdownSignal: shutdownController.signal,
     interceptors: [requestLog(logger)],
   });
