@@ -89,6 +89,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const shutdown = (graceMs = config.shutdownGraceMs) =>
     (stopped ??= (async () => {
       draining = true;
+      const deadline = Date.now() + graceMs;
       health.drain();
       logger.info("shutting down", { graceMs, openCalls: inFlight });
       listener.stopAccepting();
@@ -99,6 +100,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         const timer = setTimeout(resolve, graceMs);
         timer.unref();
       });
+      // Let finished calls' last frames reach their clients before cutting what is left.
+      await listener.closed(deadline - Date.now());
       listener.destroyAll();
       await store.close();
       logger.info("stopped", { cutCalls: inFlight });
