@@ -1,3 +1,4 @@
+import type { DescFile } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import type { DescriptorIndex } from "./descriptor-index.js";
 
@@ -51,7 +52,7 @@ export function answer(index: DescriptorIndex, question: Question, sent: Set<str
   }
 }
 
-function files(index: DescriptorIndex, file: ReturnType<DescriptorIndex["fileByName"]>, sent: Set<string>, missing: string): Answer {
+function files(index: DescriptorIndex, file: DescFile | undefined, sent: Set<string>, missing: string): Answer {
   if (!file) return notFound(missing);
   const encoded = index.encodeWithImports(file, sent);
   for (const { name } of encoded) sent.add(name);
