@@ -27,6 +27,10 @@ export interface Config {
   readonly compatPath: string | undefined;
   /** STUN/TURN servers for GetIceServers. */
   readonly ice: IceConfig;
+  /** grpc.health.v1.Health Watch streams open at once. */
+  readonly maxHealthWatchStreams: number;
+  /** Time between checks that the store can be reached, for grpc.health.v1.Health. */
+  readonly storeHealthIntervalMs: number;
 }
 
 type Parser<T> = (text: string) => T;
@@ -110,6 +114,8 @@ export const settings = {
   turnRestSecretFile: setting("turn-rest-secret-file", "", readableFile, "File holding that secret, instead of --turn-rest-secret."),
   turnCredentialTtlSeconds: setting("turn-credential-ttl-seconds", 86400, integer(60, 7 * 86400), "How long a minted TURN credential is accepted."),
   iceRequireToken: setting("ice-require-token", "off" as "on" | "off", oneOf(["on", "off"] as const), "`on`: GetIceServers needs a channel id and one of its tokens."),
+  maxHealthWatchStreams: setting("max-health-watch-streams", 1000, integer(1), "grpc.health.v1.Health Watch streams open at once."),
+  storeHealthIntervalMs: setting("store-health-interval-ms", 2000, integer(100), "Time between checks that the store can be reached; grpc.health.v1.Health reports NOT_SERVING while it cannot."),
 } satisfies Record<string, Setting<unknown>>;
 
 type Settings = typeof settings;
@@ -194,6 +200,8 @@ function toConfig(v: Values, ice: IceConfig): Config {
     shutdownGraceMs: v.shutdownGraceMs,
     compatPath: v.compatApi === "on" ? v.compatPath : undefined,
     ice,
+    maxHealthWatchStreams: v.maxHealthWatchStreams,
+    storeHealthIntervalMs: v.storeHealthIntervalMs,
   };
 }
 
