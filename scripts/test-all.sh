@@ -12,6 +12,7 @@ export PATH="$HOME/go/bin:$PWD/.tools/bin:$PATH"
 bash scripts/provision-core.sh
 bash scripts/provision-ferretdb.sh
 bash scripts/provision-coturn.sh
+bash scripts/provision-clients.sh
 
 bash scripts/check-generated.sh
 npx tsc -p tsconfig.json --noEmit

@@ -1,12 +1,8 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { configOf } from "./support/config-of.js";
 import { ConfigError, configTable, helpText, loadConfig, settings } from "../src/server/config.js";
 
-function configOf(argv: string[], env: Record<string, string> = {}) {
-  const result = loadConfig(argv, env);
-  if (result.help) throw new Error("unexpected --help");
-  return result.config;
-}
 
 describe("configuration", () => {
   it("starts from documented defaults", () => {

@@ -1,15 +1,11 @@
 import { describe, expect, it } from "vitest";
+import { configOf } from "./support/config-of.js";
 import { ConfigError, helpText, loadConfig } from "../src/server/config.js";
 
-function config(argv: string[], env: Record<string, string> = {}) {
-  const result = loadConfig(argv, env);
-  if (result.help) throw new Error("unexpected --help");
-  return result.config;
-}
 
 describe("MongoDB settings", () => {
   it("selects the mongodb store with its defaults", () => {
-    const { store, mongodb } = config(["--store", "mongodb"]);
+    const { store, mongodb } = configOf(["--store", "mongodb"]);
     expect(store).toBe("mongodb");
     expect(mongodb).toEqual({
       uri: "mongodb://127.0.0.1:27017",
@@ -24,16 +20,16 @@ describe("MongoDB settings", () => {
   });
 
   it("reads the URI from --mongodb-uri, then SWITCHBOARD_MONGODB_URI, then MONGODB_URI", () => {
-    const uri = (argv: string[], env: Record<string, string>) => config(argv, env).mongodb.uri;
+    const uri = (argv: string[], env: Record<string, string>) => configOf(argv, env).mongodb.uri;
     expect(uri([], { MONGODB_URI: "mongodb://conventional/" })).toBe("mongodb://conventional/");
     expect(uri([], { MONGODB_URI: "mongodb://conventional/", SWITCHBOARD_MONGODB_URI: "mongodb://own/" })).toBe("mongodb://own/");
     expect(uri(["--mongodb-uri", "mongodb://flag/"], { SWITCHBOARD_MONGODB_URI: "mongodb://own/" })).toBe("mongodb://flag/");
   });
 
   it("accepts a numeric write concern and refuses nonsense with the setting's name", () => {
-    expect(config(["--mongodb-write-concern", "1"]).mongodb.writeConcern).toBe(1);
-    expect(() => config(["--mongodb-write-concern", "most"])).toThrow(ConfigError);
-    expect(() => config(["--mongodb-watch-mode", "sometimes"])).toThrow(/--mongodb-watch-mode/);
+    expect(configOf(["--mongodb-write-concern", "1"]).mongodb.writeConcern).toBe(1);
+    expect(() => configOf(["--mongodb-write-concern", "most"])).toThrow(ConfigError);
+    expect(() => configOf(["--mongodb-watch-mode", "sometimes"])).toThrow(/--mongodb-watch-mode/);
   });
 
   it("lists MONGODB_URI in --help", () => {

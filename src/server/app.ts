@@ -16,7 +16,12 @@ import { defaultDemoDir, demoRoute } from "./demo.js";
 import type { Logger } from "./logger.js";
 import { silentLogger } from "./logger.js";
 import { hardStop } from "./hard-stop.js";
+import { SignalingService } from "../../gen/signaling/v1/signaling_pb.js";
+import { HealthCheckResponse_ServingStatus as ServingStatus } from "../../gen/health/v1/health_pb.js";
+import { createHealthService } from "./health/health-service.js";
+import { HealthStatus } from "./health/health-status.js";
 import { requestLog } from "./request-log.js";
+import { probeStoreHealth } from "./store-health-probe.js";
 import routes from "./routes.js";
 import { DualProtocolListener } from "./listener.js";
 import { openStore } from "./store-factory.js";
@@ -39,6 +44,8 @@ export interface RunningServer {
   /** http://host:port, with a loopback host when listening on every address. */
   readonly url: string;
   readonly store: ChannelStore;
+  /** What grpc.health.v1.Health and /healthz report; set a service NOT_SERVING while it cannot work. */
+  readonly health: HealthStatus;
   /** WatchChannel streams open now. */
   openWatchStreams(): number;
   /**
@@ -55,6 +62,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const logger = options.logger ?? silentLogger;
   const store = options.store ?? (await openStore(config, clock, logger));
   const signaling = createSignalingService({ store, clock, limits: config.limits });
+  const health = new HealthStatus([SignalingService.typeName]);
+  const stopStoreProbe = probeStoreHealth(store, health, SignalingService.typeName, config.storeHealthIntervalMs, logger);
 
   const shutdownController = new AbortController();
   const cutController = new AbortController();
@@ -65,7 +74,11 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   let idle: (() => void) | undefined;
 
   const rpcHandler = connectNodeAdapter({
-    routes: routes({ signaling: signaling.impl, ice: createIceService({ store, clock, ice: config.ice }) }),
+    routes: routes({
+      signaling: signaling.impl,
+      ice: createIceService({ store, clock, ice: config.ice }),
+      health: createHealthService(health, { maxWatchStreams: config.maxHealthWatchStreams }),
+    }),
     readMaxBytes: config.maxRequestBytes,
     // Connect reads 0 as "no deadline allowed"; our 0 means no cap.
     ...(config.maxTimeoutMs > 0 && { maxTimeoutMs: config.maxTimeoutMs }),
@@ -86,7 +99,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const demo = config.demo ? demoRoute(options.demoDir ?? defaultDemoDir()) : undefined;
   const listener = new DualProtocolListener(withCors(config.corsAllowedOrigins, (req, res) => {
     if (req.url === "/healthz" && (req.method === "GET" || req.method === "HEAD")) {
-      void writeHealth(res, draining, store);
+      void writeHealth(res, draining, health.get("") === ServingStatus.SERVING, store);
       return;
     }
     if (demo?.(req, res)) return;
@@ -114,12 +127,16 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const shutdown = (graceMs = config.shutdownGraceMs) =>
     (stopped ??= (async () => {
       draining = true;
+      health.drain();
+      stopStoreProbe();
       logger.info("shutting down", { graceMs, openCalls: inFlight });
       listener.stopAccepting();
       shutdownController.abort(new ConnectError("the server is shutting down; reconnect", Code.Unavailable));
       await callsFinished(graceMs);
       cutController.abort(new ConnectError("the server stopped before this call finished; retry", Code.Unavailable));
       await callsFinished(responseFlushMs);
+      // Let the last frames of finished and cut calls reach their clients before cutting connections.
+      await listener.closed(responseFlushMs);
       listener.destroyAll();
       await store.close();
       logger.info("stopped", { cutCalls: inFlight });
@@ -129,17 +146,26 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     port,
     url,
     store,
+    health,
     openWatchStreams: () => signaling.handlers.watchSlots.open,
     shutdown,
   };
 }
 
-/** 200 while serving; 503 while draining or while the store cannot be reached, so balancers send traffic elsewhere. */
-async function writeHealth(res: http.ServerResponse | http2.Http2ServerResponse, draining: boolean, store: ChannelStore): Promise<void> {
+/**
+ * 200 while serving; 503 while draining, while a service is NOT_SERVING or while the store
+ * cannot be reached, so balancers send traffic elsewhere.
+ */
+async function writeHealth(
+  res: http.ServerResponse | http2.Http2ServerResponse,
+  draining: boolean,
+  servicesServing: boolean,
+  store: ChannelStore,
+): Promise<void> {
   const storeHealth = await store.health?.().catch(() => ({ ready: false, details: {} }));
-  const ready = !draining && (storeHealth?.ready ?? true);
-  const status = draining ? "draining" : ready ? "serving" : "store-unavailable";
+  const storeReady = storeHealth?.ready ?? true;
+  const status = draining ? "draining" : !storeReady ? "store-unavailable" : servicesServing ? "serving" : "not-serving";
   const body = JSON.stringify({ status, ...(storeHealth && { store: storeHealth.details }) });
-  (res as http.ServerResponse).writeHead(ready ? 200 : 503, { "content-type": "application/json" });
+  (res as http.ServerResponse).writeHead(status === "serving" ? 200 : 503, { "content-type": "application/json" });
   res.end(body);
 }

@@ -28,6 +28,10 @@ export interface Config {
   readonly compatPath: string | undefined;
   /** STUN/TURN servers for GetIceServers. */
   readonly ice: IceConfig;
+  /** grpc.health.v1.Health Watch streams open at once. */
+  readonly maxHealthWatchStreams: number;
+  /** Time between checks that the store can be reached, for grpc.health.v1.Health. */
+  readonly storeHealthIntervalMs: number;
   /** Origins whose browser scripts may call the API (CORS); empty: CORS closed; `*`: any origin. */
   readonly corsAllowedOrigins: readonly string[];
   /** Whether the browser demo is served at /demo. */
@@ -115,6 +119,8 @@ export const settings = {
   turnRestSecretFile: setting("turn-rest-secret-file", "", readableFile, "File holding that secret, instead of --turn-rest-secret."),
   turnCredentialTtlSeconds: setting("turn-credential-ttl-seconds", 86400, integer(60, 7 * 86400), "How long a minted TURN credential is accepted."),
   iceRequireToken: setting("ice-require-token", "off" as "on" | "off", oneOf(["on", "off"] as const), "`on`: GetIceServers needs a channel id and one of its tokens."),
+  maxHealthWatchStreams: setting("max-health-watch-streams", 1000, integer(1), "grpc.health.v1.Health Watch streams open at once."),
+  storeHealthIntervalMs: setting("store-health-interval-ms", 2000, integer(100), "Time between checks that the store can be reached; grpc.health.v1.Health reports NOT_SERVING while it cannot."),
   corsAllowedOrigins: setting("cors-allowed-origins", [] as readonly string[], parseOrigins, "Comma-separated origins (e.g. `https://app.example.com`) whose browser scripts may call the API; `*` for any; empty: CORS closed."),
   demo: setting("demo", "on" as "on" | "off", oneOf(["on", "off"] as const), "Serve the browser demo page at /demo (`on` or `off`)."),
 } satisfies Record<string, Setting<unknown>>;
@@ -201,6 +207,8 @@ function toConfig(v: Values, ice: IceConfig): Config {
     shutdownGraceMs: v.shutdownGraceMs,
     compatPath: v.compatApi === "on" ? v.compatPath : undefined,
     ice,
+    maxHealthWatchStreams: v.maxHealthWatchStreams,
+    storeHealthIntervalMs: v.storeHealthIntervalMs,
     corsAllowedOrigins: v.corsAllowedOrigins,
     demo: v.demo === "on",
   };

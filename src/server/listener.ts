@@ -52,6 +52,30 @@ export class DualProtocolListener {
     this.http1.closeIdleConnections();
   }
 
+  /**
+   * Resolves once every connection has closed on its own (idle HTTP/1.1
+   * ones are closed now; HTTP/2 sessions close after their last stream, so
+   * final frames reach the client), or after `timeoutMs`.
+   */
+  closed(timeoutMs: number): Promise<void> {
+    this.http1.closeIdleConnections();
+    if (this.sockets.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, Math.max(0, timeoutMs));
+      timer.unref();
+      const check = () => {
+        if (this.sockets.size === 0) done();
+      };
+      function done() {
+        clearTimeout(timer);
+        for (const socket of watched) socket.off("close", check);
+        resolve();
+      }
+      const watched = [...this.sockets];
+      for (const socket of watched) socket.once("close", check);
+    });
+  }
+
   /** Cuts every connection still open. */
   destroyAll(): void {
     for (const socket of this.sockets) socket.destroy();

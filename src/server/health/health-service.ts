@@ -1,0 +1,58 @@
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { HealthCheckRequest } from "../../../gen/health/v1/health_pb.js";
+import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../../../gen/health/v1/health_pb.js";
+import { AsyncQueue } from "../../lib/async-queue.js";
+import type { HealthStatus } from "./health-status.js";
+
+export interface HealthServiceOptions {
+  /** Watch streams open at once; more fail with RESOURCE_EXHAUSTED. */
+  readonly maxWatchStreams: number;
+}
+
+/** grpc.health.v1.Health over a HealthStatus, as grpc-health-probe and Kubernetes gRPC probes expect. */
+export function createHealthService(status: HealthStatus, options: HealthServiceOptions): ServiceImpl<typeof Health> {
+  let watching = 0;
+  return {
+    check(req: HealthCheckRequest) {
+      const current = status.get(req.service);
+      if (current === undefined) throw unknownService(req.service);
+      return { status: current };
+    },
+
+    list() {
+      const statuses = Object.fromEntries([...status.all()].map(([name, s]) => [name, { status: s }]));
+      return { statuses };
+    },
+
+    async *watch(req: HealthCheckRequest, ctx: HandlerContext) {
+      if (watching >= options.maxWatchStreams) {
+        throw new ConnectError(
+          `the server holds its maximum of ${options.maxWatchStreams} health watch streams (max-health-watch-streams); use Check instead`,
+          Code.ResourceExhausted,
+        );
+      }
+      watching++;
+      const changes = new AsyncQueue<void>();
+      const unsubscribe = status.onChange(() => changes.push());
+      try {
+        let sent: ServingStatus | undefined;
+        for (;;) {
+          const current = status.get(req.service) ?? ServingStatus.SERVICE_UNKNOWN;
+          if (current !== sent) {
+            sent = current;
+            yield { status: current };
+          }
+          await changes.next(ctx.signal);
+        }
+      } finally {
+        unsubscribe();
+        watching--;
+      }
+    },
+  };
+}
+
+function unknownService(service: string): ConnectError {
+  return new ConnectError(`health: no service named "${service}"; use "" for the whole server`, Code.NotFound);
+}
