@@ -77,7 +77,7 @@ describeWithTools("grpcurl walk-through in README.md, run by real grpcurl", miss
       "rpc WatchChannel ( .signaling.v1.WatchChannelRequest ) returns ( stream .signaling.v1.WatchChannelResponse );",
     );
     expect(result.stdout).toContain("signaling.v1.AddIceCandidateRequest is a message:");
-    expect(result.stdout).toMatch(/oneof item \{\s+\.signaling\.v1\.IceCandidate candidate = 3;\s+bool end_of_candidates = 4;/);
+    expect(result.stdout).toMatch(/oneof item \{\s+(?:\/\/.*\n\s+)*\.signaling\.v1\.IceCandidate candidate = 3;\s+(?:\/\/.*\n\s+)*bool end_of_candidates = 4;/);
   });
 
   it("reports the service SERVING through grpc.health.v1.Health", () => {
