@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npx buf lint
-npx buf generate
+npm run --silent generate
 if ! git diff --exit-code --stat -- gen || [ -n "$(git status --porcelain -- gen)" ]; then
   echo "gen/ is out of date: run 'npm run generate' and commit the result" >&2
   git status --porcelain -- gen >&2

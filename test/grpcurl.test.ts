@@ -63,6 +63,7 @@ describeWithTools("grpcurl walk-through in README.md, run by real grpcurl", miss
         "grpc.health.v1.Health",
         "grpc.reflection.v1.ServerReflection",
         "grpc.reflection.v1alpha.ServerReflection",
+        "signaling.v1.IceService",
         "signaling.v1.SignalingService",
       ].join("\n") + "\n",
     );
@@ -70,11 +71,13 @@ describeWithTools("grpcurl walk-through in README.md, run by real grpcurl", miss
 
   it("describes the service and a message without .proto files", () => {
     expect(result.stdout).toContain("signaling.v1.SignalingService is a service:");
+    // The proto comments are the API documentation, and describe shows them.
+    expect(result.stdout).toContain("// SignalingService pairs two WebRTC peers through a channel.");
     expect(result.stdout).toContain(
       "rpc WatchChannel ( .signaling.v1.WatchChannelRequest ) returns ( stream .signaling.v1.WatchChannelResponse );",
     );
     expect(result.stdout).toContain("signaling.v1.AddIceCandidateRequest is a message:");
-    expect(result.stdout).toMatch(/oneof item \{\s+\.signaling\.v1\.IceCandidate candidate = 3;\s+bool end_of_candidates = 4;/);
+    expect(result.stdout).toMatch(/oneof item \{\s+(?:\/\/.*\n\s+)*\.signaling\.v1\.IceCandidate candidate = 3;\s+(?:\/\/.*\n\s+)*bool end_of_candidates = 4;/);
   });
 
   it("reports the service SERVING through grpc.health.v1.Health", () => {

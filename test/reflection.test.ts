@@ -32,6 +32,7 @@ const allServices = [
   "grpc.health.v1.Health",
   "grpc.reflection.v1.ServerReflection",
   "grpc.reflection.v1alpha.ServerReflection",
+  "signaling.v1.IceService",
   "signaling.v1.SignalingService",
 ];
 

@@ -1,12 +1,15 @@
 import type { DescEnum, DescExtension, DescFile, DescMessage, DescService } from "@bufbuild/protobuf";
-import { toBinary } from "@bufbuild/protobuf";
-import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import { FileDescriptorProtoSchema, FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
+import { sourceInfoDescriptorSet } from "../../../gen/source_info.js";
 
 /**
  * The descriptors reflection serves, built at start from the generated code
  * of the services we expose (and the files they import), so they can never
  * drift from what the router actually serves. protoc-gen-es embeds
- * descriptors without source info, so they carry no comments.
+ * descriptors without source info, so for our own files the copies buf
+ * built with their comments (gen/source_info.ts) are served instead: that is
+ * what `grpcurl describe` shows as documentation.
  */
 export class DescriptorIndex {
   /** Fully-qualified names of the services, sorted. */
@@ -63,7 +66,7 @@ export class DescriptorIndex {
   private encode(file: DescFile): Uint8Array {
     let bytes = this.encoded.get(file);
     if (!bytes) {
-      bytes = toBinary(FileDescriptorProtoSchema, file.proto);
+      bytes = documentedFiles().get(file.proto.name) ?? toBinary(FileDescriptorProtoSchema, file.proto);
       this.encoded.set(file, bytes);
     }
     return bytes;
@@ -104,4 +107,15 @@ export class DescriptorIndex {
     byNumber.set(extension.number, file);
     this.extensions.set(extension.extendee.typeName, byNumber);
   }
+}
+
+let documented: Map<string, Uint8Array> | undefined;
+
+/** Our proto files with their comments, by file name, encoded as FileDescriptorProto. */
+function documentedFiles(): Map<string, Uint8Array> {
+  if (!documented) {
+    const set = fromBinary(FileDescriptorSetSchema, Buffer.from(sourceInfoDescriptorSet, "base64"));
+    documented = new Map(set.file.map((f) => [f.name, toBinary(FileDescriptorProtoSchema, f)]));
+  }
+  return documented;
 }
