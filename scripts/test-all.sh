@@ -13,6 +13,7 @@ bash scripts/provision-core.sh
 bash scripts/provision-ferretdb.sh
 bash scripts/provision-coturn.sh
 bash scripts/provision-clients.sh
+bash scripts/provision-chromium.sh
 
 bash scripts/check-generated.sh
 npx tsc -p tsconfig.json --noEmit
