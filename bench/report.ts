@@ -103,7 +103,7 @@ export function renderReport(r: BenchResults, notes: string): string {
     lines.push(
       "## 4. Growth: exchange rate with live channels preloaded",
       "",
-      "Channels preloaded with CreateChannel (1 h time to live) before the measurement; gRPC, 64 pairs.",
+      `Channels preloaded with CreateChannel (1 h time to live) before the measurement; gRPC, ${r.growth[0]!.rate.concurrency} pairs.`,
       "",
       "| live channels | preload s | server RSS MiB | exchanges/s (median) | rounds | exchange ms p50 / p99 | relay ms p50 / p99 | server CPU % | errors |",
       "| ---: | ---: | ---: | ---: | --- | --- | --- | ---: | ---: |",

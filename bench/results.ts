@@ -2,7 +2,7 @@ import type { ExchangeRates, PeerJsRates } from "./scenarios/exchanges.js";
 import type { GrowthLevel } from "./scenarios/growth.js";
 import type { IdleStreams } from "./scenarios/idle-streams.js";
 import type { PushLatency } from "./scenarios/push-latency.js";
-import type { Timing } from "./lib/load.js";
+import type { RateResult, Timing } from "./lib/load.js";
 import { round } from "./lib/stats.js";
 
 export interface Meta {
@@ -109,4 +109,33 @@ export function evaluateTargets(r: BenchResults, fullIdleStreams: number, fullTo
       met: growthRatio === undefined || high!.liveChannels < fullTopLevel ? undefined : growthRatio >= 0.9,
     },
   ];
+}
+
+/**
+ * What says the harness itself is broken, as opposed to slow: no exchange
+ * completing even with one pair, exchanges failing for a reason other than
+ * their deadline, idle streams ending, no push delivered. No timing is judged.
+ */
+export function harnessProblems(r: BenchResults): string[] {
+  const problems: string[] = [];
+  const series: [string, readonly RateResult[]][] = [
+    ...r.exchanges.map((e): [string, RateResult[]] => [`Switchboard ${e.protocol}`, e.results]),
+    ...(r.peerjs
+      ? [["PeerJS connect + relay", r.peerjs.connectAndRelay] as [string, RateResult[]], ["PeerJS relay only", r.peerjs.relayOnly] as [string, RateResult[]]]
+      : []),
+    ...r.growth.map((g): [string, RateResult[]] => [`growth at ${g.liveChannels} channels`, [g.rate]]),
+  ];
+  for (const [name, results] of series) {
+    const lowest = results[0];
+    if (lowest && lowest.ratePerSec === 0 && lowest.concurrency === 1) problems.push(`${name}: no exchange completed with one pair`);
+    for (const x of results) {
+      if (x.errors > 0 && !/longer than/.test(x.firstError ?? "")) problems.push(`${name} at ${x.concurrency} pairs: ${x.errors} failed: ${x.firstError}`);
+    }
+  }
+  if (r.pushLatency && r.pushLatency.ackToWatcherMs.count === 0) problems.push("push latency: no event reached a watcher");
+  if (r.idleStreams) {
+    if (r.idleStreams.streamsEndedEarly > 0) problems.push(`idle streams: ${r.idleStreams.streamsEndedEarly} ended while held`);
+    if (r.idleStreams.pushWhileHeld.ackToWatcherMs.count === 0) problems.push("idle streams: no change reached a watcher while they were held");
+  }
+  return problems;
 }
