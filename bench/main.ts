@@ -33,7 +33,7 @@ interface Plan {
 }
 
 const full: Plan = {
-  timing: { warmupMs: 3000, roundMs: 5000, rounds: 5 },
+  timing: { warmupMs: 2000, roundMs: 4000, rounds: 5 },
   concurrencies: [1, 16, 64],
   idleStreams: 10_000,
   idleMs: 20_000,
