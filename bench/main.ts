@@ -60,6 +60,7 @@ const help = `Usage: npm run bench -- [options]
   --pairs <list>        Concurrent pairs to measure, e.g. 1,16,64 (the default).
   --round-ms <ms>       Length of one measured round.
   --cpu-prof <dir>      Write V8 CPU profiles of every Switchboard server process into <dir>.
+  --render <json>       Measure nothing: write the report again from a benchmarks.json (after editing the notes).
   --notes <file>        Markdown appended to the report (default: bench/notes.md when it exists).
 `;
 
@@ -74,6 +75,7 @@ async function main(): Promise<void> {
       "cpu-prof": { type: "string" },
       notes: { type: "string" },
       pairs: { type: "string" },
+      render: { type: "string" },
       "round-ms": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -81,6 +83,21 @@ async function main(): Promise<void> {
   });
   if (values.help) {
     process.stdout.write(help);
+    return;
+  }
+  const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
+  const readNotes = () => {
+    try {
+      return readFileSync(values.notes ?? path.join(repoRoot, "bench/notes.md"), "utf8");
+    } catch {
+      return "";
+    }
+  };
+  if (values.render) {
+    const saved = JSON.parse(readFileSync(values.render, "utf8")) as BenchResults;
+    const dir = path.resolve(values.out ?? path.dirname(values.render));
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, "benchmarks.md"), renderReport(saved, readNotes()));
     return;
   }
   const only = (values.only ?? [...scenarioNames]) as Scenario[];
@@ -94,7 +111,7 @@ async function main(): Promise<void> {
     ...(values.pairs && { concurrencies: values.pairs.split(",").map(Number) }),
     ...(values["round-ms"] && { timing: { ...base.timing, roundMs: Number(values["round-ms"]) } }),
   };
-  const repo = fileURLToPath(new URL("../../", import.meta.url));
+  const repo = repoRoot;
   const out = path.resolve(values.out ?? (isQuick ? path.join(os.tmpdir(), "switchboard-bench-quick") : path.join(repo, "docs")));
   const server: SwitchboardOptions = {
     store: values.store,
@@ -123,7 +140,7 @@ async function main(): Promise<void> {
       timing: plan.timing,
       loadAverageStart,
       loadAverageEnd: [],
-      noisy: loadAverageStart[0]! > 2.5,
+      noisy: loadAverageStart[0]! > 0.5,
       durationSeconds: 0,
     },
     targets: [],
@@ -169,13 +186,7 @@ async function main(): Promise<void> {
     durationSeconds: Math.round((Date.now() - started) / 1000),
   };
 
-  const notesFile = values.notes ?? path.join(repo, "bench/notes.md");
-  let notes = "";
-  try {
-    notes = readFileSync(notesFile, "utf8");
-  } catch {
-    // no notes
-  }
+  const notes = readNotes();
   mkdirSync(out, { recursive: true });
   writeFileSync(path.join(out, "benchmarks.json"), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(path.join(out, "benchmarks.md"), renderReport(results, notes));

@@ -21,7 +21,7 @@ export interface Meta {
   readonly timing: Timing;
   readonly loadAverageStart: readonly number[];
   readonly loadAverageEnd: readonly number[];
-  /** The machine was busy with other work at the start (load average above the cores the benchmark uses). */
+  /** Other work was running on the machine at the start (1-minute load average above 0.5). */
   readonly noisy: boolean;
   readonly durationSeconds: number;
 }

@@ -20,7 +20,7 @@ export function summarizeLatency(samples: readonly number[]): LatencySummary {
     count: samples.length,
     p50: round(percentile(samples, 50), 3),
     p99: round(percentile(samples, 99), 3),
-    max: round(samples.length === 0 ? Number.NaN : Math.max(...samples), 3),
+    max: round(percentile(samples, 100), 3),
   };
 }
 
