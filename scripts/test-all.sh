@@ -18,4 +18,7 @@ bash scripts/provision-chromium.sh
 bash scripts/check-generated.sh
 npx tsc -p tsconfig.json --noEmit
 npx vitest run
+# The benchmark harness in quick mode, only to prove it works: no timing is checked, and the
+# committed report (docs/benchmarks.md) is not overwritten.
+npm run bench -- --quick --out "$(mktemp -d)"
 bash scripts/check-docker-steps.sh

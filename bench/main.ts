@@ -1,0 +1,206 @@
+/**
+ * `npm run bench [-- options]`: the benchmark harness. See docs/benchmarks.md
+ * for what it measures; `--help` for the options.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
+import type { Timing } from "./lib/load.js";
+import { pinSelf } from "./lib/processes.js";
+import { renderReport } from "./report.js";
+import type { BenchResults } from "./results.js";
+import { evaluateTargets, harnessProblems, ratios } from "./results.js";
+import { sideBySide } from "./scenarios/exchanges.js";
+import { growth } from "./scenarios/growth.js";
+import { idleStreams } from "./scenarios/idle-streams.js";
+import { pushLatency } from "./scenarios/push-latency.js";
+import type { SwitchboardOptions } from "./servers.js";
+import { loadCore, serverCore } from "./servers.js";
+
+const scenarioNames = ["exchanges", "peerjs", "latency", "idle", "growth"] as const;
+type Scenario = (typeof scenarioNames)[number];
+
+interface Plan {
+  readonly timing: Timing;
+  readonly concurrencies: readonly number[];
+  readonly idleStreams: number;
+  readonly idleMs: number;
+  readonly growthLevels: readonly number[];
+  /** Pairs in the growth scenario (the target is stated for 64). */
+  readonly growthPairs: number;
+}
+
+const full: Plan = {
+  timing: { warmupMs: 2000, roundMs: 4000, rounds: 5 },
+  concurrencies: [1, 16, 64],
+  idleStreams: 10_000,
+  idleMs: 20_000,
+  growthLevels: [1_000, 10_000, 100_000],
+  growthPairs: 64,
+};
+
+const quick: Plan = {
+  timing: { warmupMs: 300, roundMs: 1000, rounds: 2 },
+  concurrencies: [1, 16, 64],
+  idleStreams: 1_000,
+  idleMs: 1_000,
+  growthLevels: [500, 2_000],
+  growthPairs: 16,
+};
+
+const help = `Usage: npm run bench -- [options]
+
+  --quick               Smoke run (under two minutes): 1 s rounds, 1,000 idle streams, growth to 2,000 channels with 16 pairs.
+  --out <dir>           Where benchmarks.md and benchmarks.json go (default: docs/ for a full run, a temporary directory for --quick).
+  --store <name>        The server's --store (default: memory). Extra store settings: --server-arg or SWITCHBOARD_* variables.
+  --server-arg <arg>    One more argument for the Switchboard server (repeatable), e.g. --server-arg=--mongodb-uri=...
+  --only <scenario>     Run only these scenarios (repeatable): ${scenarioNames.join(", ")}.
+  --pairs <list>        Concurrent pairs to measure, e.g. 1,16,64 (the default).
+  --round-ms <ms>       Length of one measured round.
+  --cpu-prof <dir>      Write V8 CPU profiles of every Switchboard server process into <dir>.
+  --render <json>       Measure nothing: write the report again from a benchmarks.json (after editing the notes).
+  --notes <file>        Markdown appended to the report (default: bench/notes.md when it exists).
+`;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: "boolean" },
+      out: { type: "string" },
+      store: { type: "string", default: "memory" },
+      "server-arg": { type: "string", multiple: true },
+      only: { type: "string", multiple: true },
+      "cpu-prof": { type: "string" },
+      notes: { type: "string" },
+      pairs: { type: "string" },
+      render: { type: "string" },
+      "round-ms": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(help);
+    return;
+  }
+  const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
+  const readNotes = () => {
+    try {
+      return readFileSync(values.notes ?? path.join(repoRoot, "bench/notes.md"), "utf8");
+    } catch {
+      return "";
+    }
+  };
+  if (values.render) {
+    const saved = JSON.parse(readFileSync(values.render, "utf8")) as BenchResults;
+    const dir = path.resolve(values.out ?? path.dirname(values.render));
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, "benchmarks.md"), renderReport(saved, readNotes()));
+    return;
+  }
+  const only = (values.only ?? [...scenarioNames]) as Scenario[];
+  for (const name of only) {
+    if (!scenarioNames.includes(name)) throw new Error(`--only: unknown scenario "${name}"; pick from ${scenarioNames.join(", ")}`);
+  }
+  const isQuick = values.quick === true;
+  const base = isQuick ? quick : full;
+  const plan: Plan = {
+    ...base,
+    ...(values.pairs && { concurrencies: values.pairs.split(",").map(Number) }),
+    ...(values["round-ms"] && { timing: { ...base.timing, roundMs: Number(values["round-ms"]) } }),
+  };
+  const repo = repoRoot;
+  const out = path.resolve(values.out ?? (isQuick ? path.join(os.tmpdir(), "switchboard-bench-quick") : path.join(repo, "docs")));
+  const server: SwitchboardOptions = {
+    store: values.store,
+    args: values["server-arg"] ?? [],
+    ...(values["cpu-prof"] && { cpuProfileDir: path.resolve(values["cpu-prof"]) }),
+  };
+
+  pinSelf(loadCore);
+  const started = Date.now();
+  const loadAverageStart = os.loadavg().map((x) => Math.round(x * 100) / 100);
+  const log = (msg: string) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s] ${msg}\n`);
+  const results: BenchResults = {
+    meta: {
+      date: new Date().toISOString(),
+      command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`,
+      quick: isQuick,
+      store: server.store,
+      node: process.version,
+      os: `${os.type()} ${os.release()}`,
+      cpuModel: os.cpus()[0]?.model ?? "unknown",
+      cores: os.cpus().length,
+      memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+      serverCore,
+      loadCore,
+      peerVersion: (JSON.parse(readFileSync(path.join(repo, "node_modules/peer/package.json"), "utf8")) as { version: string }).version,
+      timing: plan.timing,
+      loadAverageStart,
+      loadAverageEnd: [],
+      noisy: loadAverageStart[0]! > 0.5,
+      durationSeconds: 0,
+    },
+    targets: [],
+    ratios: [],
+    exchanges: [],
+    growth: [],
+    pending: [],
+  };
+
+  const withSwitchboard = only.includes("exchanges") || only.includes("latency");
+  if (withSwitchboard || only.includes("peerjs")) {
+    log(`scenarios 1 and 5: exchanges at ${plan.concurrencies.join("/")} pairs (${withSwitchboard ? "Switchboard gRPC and Connect" : ""}${withSwitchboard && only.includes("peerjs") ? ", " : ""}${only.includes("peerjs") ? "PeerJS" : ""})`);
+    const rates = await sideBySide(plan.concurrencies, plan.timing, server, { switchboard: withSwitchboard, peerjs: only.includes("peerjs") });
+    results.exchanges = rates.switchboard;
+    if (rates.peerjs) results.peerjs = rates.peerjs;
+  }
+  if (only.includes("latency")) {
+    const grpc = results.exchanges.find((e) => e.protocol === "grpc")!.results;
+    const peak = Math.max(...grpc.map((r) => r.ratePerSec));
+    log(`scenario 2: push latency at half of ${peak} exchanges/s`);
+    results.pushLatency = await pushLatency(peak, plan.timing, server);
+  }
+  if (only.includes("idle")) {
+    log(`scenario 3: ${plan.idleStreams} idle watch streams`);
+    results.idleStreams = await idleStreams(plan.idleStreams, plan.idleMs, plan.timing, server);
+  }
+  if (only.includes("growth")) {
+    log(`scenario 4: growth at ${plan.growthLevels.join("/")} live channels, ${plan.growthPairs} pairs`);
+    results.growth = await growth(plan.growthLevels, plan.growthPairs, plan.timing, server);
+  }
+
+  results.ratios = ratios(results);
+  results.targets = evaluateTargets(results, full.idleStreams, full.growthLevels.at(-1)!);
+  if (server.store === "memory") {
+    results.pending.push(
+      "The MongoDB store (scenarios 1, 2 and 4 on FerretDB or MONGODB_URI; push latency across two instances in change-stream and polling mode): the store is not on this branch yet. Run them with `npm run bench -- --store mongodb --server-arg=...` once it is.",
+    );
+  }
+  if (isQuick) results.pending.push(`Quick mode: ${plan.idleStreams} idle streams instead of ${full.idleStreams}, growth up to ${plan.growthLevels.at(-1)} channels; targets that need the full sizes are not evaluated.`);
+  results.meta = {
+    ...results.meta,
+    loadAverageEnd: os.loadavg().map((x) => Math.round(x * 100) / 100),
+    durationSeconds: Math.round((Date.now() - started) / 1000),
+  };
+
+  const notes = readNotes();
+  mkdirSync(out, { recursive: true });
+  writeFileSync(path.join(out, "benchmarks.json"), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(path.join(out, "benchmarks.md"), renderReport(results, notes));
+  log(`done in ${results.meta.durationSeconds} s; wrote ${path.join(out, "benchmarks.md")} and benchmarks.json`);
+  for (const t of results.targets) log(`target: ${t.name}: ${t.measured} (${t.met === undefined ? "not evaluated" : t.met ? "met" : "MISSED"})`);
+  const problems = harnessProblems(results);
+  for (const p of problems) log(`harness problem: ${p}`);
+  if (problems.length > 0) process.exitCode = 1;
+}
+
+main().then(
+  () => process.exit(process.exitCode ?? 0),
+  (error: unknown) => {
+    process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);

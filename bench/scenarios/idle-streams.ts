@@ -1,0 +1,103 @@
+import { setMaxListeners } from "node:events";
+import type { Timing } from "../lib/load.js";
+import { round } from "../lib/stats.js";
+import type { SwitchboardOptions } from "../servers.js";
+import { startSwitchboard } from "../servers.js";
+import type { SignalingClient } from "../switchboard-exchange.js";
+import { peerClient } from "../switchboard-exchange.js";
+import type { PushLatency } from "./push-latency.js";
+import { measurePush } from "./push-latency.js";
+
+export interface IdleStreams {
+  readonly streams: number;
+  readonly channels: number;
+  readonly streamsPerConnection: number;
+  readonly openSeconds: number;
+  readonly rssBeforeMiB: number;
+  readonly rssAfterMiB: number;
+  readonly kibPerStream: number;
+  readonly idleSeconds: number;
+  readonly keepAliveIntervalMs: number;
+  /** Server CPU while idle (keep-alives included), in % of one core. */
+  readonly idleCpuPct: number;
+  /** Streams that ended before the scenario let them go (should be 0). */
+  readonly streamsEndedEarly: number;
+  /** A change made while the streams are held, measured with probes. */
+  readonly pushWhileHeld: PushLatency;
+}
+
+const MiB = 1024 * 1024;
+const streamsPerConnection = 100;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function inBatches<T>(items: readonly T[], size: number, each: (item: T) => Promise<void>): Promise<void> {
+  for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(each));
+}
+
+/** Scenario 3: hold `streams` idle WatchChannel streams (two per channel, as two peers would). */
+export async function idleStreams(streams: number, idleMs: number, probeTiming: Timing, server: SwitchboardOptions): Promise<IdleStreams> {
+  const keepAliveIntervalMs = 15_000;
+  const target = await startSwitchboard({
+    ...server,
+    args: [...(server.args ?? []), "--max-watch-streams", String(streams + 1000), "--keep-alive-interval-ms", String(keepAliveIntervalMs)],
+  });
+  const stop = new AbortController();
+  // Every held stream listens to this one signal.
+  setMaxListeners(0, stop.signal);
+  const held: Promise<void>[] = [];
+  let endedEarly = 0;
+  try {
+    const clients = Array.from({ length: Math.ceil(streams / streamsPerConnection) }, () => peerClient("grpc", target.url));
+    const creator = peerClient("grpc", target.url);
+    const channelIds: string[] = [];
+    await inBatches(Array.from({ length: Math.ceil(streams / 2) }), 200, async () => {
+      channelIds.push((await creator.createChannel({})).channelId);
+    });
+    await sleep(1000);
+    const rssBefore = target.process.rssBytes();
+    const opened = Date.now();
+    const watch = async (client: SignalingClient, channelId: string) => {
+      const iterator = client.watchChannel({ channelId }, { signal: stop.signal })[Symbol.asyncIterator]();
+      await iterator.next();
+      held.push(
+        (async () => {
+          while (!(await iterator.next()).done) {
+            // keep-alives; nothing else happens on these channels
+          }
+          if (!stop.signal.aborted) endedEarly++;
+        })().catch(() => {
+          if (!stop.signal.aborted) endedEarly++;
+        }),
+      );
+    };
+    const slots = Array.from({ length: streams }, (_, i) => i);
+    await inBatches(slots, 500, (i) => watch(clients[i % clients.length]!, channelIds[i % channelIds.length]!));
+    const openSeconds = (Date.now() - opened) / 1000;
+    await sleep(1000);
+    const rssAfter = target.process.rssBytes();
+    const cpu0 = target.process.cpuMs();
+    await sleep(idleMs);
+    const idleCpuPct = (target.process.cpuMs() - cpu0) / 10 / (idleMs / 1000);
+    const pushWhileHeld = await measurePush(target.url, 0, probeTiming);
+    const health = await fetch(`${target.url}/healthz`);
+    await health.arrayBuffer();
+    return {
+      streams,
+      channels: channelIds.length,
+      streamsPerConnection,
+      openSeconds: round(openSeconds),
+      rssBeforeMiB: round(rssBefore / MiB),
+      rssAfterMiB: round(rssAfter / MiB),
+      kibPerStream: round((rssAfter - rssBefore) / 1024 / streams, 2),
+      idleSeconds: idleMs / 1000,
+      keepAliveIntervalMs,
+      idleCpuPct: round(idleCpuPct, 2),
+      streamsEndedEarly: endedEarly,
+      pushWhileHeld,
+    };
+  } finally {
+    stop.abort();
+    await Promise.all(held);
+    await target.process.stop();
+  }
+}

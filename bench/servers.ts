@@ -1,0 +1,52 @@
+import { fileURLToPath } from "node:url";
+import type { PinnedProcess } from "./lib/processes.js";
+import { freePort, startPinned, waitForHttp } from "./lib/processes.js";
+
+/** The core the servers under test run on; the load generator takes the other one. */
+export const serverCore = 0;
+export const loadCore = 1;
+
+export interface RunningTarget {
+  readonly process: PinnedProcess;
+  /** Base URL for clients (http:// for Switchboard, ws:// for PeerJS). */
+  readonly url: string;
+}
+
+export interface SwitchboardOptions {
+  /** The server's --store value. */
+  readonly store: string;
+  /** More server flags, e.g. --max-channels for the growth scenario or a store's connection settings. */
+  readonly args?: readonly string[];
+  /** Write a V8 CPU profile of the server into this directory. */
+  readonly cpuProfileDir?: string;
+}
+
+const distRoot = fileURLToPath(new URL("../", import.meta.url));
+
+/** Starts the built server (dist/src/server/main.js) pinned to the server core, on a free loopback port. */
+export async function startSwitchboard(options: SwitchboardOptions): Promise<RunningTarget> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const profile = options.cpuProfileDir ? ["--cpu-prof", "--cpu-prof-dir", options.cpuProfileDir] : [];
+  const args = [
+    ...profile,
+    `${distRoot}src/server/main.js`,
+    "--host", "127.0.0.1",
+    "--port", String(port),
+    "--log-level", "warn",
+    "--shutdown-grace-ms", "1000",
+    "--store", options.store,
+    ...(options.args ?? []),
+  ];
+  const process = await startPinned("switchboard", serverCore, args, () => waitForHttp(`${url}/healthz`));
+  return { process, url };
+}
+
+/** Starts the PeerJS server (npm `peer`) pinned to the server core, on a free loopback port. */
+export async function startPeerJs(): Promise<RunningTarget> {
+  const port = await freePort();
+  const process = await startPinned("peerjs", serverCore, [`${distRoot}bench/peerjs-server.js`, String(port)], () =>
+    waitForHttp(`http://127.0.0.1:${port}/`),
+  );
+  return { process, url: `ws://127.0.0.1:${port}` };
+}

@@ -1,0 +1,144 @@
+import * as http from "node:http";
+import type { Client } from "@connectrpc/connect";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import type { WatchChannelResponse } from "../gen/signaling/v1/signaling_pb.js";
+import { SdpType, Side, SignalingService } from "../gen/signaling/v1/signaling_pb.js";
+import { deferred, withDeadline } from "./lib/deferred.js";
+import { createLeanGrpcTransport } from "./lib/lean-grpc-transport.js";
+import { answerSdp, candidate, candidatesPerSide, offerSdp } from "./lib/payloads.js";
+import { RelayClock } from "./lib/relay-clock.js";
+
+export type Protocol = "grpc" | "connect";
+export type SignalingClient = Client<typeof SignalingService>;
+
+const keepAliveAgent = new http.Agent({ keepAlive: true });
+
+/**
+ * One peer's client: gRPC over its own HTTP/2 connection (the lean
+ * transport, so the load generator's core is not what saturates), or
+ * Connect (binary) with connect-node over HTTP/1.1 keep-alive connections,
+ * as a browser without TLS would use.
+ */
+export function peerClient(protocol: Protocol, baseUrl: string): SignalingClient {
+  const transport =
+    protocol === "grpc"
+      ? createLeanGrpcTransport(baseUrl)
+      : createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: true, nodeOptions: { agent: keepAliveAgent } });
+  return createClient(SignalingService, transport);
+}
+
+export interface PeerPair {
+  readonly offerer: SignalingClient;
+  readonly answerer: SignalingClient;
+}
+
+export const exchangeTimeoutMs = 15_000;
+
+type RemoteSide = "offerer" | "answerer";
+
+/** Follows a channel from one peer's side until it has learned the other side's description, candidates and end-of-candidates. */
+function follow(client: SignalingClient, channelId: string, remote: RemoteSide, clock: RelayClock, signal: AbortSignal) {
+  const description = deferred();
+  const learned = deferred();
+  const remoteSide = remote === "offerer" ? Side.OFFERER : Side.ANSWERER;
+  const descriptionKind = remote === "offerer" ? "offer" : "answer";
+  let hasDescription = false;
+  let candidates = 0;
+  let complete = false;
+  const check = () => {
+    if (hasDescription) description.resolve();
+    if (hasDescription && candidates >= candidatesPerSide && complete) learned.resolve();
+  };
+  const apply = (message: WatchChannelResponse) => {
+    const event = message.event;
+    switch (event.case) {
+      case "snapshot": {
+        const channel = event.value;
+        hasDescription ||= channel[descriptionKind] !== undefined;
+        candidates += (remote === "offerer" ? channel.offererCandidates : channel.answererCandidates).length;
+        complete ||= remote === "offerer" ? channel.offererCandidatesComplete : channel.answererCandidatesComplete;
+        break;
+      }
+      case "offer":
+      case "answer":
+        if (event.case === descriptionKind) {
+          hasDescription = true;
+          clock.received(descriptionKind);
+        }
+        break;
+      case "iceCandidateAdded":
+        if (event.value.side === remoteSide) {
+          candidates++;
+          clock.received(`${remote}:${event.value.candidate?.candidate}`);
+        }
+        break;
+      case "iceCandidatesComplete":
+        if (event.value.side === remoteSide) {
+          complete = true;
+          clock.received(`${remote}:end`);
+        }
+        break;
+    }
+    check();
+  };
+  const ended = (async () => {
+    for await (const message of client.watchChannel({ channelId }, { signal })) {
+      apply(message);
+      if (message.event.case === "channelClosed" || message.event.case === "channelExpired") break;
+    }
+    const error = new Error(`the watch of channel ${channelId} ended before the ${remote}'s data arrived`);
+    description.reject(error);
+    learned.reject(error);
+  })();
+  ended.catch((error: unknown) => {
+    description.reject(error);
+    learned.reject(error);
+  });
+  return { description: description.promise, learned: learned.promise, ended };
+}
+
+/** Sends a side's candidates as the browser gathers them (without waiting for each other), then end-of-candidates. */
+async function trickle(client: SignalingClient, channelId: string, token: string, side: RemoteSide, clock: RelayClock, signal: AbortSignal) {
+  await Promise.all(
+    Array.from({ length: candidatesPerSide }, (_, n) => {
+      const value = candidate(side, n);
+      clock.sending(`${side}:${value.candidate}`);
+      return client.addIceCandidate({ channelId, token, item: { case: "candidate", value } }, { signal });
+    }),
+  );
+  clock.sending(`${side}:end`);
+  await client.addIceCandidate({ channelId, token, item: { case: "endOfCandidates", value: true } }, { signal });
+}
+
+/**
+ * One complete exchange: create, offer, answer, 4 candidates and
+ * end-of-candidates per side, each side learning the other's data through
+ * WatchChannel, close; done when both watch streams have ended.
+ */
+export function switchboardExchange(pair: PeerPair, relaySamples?: number[]): Promise<void> {
+  const clock = new RelayClock(relaySamples);
+  return withDeadline(exchangeTimeoutMs, async (signal) => {
+    const { offerer, answerer } = pair;
+    const { channelId, offererToken } = await offerer.createChannel({}, { signal });
+    const offererView = follow(offerer, channelId, "answerer", clock, signal);
+    const answererView = follow(answerer, channelId, "offerer", clock, signal);
+    const answererSide = (async () => {
+      await answererView.description;
+      clock.sending("answer");
+      const { answererToken } = await answerer.setAnswer(
+        { channelId, answer: { type: SdpType.ANSWER, sdp: answerSdp } },
+        { signal },
+      );
+      await trickle(answerer, channelId, answererToken, "answerer", clock, signal);
+      await answererView.learned;
+    })();
+    answererSide.catch(() => {});
+    clock.sending("offer");
+    await offerer.setOffer({ channelId, token: offererToken, offer: { type: SdpType.OFFER, sdp: offerSdp } }, { signal });
+    await trickle(offerer, channelId, offererToken, "offerer", clock, signal);
+    await Promise.all([offererView.learned, answererSide]);
+    await offerer.closeChannel({ channelId, token: offererToken }, { signal });
+    await Promise.all([offererView.ended, answererView.ended]);
+  });
+}
