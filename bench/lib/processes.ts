@@ -1,19 +1,7 @@
 import type { ChildProcess } from "node:child_process";
 import { execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import * as net from "node:net";
-
-/** A free loopback port: bind port 0, read it, release it. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from "../../src/lib/free-port.js";
 
 /** Pins this process (every thread) to one core, so the load generator stays off the server's core. */
 export function pinSelf(core: number): void {
