@@ -42,5 +42,5 @@ echo "building ferretdb $FERRETDB_VERSION (takes a few minutes the first time)"
 mv "$bin.tmp" "$bin"
 echo "$FERRETDB_VERSION" > "$stamp"
 rm -rf "$src"
-"$bin" --version | head -1
+"$bin" --version | sed -n 1p  # sed reads to the end: head would SIGPIPE the binary under pipefail
 echo "ferretdb $FERRETDB_VERSION installed at $bin"
