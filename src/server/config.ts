@@ -72,6 +72,11 @@ const oneOf =
     return text as T;
   };
 
+type OnOff = "on" | "off";
+
+/** A switch: `on` or `off`. */
+const onOff = oneOf<OnOff>(["on", "off"]);
+
 const nonEmpty: Parser<string> = (text) => {
   if (text.trim() === "") throw new Error("must not be empty");
   return text.trim();
@@ -111,18 +116,18 @@ export const settings = {
   mongodbPollIntervalMs: setting("mongodb-poll-interval-ms", 200, integer(10, 60000), "Time between polls for the channels this process watches (one query each), and between expiry checks of watches."),
   mongodbServerSelectionTimeoutMs: setting("mongodb-server-selection-timeout-ms", 2000, integer(100), "How long a call waits for a reachable MongoDB before failing with UNAVAILABLE."),
   mongodbSweepIntervalMs: setting("mongodb-sweep-interval-ms", 10000, integer(100), "Time between deletions of expired channels where the server has no TTL indexes (FerretDB)."),
-  compatApi: setting("compat-api", "on" as "on" | "off", oneOf(["on", "off"] as const), "Serve the Lambda-style JSON endpoint (`on` or `off`)."),
+  compatApi: setting("compat-api", "on" as OnOff, onOff, "Serve the Lambda-style JSON endpoint (`on` or `off`)."),
   compatPath: setting("compat-path", "/", parseCompatPath, "Path of the JSON endpoint; only POST to exactly this path reaches it."),
   iceServers: setting("ice-servers", "", validIceServers, "Static STUN/TURN servers for GetIceServers: a JSON array of RTCIceServer objects (empty: none)."),
   turnRestUrls: setting("turn-rest-urls", [] as string[], parseTurnUrls, "Comma-separated turn:/turns: URLs that get TURN REST credentials (coturn use-auth-secret)."),
   turnRestSecret: setting("turn-rest-secret", "", anyText, "Secret shared with those TURN servers (static-auth-secret); prefer the variable to the flag."),
   turnRestSecretFile: setting("turn-rest-secret-file", "", readableFile, "File holding that secret, instead of --turn-rest-secret."),
   turnCredentialTtlSeconds: setting("turn-credential-ttl-seconds", 86400, integer(60, 7 * 86400), "How long a minted TURN credential is accepted."),
-  iceRequireToken: setting("ice-require-token", "off" as "on" | "off", oneOf(["on", "off"] as const), "`on`: GetIceServers needs a channel id and one of its tokens."),
+  iceRequireToken: setting("ice-require-token", "off" as OnOff, onOff, "`on`: GetIceServers needs a channel id and one of its tokens."),
   maxHealthWatchStreams: setting("max-health-watch-streams", 1000, integer(1), "grpc.health.v1.Health Watch streams open at once."),
   storeHealthIntervalMs: setting("store-health-interval-ms", 2000, integer(100), "Time between checks that the store can be reached; grpc.health.v1.Health reports NOT_SERVING while it cannot."),
   corsAllowedOrigins: setting("cors-allowed-origins", [] as readonly string[], parseOrigins, "Comma-separated origins (e.g. `https://app.example.com`) whose browser scripts may call the API; `*` for any; empty: CORS closed."),
-  demo: setting("demo", "on" as "on" | "off", oneOf(["on", "off"] as const), "Serve the browser demo page at /demo (`on` or `off`)."),
+  demo: setting("demo", "on" as OnOff, onOff, "Serve the browser demo page at /demo (`on` or `off`)."),
 } satisfies Record<string, Setting<unknown>>;
 
 type Settings = typeof settings;
