@@ -75,6 +75,25 @@ describe("CORS", () => {
       expect(exposed).toEqual(expect.arrayContaining(["grpc-status", "grpc-message", "grpc-status-details-bin"]));
     });
 
+    it("lets a browser app on that origin use the Lambda-style JSON endpoint: preflight, then the call", async () => {
+      server = await startTestServer({ corsAllowedOrigins: [app] });
+      const compatUrl = `${server.url}/`;
+      const pre = await fetch(compatUrl, {
+        method: "OPTIONS",
+        headers: { origin: app, "access-control-request-method": "POST", "access-control-request-headers": "content-type" },
+      });
+      expect(pre.status).toBe(204);
+      expect(pre.headers.get("access-control-allow-origin")).toBe(app);
+      const res = await fetch(compatUrl, {
+        method: "POST",
+        headers: { origin: app, "content-type": "application/json" },
+        body: JSON.stringify({ method: "create_data_channel" }),
+      });
+      expect(res.status).toBe(200);
+      expect(res.headers.get("access-control-allow-origin")).toBe(app);
+      expect(await res.json()).toEqual({ channel_id: expect.any(String) });
+    });
+
     it("gives a different origin no CORS header at all, on preflight or call", async () => {
       server = await startTestServer({ corsAllowedOrigins: [app] });
       expect(corsHeaders(await preflight("http://evil.example.test"))).toEqual({});
