@@ -12,7 +12,7 @@ const serve = roomServers();
 const timeoutMs = 30_000;
 
 async function room(clock = new FakeClock()) {
-  const server = await serve({ rooms: { sessionTimeoutMs: timeoutMs } }, clock);
+  const server = await serve({ rooms: { sessionTimeoutMs: timeoutMs } }, { clock });
   const client = roomClient("grpc", server.url);
   const name = roomName();
   const alice = await join(client, name, "alice");
@@ -101,7 +101,7 @@ describe("room presence", () => {
 
   it("sends a keep-alive carrying the last sequence after the keep-alive interval of silence", async () => {
     const clock = new FakeClock();
-    const server = await serve({ limits: { keepAliveIntervalMs: 15_000 } }, clock);
+    const server = await serve({ limits: { keepAliveIntervalMs: 15_000 } }, { clock });
     const client = roomClient("connect", server.url);
     const name = roomName();
     const alice = await join(client, name, "alice");
@@ -117,7 +117,7 @@ describe("room presence", () => {
 
   it("deletes a room that stays empty for the session timeout", async () => {
     const clock = new FakeClock();
-    const server = await serve({ rooms: { sessionTimeoutMs: timeoutMs } }, clock);
+    const server = await serve({ rooms: { sessionTimeoutMs: timeoutMs } }, { clock });
     const client = roomClient("grpc", server.url);
     const name = roomName();
     const alice = await join(client, name, "alice", 5);

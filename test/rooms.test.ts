@@ -2,6 +2,9 @@ import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { LeaveReason, MessageKind } from "../gen/signaling/v1/room_pb.js";
 import { expectCode } from "./support/fixtures.js";
+import { defaultConfig } from "../src/server/config.js";
+import { MemoryRoomStore } from "../src/store/memory/memory-room-store.js";
+import { FakeClock } from "./support/fake-clock.js";
 import { describeRoomMessage, RoomStream } from "./support/room-stream.js";
 import { join, roomName, roomServers } from "./support/rooms.js";
 import type { Protocol } from "./support/test-server.js";
@@ -184,6 +187,33 @@ describe("RoomService delivery", () => {
     const next = await resumed.next();
     expect([next.sequence, describeRoomMessage(next)]).toEqual([6n, `DATA ${bob.sessionId}->* after`]);
     resumed.cancel();
+  });
+  it("neither loses nor doubles an event that lands while a resumed stream starts", async () => {
+    // A store whose read is overtaken by a write, as between two instances.
+    let racer: (() => Promise<unknown>) | undefined;
+    class RacingStore extends MemoryRoomStore {
+      override async eventsSince(room: string, sequence: number) {
+        const writeDuringRead = racer;
+        racer = undefined;
+        if (writeDuringRead) await writeDuringRead();
+        return super.eventsSince(room, sequence);
+      }
+    }
+    const clock = new FakeClock();
+    const roomStore = new RacingStore(clock, defaultConfig().rooms);
+    const client = roomClient("grpc", (await serve({}, { clock, roomStore })).url);
+    const room = roomName();
+    const alice = await join(client, room, "alice");
+    const bob = await join(client, room, "bob");
+    const say = (body: string) => client.sendMessage({ room, session: alice.session, toSessionId: bob.sessionId, kind: MessageKind.DATA, body });
+    racer = () => say("during");
+    const stream = new RoomStream(client, { room, session: bob.session, afterSequence: bob.sequence });
+    const first = await stream.next();
+    expect([first.sequence, describeRoomMessage(first)]).toEqual([3n, `DATA ${alice.sessionId}->${bob.sessionId} during`]);
+    await say("after");
+    const second = await stream.next();
+    expect([second.sequence, describeRoomMessage(second)]).toEqual([4n, `DATA ${alice.sessionId}->${bob.sessionId} after`]);
+    stream.cancel();
   });
 });
 

@@ -1,8 +1,7 @@
 import type { Client } from "@connectrpc/connect";
 import { afterEach, expect } from "vitest";
 import type { RoomService } from "../../gen/signaling/v1/room_pb.js";
-import type { RunningServer } from "../../src/server/app.js";
-import type { FakeClock } from "./fake-clock.js";
+import type { RunningServer, ServerOptions } from "../../src/server/app.js";
 import type { ConfigOverrides } from "./test-server.js";
 import { startTestServer } from "./test-server.js";
 
@@ -12,8 +11,8 @@ export function roomServers() {
   afterEach(async () => {
     await Promise.all(servers.splice(0).map((s) => s.shutdown(0)));
   });
-  return async (overrides: ConfigOverrides = {}, clock?: FakeClock): Promise<RunningServer> => {
-    const server = await startTestServer(overrides, clock ? { clock } : {});
+  return async (overrides: ConfigOverrides = {}, options: ServerOptions = {}): Promise<RunningServer> => {
+    const server = await startTestServer(overrides, options);
     servers.push(server);
     return server;
   };
