@@ -5,6 +5,7 @@ import { ChangeStreamFeed } from "./change-stream-feed.js";
 import type { FeedSink } from "./feed-sink.js";
 import type { MongoStoreOptions, StoreLogger, WatchMode } from "./options.js";
 import { pollOnce, startWatchTicks } from "./poll-feed.js";
+import { detectWatchMode } from "./deployment.js";
 import { guarded } from "./unavailable.js";
 
 export interface FeedSetup<TDoc extends Document & { _id: string }> {
@@ -50,21 +51,4 @@ export async function startFeed<TDoc extends Document & { _id: string }>(setup: 
   const poll = watchMode === "poll" ? { collection, sink } : undefined;
   const stopTimers = startWatchTicks({ clock, intervalMs: options.pollIntervalMs, logger, ...(poll && { poll }), ...(tick && { tick }) });
   return { watchMode, ...(changeStream && { changeStream }), stopTimers };
-}
-
-/** Change streams need a replica set or a sharded cluster; `hello` tells which this is. */
-async function detectWatchMode(client: MongoClient): Promise<WatchMode> {
-  const hello = await guarded("*", () => client.db("admin").command({ hello: 1 }));
-  return typeof hello["setName"] === "string" || hello["msg"] === "isdbgrid" ? "change-stream" : "poll";
-}
-
-/** FerretDB says so in buildInfo; its updates need the lease lock. */
-export async function isFerretDb(client: MongoClient): Promise<boolean> {
-  const info = await guarded("*", () => client.db("admin").command({ buildInfo: 1 }));
-  return typeof info["ferretdbVersion"] === "string";
-}
-
-/** A write holding the lock fails after at most a server selection timeout plus its own round trip. */
-export function writeLeaseMs(options: Pick<MongoStoreOptions, "serverSelectionTimeoutMs">): number {
-  return Math.max(5000, 3 * options.serverSelectionTimeoutMs);
 }

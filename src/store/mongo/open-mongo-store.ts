@@ -1,8 +1,8 @@
-import { MongoClient } from "mongodb";
 import type { Clock } from "../../lib/clock.js";
 import type { ChannelDocument } from "./document.js";
 import { ensureExpiryIndex, startSweeper } from "./expiry.js";
-import { isFerretDb, startFeed, writeLeaseMs } from "./feed.js";
+import { createClient, isFerretDb, writeLeaseMs } from "./deployment.js";
+import { startFeed } from "./feed.js";
 import { MongoChannelStore } from "./mongo-store.js";
 import type { MongoStoreOptions, StoreLogger } from "./options.js";
 import { guarded } from "./unavailable.js";
@@ -15,11 +15,7 @@ import { atomicUpdates, LeaseLock } from "./write-lock.js";
  * StoreError("unavailable") when MongoDB cannot be reached in time.
  */
 export async function openMongoStore(options: MongoStoreOptions, clock: Clock, logger: StoreLogger): Promise<MongoChannelStore> {
-  const client = new MongoClient(options.uri, {
-    serverSelectionTimeoutMS: options.serverSelectionTimeoutMs,
-    writeConcern: { w: options.writeConcern },
-    ignoreUndefined: true,
-  });
+  const client = createClient(options);
   const stops: (() => void)[] = [];
   try {
     const collection = client.db(options.database).collection<ChannelDocument>(options.collection);
