@@ -12,6 +12,7 @@ import { FakeClock } from "./support/fake-clock.js";
 import type { MongoServer } from "./support/ferretdb.js";
 import { mongoTarget, startMongoServer, testDatabaseName } from "./support/ferretdb.js";
 import { RecordingLogger, testMongoOptions } from "./support/mongo-options.js";
+import { describeRoomStoreContract } from "./room-store-contract.js";
 
 const target = mongoTarget();
 
@@ -89,6 +90,8 @@ describe.skipIf(!target)("MongoDB room store", () => {
   const roomDoc = (room: string) => admin.db(database).collection<RoomDocument>("rooms").findOne({ _id: room });
   const storedEvents = (epoch: string) => admin.db(database).collection<RoomEventDocument>("rooms.events").find({ epoch }).sort({ sequence: 1 }).toArray();
 
+  const contractDatabases: string[] = [];
+
   beforeAll(async () => {
     server = await startMongoServer(target!);
     admin = new MongoClient(server.uri, { serverSelectionTimeoutMS: 2000 });
@@ -96,9 +99,18 @@ describe.skipIf(!target)("MongoDB room store", () => {
   });
   afterAll(async () => {
     await Promise.all([a?.close(), b?.close()]);
-    await admin?.db(database).dropDatabase().catch(() => {});
+    for (const name of [database, ...contractDatabases]) await admin?.db(name).dropDatabase().catch(() => {});
     await admin?.close();
     await server?.dispose();
+  });
+
+  // Each store of the contract gets a database of its own, so that maxRooms counts only its test's rooms.
+  describeRoomStoreContract("mongodb", {
+    open: (contractClock, contractLimits) => {
+      const name = testDatabaseName();
+      contractDatabases.push(name);
+      return openMongoRoomStore(roomOptions(server.uri, name, contractLimits), contractClock, new RecordingLogger());
+    },
   });
 
   it("seats members, refuses a join beyond the seats or with other seats, and frees a seat on leave", async () => {
@@ -166,15 +178,16 @@ describe.skipIf(!target)("MongoDB room store", () => {
       const room = roomName("backlog");
       const x = member(room);
       await small.join(x);
+      // Each counts 1000 + 64 bytes: 7 fit in 7/8 of the limit, which is what a trim keeps.
       for (let n = 0; n < 20; n++) await small.send(message(room, x.sessionId, "m".repeat(1000)));
       const doc = (await roomDoc(room))!;
       const stored = await storedEvents(doc.epoch);
-      const kept = await small.eventsSince(room, doc.sequence - 7);
-      expect(kept).toHaveLength(7);
+      const kept = await small.eventsSince(room, doc.sequence - 6);
+      expect(kept).toHaveLength(6);
       expect(await failure(small.eventsSince(room, 0))).toBe("events-trimmed");
       // Never more than the limit: the stored events plus the one still in the room document.
-      const keptBytes = [...stored, ...Object.values(doc.pending)].filter((e) => e.startOffset >= doc.backlogFrom).length * 1000;
-      expect(keptBytes).toBeLessThanOrEqual(8000);
+      const keptEvents = [...stored, ...Object.values(doc.pending)].filter((e) => e.startOffset >= doc.backlogFrom);
+      expect(keptEvents.length * 1064).toBeLessThanOrEqual(8000);
       // MongoDB deletes them at once; FerretDB's sweeper after the session timeout.
       if (small.writes === "atomic-update") expect(stored.every((e) => e.startOffset >= doc.backlogFrom)).toBe(true);
     } finally {

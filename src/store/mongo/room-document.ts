@@ -40,7 +40,7 @@ export interface RoomDocument {
   revision: number;
   /** Events not yet copied into the events collection, by pendingKey(sequence). */
   pending: Record<string, RoomEventDocument>;
-  /** Bytes of all events ever appended to this incarnation (message bodies count). */
+  /** Bytes of all events ever appended to this incarnation, each counted by roomEventBytes. */
   appendedBytes: number;
   /**
    * Events whose startOffset is below this are trimmed: raised, when the

@@ -1,5 +1,5 @@
 import type { NewMember, NewMessage, RoomEvent, RoomMemberState, RoomState } from "../room.js";
-import { findMember, isFor } from "../room.js";
+import { findMember, isFor, roomEventBytes } from "../room.js";
 import { RoomStoreError } from "../room-store.js";
 import type { RoomDocument, RoomEventDocument } from "./room-document.js";
 import { eventId, pendingKey, toRoomState } from "./room-document.js";
@@ -86,7 +86,7 @@ export class RoomDraft {
       expireTime: this.context.now + this.context.sessionTimeoutMs,
     };
     this.members.push(joined);
-    this.append({ kind: "joined", member: joined }, 0);
+    this.append({ kind: "joined", member: joined });
   }
 
   renew(sessionId: string): void {
@@ -112,7 +112,7 @@ export class RoomDraft {
       body: message.body,
       sendTime: this.context.now,
     } as const;
-    const sequence = this.append(event, Buffer.byteLength(message.body));
+    const sequence = this.append(event);
     const recipients = this.members.filter((member) => isFor({ ...event, sequence }, member.sessionId)).length;
     return { sequence, recipients };
   }
@@ -165,21 +165,22 @@ export class RoomDraft {
 
   private remove(index: number, reason: "left" | "timed-out", at: number): void {
     const [member] = this.members.splice(index, 1);
-    this.append({ kind: "left", sessionId: member!.sessionId, reason }, 0);
+    this.append({ kind: "left", sessionId: member!.sessionId, reason });
     if (this.members.length === 0) this.emptySince = Math.max(this.emptySince ?? at, at);
   }
 
-  private append(event: DistributiveOmit<RoomEvent, "sequence">, bytes: number): number {
+  private append(init: DistributiveOmit<RoomEvent, "sequence">): number {
     const sequence = ++this.sequence;
+    const event = { ...init, sequence } as RoomEvent;
     this.events.push({
       _id: eventId(this.epoch, sequence),
       epoch: this.epoch,
       sequence,
-      event: { ...event, sequence } as RoomEvent,
+      event,
       startOffset: this.appendedBytes,
       expireAt: new Date(this.context.now + this.context.sessionTimeoutMs),
     });
-    this.appendedBytes += bytes;
+    this.appendedBytes += roomEventBytes(event);
     const max = this.context.maxBacklogBytes;
     if (this.appendedBytes - this.backlogFrom > max) {
       this.backlogFrom = this.appendedBytes - Math.floor((max * 7) / 8);
