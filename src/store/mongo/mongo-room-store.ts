@@ -150,8 +150,8 @@ export class MongoRoomStore implements RoomStore {
 
   /** The live room document, after timing out its expired members; undefined when the room is gone. */
   private async read(room: string): Promise<RoomDocument | undefined> {
-    const doc = await guardedRoom(room, () => this.parts.rooms.findOne({ _id: room }));
     const now = this.parts.clock.now();
+    const doc = await guardedRoom(room, () => this.parts.rooms.findOne({ _id: room }));
     if (!doc || isGone(doc, now)) return undefined;
     if (doc.nextExpireAt !== null && doc.nextExpireAt <= now) {
       return this.mutate(room, () => undefined).then(({ doc }) => doc, (error: unknown) => this.ignoreGone(error));
@@ -169,11 +169,15 @@ export class MongoRoomStore implements RoomStore {
    * Applies `op` to the room (created when `create` and missing) and writes
    * the result back, retrying from a fresh read while other writers come
    * first. A failing op still writes the members it timed out, then throws.
+   * The time of the change is when the call was made, however long it
+   * waits for its turn.
    */
   private async mutate<T>(room: string, op: (draft: RoomDraft) => T, create?: NewRoom): Promise<{ doc: RoomDocument; draft: RoomDraft; result: T }> {
+    const { clock, limits } = this.parts;
+    const context: DraftContext = { now: clock.now(), sessionTimeoutMs: limits.sessionTimeoutMs, maxBacklogBytes: limits.maxBacklogBytes };
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       const written = await this.writers.run(room, () =>
-        guardedRoom(room, () => this.parts.writeGuard.run(room, () => this.attempt(room, op, create), async () => true)),
+        guardedRoom(room, () => this.parts.writeGuard.run(room, () => this.attempt(room, context, op, create), async () => true)),
       );
       if (written) {
         this.afterWrite(written.doc, written.draft);
@@ -185,9 +189,13 @@ export class MongoRoomStore implements RoomStore {
     throw new RoomStoreError("unavailable", room, `room ${room} changed under ${maxAttempts} write attempts in a row; retry`);
   }
 
-  private async attempt<T>(room: string, op: (draft: RoomDraft) => T, create: NewRoom | undefined): Promise<Written<T> | undefined> {
-    const { rooms, events, clock, limits } = this.parts;
-    const context: DraftContext = { now: clock.now(), sessionTimeoutMs: limits.sessionTimeoutMs, maxBacklogBytes: limits.maxBacklogBytes };
+  private async attempt<T>(
+    room: string,
+    context: DraftContext,
+    op: (draft: RoomDraft) => T,
+    create: NewRoom | undefined,
+  ): Promise<Written<T> | undefined> {
+    const { rooms, events } = this.parts;
     let doc = await rooms.findOne({ _id: room });
     if (doc && isGone(doc, context.now)) {
       // A dead incarnation: remove it, so that a join creates the room afresh (its events expire on their own).
