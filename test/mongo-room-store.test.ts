@@ -8,6 +8,10 @@ import type { MongoRoomStoreOptions } from "../src/store/mongo/options.js";
 import { openMongoRoomStore } from "../src/store/mongo/open-mongo-room-store.js";
 import type { RoomDocument, RoomEventDocument } from "../src/store/mongo/room-document.js";
 import { pendingKey } from "../src/store/mongo/room-document.js";
+import { eventReader } from "../src/store/mongo/room-events.js";
+import { RoomSequences } from "../src/store/mongo/room-sequences.js";
+import { RoomWatchHub } from "../src/store/mongo/room-watch-hub.js";
+import { pollOnce } from "../src/store/mongo/poll-feed.js";
 import { FakeClock } from "./support/fake-clock.js";
 import type { MongoServer } from "./support/ferretdb.js";
 import { mongoTarget, startMongoServer, testDatabaseName } from "./support/ferretdb.js";
@@ -307,6 +311,34 @@ describe.skipIf(!target)("MongoDB room store", () => {
       while (await roomDoc(room)) await new Promise((resolve) => setTimeout(resolve, 20));
     }
     expect(eventIndexes).toContainEqual(expect.objectContaining({ key: { epoch: 1, sequence: 1 } }));
+  });
+
+  it("polls every watched room in one query, however many rooms and watchers", async () => {
+    const rooms = Array.from({ length: 20 }, () => roomName("poll"));
+    for (const room of rooms) {
+      const x = member(room);
+      await a.join(x);
+      for (let n = 0; n < 2; n++) await a.send(message(room, x.sessionId, `m${n}`));
+    }
+    const observer = new MongoClient(server.uri, { monitorCommands: true, serverSelectionTimeoutMS: 2000 });
+    try {
+      const db = observer.db(database);
+      const lookup = a.writes === "lease-lock" ? "by-id" : "range";
+      const hub = new RoomWatchHub(eventReader(db.collection<RoomEventDocument>("rooms.events"), lookup), new RoomSequences(), new RecordingLogger());
+      const seen = new Map<string, number[]>();
+      for (const room of rooms) {
+        for (let n = 0; n < 3; n++) hub.add(room, (change) => change.kind === "event" && n === 0 && seen.set(room, [...(seen.get(room) ?? []), change.event.sequence]));
+      }
+      const finds: string[] = [];
+      observer.on("commandStarted", (event) => event.commandName === "find" && finds.push(String(event.command["find"])));
+      await pollOnce(db.collection<RoomDocument>("rooms"), hub, new RecordingLogger());
+      expect(finds.filter((collection) => collection === "rooms")).toHaveLength(1);
+      // The events the room documents no longer hold: one more query (or, on FerretDB, one lookup by _id each).
+      expect(finds.filter((collection) => collection === "rooms.events")).toHaveLength(lookup === "range" ? 1 : 2 * rooms.length);
+      expect([...seen.values()]).toEqual(rooms.map(() => [1, 2, 3]));
+    } finally {
+      await observer.close();
+    }
   });
 
   it("refuses a new room beyond the room limit", async () => {

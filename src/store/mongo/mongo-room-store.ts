@@ -70,6 +70,8 @@ const reapBatch = 100;
 export class MongoRoomStore implements RoomStore {
   /** This process's writes to one room go one at a time, so they never race each other for the compare-and-set or the lock. */
   private readonly writers = new KeyedSerializer();
+  /** Whether the last reaper pass failed: it runs every poll interval, so an outage is logged once, not five times a second. */
+  private reaperFailing = false;
 
   constructor(private readonly parts: MongoRoomStoreParts) {}
 
@@ -143,8 +145,10 @@ export class MongoRoomStore implements RoomStore {
         .find({ nextExpireAt: { $lte: this.parts.clock.now() } }, { projection: { _id: 1 }, limit: reapBatch })
         .toArray();
       for (const { _id } of due) await this.mutate(_id, () => undefined).catch((error: unknown) => this.ignoreGone(error));
+      this.reaperFailing = false;
     } catch (error) {
-      this.parts.logger.warn("timing out expired room members failed; retrying next interval", { error: String(error) });
+      if (!this.reaperFailing) this.parts.logger.warn("timing out expired room members failed; retrying every poll interval", { error: String(error) });
+      this.reaperFailing = true;
     }
   }
 
