@@ -1,14 +1,14 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Client } from "@connectrpc/connect";
-import { MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MessageKind } from "../gen/signaling/v1/room_pb.js";
 import type { RoomService } from "../gen/signaling/v1/room_pb.js";
 import type { RunningServer } from "../src/server/app.js";
 import { defaultConfig } from "../src/server/config.js";
 import { FakeClock } from "./support/fake-clock.js";
+import { codeOf } from "./support/fixtures.js";
 import type { MongoServer } from "./support/ferretdb.js";
-import { mongoTarget, startMongoServer, testDatabaseName } from "./support/ferretdb.js";
+import { disposeWithDatabase, mongoTarget, startMongoServer, testDatabaseName } from "./support/ferretdb.js";
 import { describeRoomMessage, RoomStream } from "./support/room-stream.js";
 import { join, roomName, until } from "./support/rooms.js";
 import { roomClient, startTestServer } from "./support/test-server.js";
@@ -17,15 +17,6 @@ const target = mongoTarget();
 const timeoutMs = 30_000;
 
 type Rooms = Client<typeof RoomService>;
-
-async function codeOf(call: Promise<unknown>): Promise<Code | "ok"> {
-  try {
-    await call;
-    return "ok";
-  } catch (error) {
-    return ConnectError.from(error).code;
-  }
-}
 
 describe.skipIf(!target)("rooms on two Switchboard processes sharing one MongoDB database", () => {
   let mongo: MongoServer;
@@ -50,12 +41,7 @@ describe.skipIf(!target)("rooms on two Switchboard processes sharing one MongoDB
 
   afterAll(async () => {
     await Promise.all([a?.shutdown(0), b?.shutdown(0)]);
-    if (mongo) {
-      const admin = new MongoClient(mongo.uri, { serverSelectionTimeoutMS: 1000 });
-      await admin.db(database).dropDatabase().catch(() => {});
-      await admin.close();
-      await mongo.dispose();
-    }
+    await disposeWithDatabase(mongo, database);
   });
 
   it("never seats more members than seats under 24 concurrent joins split across both", async () => {

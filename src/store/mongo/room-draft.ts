@@ -1,6 +1,7 @@
 import type { NewMember, NewMessage, RoomEvent, RoomMemberState, RoomState } from "../room.js";
 import { findMember, isFor, roomEventBytes } from "../room.js";
 import { RoomStoreError } from "../room-store.js";
+import { takeSeat } from "../room-seats.js";
 import type { RoomDocument, RoomEventDocument } from "./room-document.js";
 import { eventId, pendingKey, toRoomState } from "./room-document.js";
 
@@ -72,19 +73,7 @@ export class RoomDraft {
   }
 
   join(member: NewMember): void {
-    if (member.seats !== undefined && member.seats !== this.seats) {
-      throw new RoomStoreError("seats-mismatch", this.name, `room ${this.name} has ${this.seats} seats, not ${member.seats}`);
-    }
-    if (this.members.length >= this.seats) {
-      throw new RoomStoreError("room-full", this.name, `all ${this.seats} seats of room ${this.name} are taken`);
-    }
-    const joined: RoomMemberState = {
-      sessionId: member.sessionId,
-      tokenHash: member.tokenHash,
-      displayName: member.displayName,
-      joinTime: this.context.now,
-      expireTime: this.context.now + this.context.sessionTimeoutMs,
-    };
+    const joined = takeSeat({ name: this.name, seats: this.seats, members: this.members }, member, this.context.now, this.context.sessionTimeoutMs);
     this.members.push(joined);
     this.append({ kind: "joined", member: joined });
   }
