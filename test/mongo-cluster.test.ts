@@ -1,4 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import type { Client } from "@connectrpc/connect";
 import { MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,22 +8,14 @@ import type { RunningServer } from "../src/server/app.js";
 import { defaultConfig } from "../src/server/config.js";
 import type { MongoChannelStore } from "../src/store/mongo/mongo-store.js";
 import { FakeClock } from "./support/fake-clock.js";
+import { codeOf } from "./support/fixtures.js";
 import type { MongoServer } from "./support/ferretdb.js";
-import { mongoTarget, startMongoServer, testDatabaseName } from "./support/ferretdb.js";
+import { disposeWithDatabase, mongoTarget, startMongoServer, testDatabaseName } from "./support/ferretdb.js";
 import { signalingClient, startTestServer } from "./support/test-server.js";
 
 const target = mongoTarget();
 
 type Signaling = Client<typeof SignalingService>;
-
-async function codeOf(call: Promise<unknown>): Promise<Code | "ok"> {
-  try {
-    await call;
-    return "ok";
-  } catch (error) {
-    return ConnectError.from(error).code;
-  }
-}
 
 async function health(server: RunningServer): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(`${server.url}/healthz`);
@@ -55,12 +47,7 @@ describe.skipIf(!target)("two Switchboard processes sharing one MongoDB database
 
   afterAll(async () => {
     await Promise.all([a?.shutdown(0), b?.shutdown(0)]);
-    if (mongo) {
-      const admin = new MongoClient(mongo.uri, { serverSelectionTimeoutMS: 1000 });
-      await admin.db(database).dropDatabase().catch(() => {});
-      await admin.close();
-      await mongo.dispose();
-    }
+    await disposeWithDatabase(mongo, database);
   });
 
   async function offeredChannel(): Promise<{ channelId: string; offererToken: string }> {

@@ -11,6 +11,7 @@ describe("MongoDB settings", () => {
       uri: "mongodb://127.0.0.1:27017",
       database: "switchboard",
       collection: "channels",
+      roomCollection: "rooms",
       writeConcern: "majority",
       watchMode: "auto",
       pollIntervalMs: 200,

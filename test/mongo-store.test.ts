@@ -4,7 +4,7 @@ import type { ChannelDocument } from "../src/store/mongo/document.js";
 import type { MongoChannelStore } from "../src/store/mongo/mongo-store.js";
 import { openMongoStore } from "../src/store/mongo/open-mongo-store.js";
 import { pollOnce } from "../src/store/mongo/poll-feed.js";
-import { WatchHub } from "../src/store/mongo/watch-hub.js";
+import { channelFeedSink, WatchHub } from "../src/store/mongo/watch-hub.js";
 import { StoreError } from "../src/store/store.js";
 import { ChangeRecorder } from "./support/change-recorder.js";
 import { FakeClock } from "./support/fake-clock.js";
@@ -81,7 +81,7 @@ describe.skipIf(!target)("MongoDB store", () => {
         observer.on("commandStarted", (event) => {
           if (event.commandName === "find") finds.push(event.command);
         });
-        await pollOnce(observer.db(database).collection<ChannelDocument>("channels"), hub, clock, new RecordingLogger());
+        await pollOnce(observer.db(database).collection<ChannelDocument>("channels"), channelFeedSink(hub, clock), new RecordingLogger());
         expect(finds).toHaveLength(1);
         expect(seen.sort()).toEqual([...ids].sort());
       } finally {

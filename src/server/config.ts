@@ -16,7 +16,10 @@ export interface Config {
   readonly port: number;
   readonly store: "memory" | "mongodb";
   /** Used when `store` is `mongodb`. */
-  readonly mongodb: Omit<MongoStoreOptions, "limits">;
+  readonly mongodb: Omit<MongoStoreOptions, "limits"> & {
+    /** Collection of the room store (its events in `<roomCollection>.events`). */
+    readonly roomCollection: string;
+  };
   readonly logLevel: LogLevel;
   readonly limits: SignalingLimits & StoreLimits;
   /** Limits of RoomService and its store. */
@@ -114,11 +117,12 @@ export const settings = {
   mongodbUri: setting("mongodb-uri", "mongodb://127.0.0.1:27017", nonEmpty, "MongoDB connection string (never logged); MONGODB_URI is read too.", "MONGODB_URI"),
   mongodbDatabase: setting("mongodb-database", "switchboard", nonEmpty, "MongoDB database of the channel collection."),
   mongodbCollection: setting("mongodb-collection", "channels", nonEmpty, "MongoDB collection holding one document per channel."),
+  mongodbRoomCollection: setting("mongodb-room-collection", "rooms", nonEmpty, "MongoDB collection holding one document per room; its events go to `<name>.events`."),
   mongodbWriteConcern: setting("mongodb-write-concern", "majority" as "majority" | number, writeConcern, "Write concern `w` of every write: `majority` or a number of members."),
   mongodbWatchMode: setting("mongodb-watch-mode", "auto" as "auto" | "change-stream" | "poll", oneOf(["auto", "change-stream", "poll"] as const), "How watchers learn of other processes' changes: `auto` (change streams on a replica set, else polling), `change-stream` or `poll`."),
-  mongodbPollIntervalMs: setting("mongodb-poll-interval-ms", 200, integer(10, 60000), "Time between polls for the channels this process watches (one query each), and between expiry checks of watches."),
+  mongodbPollIntervalMs: setting("mongodb-poll-interval-ms", 200, integer(10, 60000), "Time between polls for the channels and rooms this process watches (one query per collection), between expiry checks of watches, and between checks for room members past their session timeout."),
   mongodbServerSelectionTimeoutMs: setting("mongodb-server-selection-timeout-ms", 2000, integer(100), "How long a call waits for a reachable MongoDB before failing with UNAVAILABLE."),
-  mongodbSweepIntervalMs: setting("mongodb-sweep-interval-ms", 10000, integer(100), "Time between deletions of expired channels where the server has no TTL indexes (FerretDB)."),
+  mongodbSweepIntervalMs: setting("mongodb-sweep-interval-ms", 10000, integer(100), "Time between deletions of expired channels, rooms and room events where the server has no TTL indexes (FerretDB)."),
   compatApi: setting("compat-api", "on" as OnOff, onOff, "Serve the Lambda-style JSON endpoint (`on` or `off`)."),
   compatPath: setting("compat-path", "/", parseCompatPath, "Path of the JSON endpoint; only POST to exactly this path reaches it."),
   iceServers: setting("ice-servers", "", validIceServers, "Static STUN/TURN servers for GetIceServers: a JSON array of RTCIceServer objects (empty: none)."),
@@ -204,6 +208,7 @@ function toConfig(v: Values, ice: IceConfig): Config {
       uri: v.mongodbUri,
       database: v.mongodbDatabase,
       collection: v.mongodbCollection,
+      roomCollection: v.mongodbRoomCollection,
       writeConcern: v.mongodbWriteConcern,
       watchMode: v.mongodbWatchMode,
       pollIntervalMs: v.mongodbPollIntervalMs,

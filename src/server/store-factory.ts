@@ -1,5 +1,6 @@
 import type { Clock } from "../lib/clock.js";
 import { MemoryChannelStore } from "../store/memory/memory-store.js";
+import { openMongoRoomStore } from "../store/mongo/open-mongo-room-store.js";
 import { openMongoStore } from "../store/mongo/open-mongo-store.js";
 import type { ChannelStore } from "../store/store.js";
 import { MemoryRoomStore } from "../store/memory/memory-room-store.js";
@@ -23,8 +24,6 @@ export async function openRoomStore(config: Config, clock: Clock, logger: Logger
     case "memory":
       return new MemoryRoomStore(clock, config.rooms);
     case "mongodb":
-      // Until the MongoDB room store lands, rooms live in each process: correct with one instance only.
-      logger.warn("rooms are held in this process's memory, not in MongoDB; run one instance for rooms");
-      return new MemoryRoomStore(clock, config.rooms);
+      return openMongoRoomStore({ ...config.mongodb, collection: config.mongodb.roomCollection, limits: config.rooms }, clock, logger);
   }
 }

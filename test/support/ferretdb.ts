@@ -1,3 +1,4 @@
+import { MongoClient } from "mongodb";
 import { freePort } from "../../src/lib/free-port.js";
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
@@ -134,4 +135,13 @@ export async function startMongoServer(target: MongoTarget): Promise<MongoServer
   if (target.kind === "uri") return { uri: target.uri, dispose: async () => {} };
   const ferret = await FerretDb.start(target.binary);
   return { uri: ferret.uri, ferret, dispose: () => ferret.dispose() };
+}
+
+/** Drops a suite's database and stops the server the suite started (an external one is left running). */
+export async function disposeWithDatabase(server: MongoServer | undefined, database: string): Promise<void> {
+  if (!server) return;
+  const admin = new MongoClient(server.uri, { serverSelectionTimeoutMS: 1000 });
+  await admin.db(database).dropDatabase().catch(() => {});
+  await admin.close();
+  await server.dispose();
 }

@@ -29,6 +29,16 @@ export async function expectCode(call: Promise<unknown>, code: Code): Promise<Co
   return error!;
 }
 
+/** The status code a call ends with, or "ok". */
+export async function codeOf(call: Promise<unknown>): Promise<Code | "ok"> {
+  try {
+    await call;
+    return "ok";
+  } catch (error) {
+    return ConnectError.from(error).code;
+  }
+}
+
 /** Collects the messages of a stream until `count` arrived, then stops reading. */
 export async function take<T>(stream: AsyncIterable<T>, count: number): Promise<T[]> {
   const out: T[] = [];

@@ -3,6 +3,7 @@ import type { LeaveReasonName, NewMember, NewMessage, RoomEvent, RoomMemberState
 import { findMember, roomEventBytes } from "../room.js";
 import type { RoomChange, RoomLimits, RoomListener, RoomStore } from "../room-store.js";
 import { RoomStoreError } from "../room-store.js";
+import { takeSeat } from "../room-seats.js";
 import type { Unsubscribe } from "../store.js";
 import { Listeners } from "../listeners.js";
 
@@ -51,19 +52,8 @@ export class MemoryRoomStore implements RoomStore {
         throw new RoomStoreError("room-limit", member.room, `the server holds its maximum of ${this.limits.maxRooms} rooms`);
       }
       record = this.create(member.room, member.seats ?? this.limits.defaultSeats);
-    } else if (member.seats !== undefined && member.seats !== record.seats) {
-      throw new RoomStoreError("seats-mismatch", member.room, `room ${member.room} has ${record.seats} seats, not ${member.seats}`);
     }
-    if (record.members.length >= record.seats) {
-      throw new RoomStoreError("room-full", member.room, `all ${record.seats} seats of room ${member.room} are taken`);
-    }
-    const seated: RoomMemberState = {
-      sessionId: member.sessionId,
-      tokenHash: member.tokenHash,
-      displayName: member.displayName,
-      joinTime: now,
-      expireTime: now + this.limits.sessionTimeoutMs,
-    };
+    const seated = takeSeat(record, member, now, this.limits.sessionTimeoutMs);
     record.deletion?.cancel();
     record.deletion = undefined;
     record.members = [...record.members, seated];

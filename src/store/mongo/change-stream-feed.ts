@@ -1,8 +1,6 @@
-import type { ChangeStream, ChangeStreamDocument, Collection, ResumeToken } from "mongodb";
-import { StoreError } from "../store.js";
-import type { ChannelDocument } from "./document.js";
+import type { ChangeStream, ChangeStreamDocument, Collection, Document, ResumeToken } from "mongodb";
+import type { FeedSink } from "./feed-sink.js";
 import type { StoreLogger } from "./options.js";
-import type { WatchHub } from "./watch-hub.js";
 
 const reopenDelayMs = 1000;
 
@@ -13,16 +11,15 @@ const reopenDelayMs = 1000;
  * with `unavailable` (clients reconnect) and the stream reopens from its
  * last resume token.
  */
-export class ChangeStreamFeed {
-  private stream: ChangeStream<ChannelDocument> | undefined;
+export class ChangeStreamFeed<TDoc extends Document & { _id: string }> {
+  private stream: ChangeStream<TDoc> | undefined;
   private resumeToken: ResumeToken | undefined;
   private reopenTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(
-    private readonly collection: Collection<ChannelDocument>,
-    private readonly hub: WatchHub,
-    private readonly now: () => number,
+    private readonly collection: Collection<TDoc>,
+    private readonly sink: FeedSink<TDoc>,
     private readonly logger: StoreLogger,
     /** Fetches what watchers that subscribed while the stream was down may have missed. */
     private readonly catchUp: () => Promise<void>,
@@ -30,12 +27,12 @@ export class ChangeStreamFeed {
 
   /** Opens the stream and waits until the server accepted it, so no change after this call is missed. */
   async open(): Promise<void> {
-    const stream = this.collection.watch<ChannelDocument, ChangeStreamDocument<ChannelDocument>>(
+    const stream = this.collection.watch<TDoc, ChangeStreamDocument<TDoc>>(
       [{ $match: { operationType: { $in: ["insert", "update", "replace", "delete"] } } }],
       { fullDocument: "updateLookup", ...(this.resumeToken !== undefined && { resumeAfter: this.resumeToken }) },
     );
     // Starting the cursor makes the server run the aggregate; its first batch is empty or the first changes.
-    let first: ChangeStreamDocument<ChannelDocument> | null;
+    let first: ChangeStreamDocument<TDoc> | null;
     try {
       first = await stream.tryNext();
     } catch (error) {
@@ -47,7 +44,7 @@ export class ChangeStreamFeed {
     void this.follow(stream);
   }
 
-  private async follow(stream: ChangeStream<ChannelDocument>): Promise<void> {
+  private async follow(stream: ChangeStream<TDoc>): Promise<void> {
     try {
       while (!this.closed && !stream.closed) this.handle(await stream.next());
     } catch (error) {
@@ -61,21 +58,21 @@ export class ChangeStreamFeed {
     await this.stream?.close();
   }
 
-  private handle(change: ChangeStreamDocument<ChannelDocument>): void {
+  private handle(change: ChangeStreamDocument<TDoc>): void {
     this.resumeToken = change._id;
     if (change.operationType === "delete") {
-      this.hub.deleted(String(change.documentKey._id));
+      this.sink.deleted(String(change.documentKey._id));
     } else if (
       (change.operationType === "insert" || change.operationType === "update" || change.operationType === "replace") &&
       change.fullDocument
     ) {
-      this.hub.deliver(change.fullDocument, this.now());
+      void this.sink.deliver([change.fullDocument]);
     }
   }
 
   private failed(error: Error): void {
     this.logger.warn("the change stream failed; watchers are told to reconnect and it reopens", { error: error.message });
-    this.hub.failAll(new StoreError("unavailable", "*", `MongoDB change stream failed: ${error.message}`));
+    this.sink.failAll(`MongoDB change stream failed: ${error.message}`);
     void this.stream?.close().catch(() => {});
     this.stream = undefined;
     this.scheduleReopen();

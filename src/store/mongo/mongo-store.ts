@@ -22,7 +22,7 @@ export interface MongoStoreParts {
   readonly hub: WatchHub;
   readonly watchMode: WatchMode;
   readonly expiryMode: ExpiryMode;
-  readonly changeStream?: ChangeStreamFeed;
+  readonly changeStream?: ChangeStreamFeed<ChannelDocument>;
   readonly writeGuard: WriteGuard;
   /** Stops the poller and the sweeper. */
   readonly stopTimers: () => void;

@@ -1,4 +1,5 @@
 import type { W } from "mongodb";
+import type { RoomLimits } from "../room-store.js";
 import type { StoreLimits } from "../store.js";
 
 /** How channel changes made by other processes reach this one's watchers. */
@@ -20,6 +21,15 @@ export interface MongoStoreOptions {
   /** Time between deletions of expired documents, in ms, where the server has no TTL index. */
   readonly sweepIntervalMs: number;
   readonly limits: Pick<StoreLimits, "maxCandidatesPerSide">;
+}
+
+/**
+ * Options of the MongoDB room store: the same connection settings, with
+ * `collection` naming the rooms collection (events go to
+ * `<collection>.events`, FerretDB's write locks to `<collection>.locks`).
+ */
+export interface MongoRoomStoreOptions extends Omit<MongoStoreOptions, "limits"> {
+  readonly limits: RoomLimits;
 }
 
 /** How long a closed channel's document stays so that polling processes learn it was closed, not expired. */

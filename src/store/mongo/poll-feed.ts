@@ -1,51 +1,47 @@
-import type { Collection } from "mongodb";
+import type { Collection, Document } from "mongodb";
 import type { Clock } from "../../lib/clock.js";
-import { StoreError } from "../store.js";
-import type { ChannelDocument } from "./document.js";
+import type { FeedSink } from "./feed-sink.js";
 import { isUnavailableError } from "./unavailable.js";
 import type { StoreLogger } from "./options.js";
 import { repeat } from "./repeat.js";
-import type { WatchHub } from "./watch-hub.js";
 
-export interface WatchTicksOptions {
-  readonly hub: WatchHub;
+export interface WatchTicksOptions<TDoc extends Document> {
   readonly clock: Clock;
   readonly intervalMs: number;
   readonly logger: StoreLogger;
-  /** Given where the deployment has no change streams: the collection to poll. */
-  readonly poll?: Collection<ChannelDocument>;
+  /** Given where the deployment has no change streams: the collection to poll and where its documents go. */
+  readonly poll?: { readonly collection: Collection<TDoc>; readonly sink: FeedSink<TDoc> };
+  /** Work done every interval after the poll, e.g. ending watches whose channel expired. */
+  readonly tick?: (now: number) => void | Promise<void>;
 }
 
 /**
- * Every interval, ends the local watches whose channel expired (the
- * database deletes late, so nothing would tell them) and, when polling,
- * runs ONE query for the documents of all locally watched channels that
- * moved past the version their watchers have, however many watchers there are.
+ * Every interval, when polling, runs ONE query for the documents of all
+ * locally watched ids that moved past what their watchers have, however
+ * many watchers there are; then runs `tick`.
  */
-export function startWatchTicks({ hub, clock, intervalMs, logger, poll }: WatchTicksOptions): () => void {
+export function startWatchTicks<TDoc extends Document>({ clock, intervalMs, logger, poll, tick }: WatchTicksOptions<TDoc>): () => void {
   return repeat(intervalMs, async () => {
-    if (poll) await pollOnce(poll, hub, clock, logger);
-    hub.expire(clock.now());
+    if (poll) await pollOnce(poll.collection, poll.sink, logger);
+    await tick?.(clock.now());
   });
 }
 
 /**
- * ONE query for the documents of every locally watched channel that moved
- * past the version its watchers have. When MongoDB cannot be reached, every
- * watch ends with `unavailable`.
+ * ONE query for the documents of every locally watched id that moved past
+ * what its watchers have. When MongoDB cannot be reached, every watch ends
+ * with `unavailable`.
  */
-export async function pollOnce(collection: Collection<ChannelDocument>, hub: WatchHub, clock: Clock, logger: StoreLogger): Promise<void> {
-  const watched = hub.versions();
-  if (watched.length === 0) return;
+export async function pollOnce<TDoc extends Document>(collection: Collection<TDoc>, sink: FeedSink<TDoc>, logger: StoreLogger): Promise<void> {
+  const filter = sink.pollFilter();
+  if (!filter) return;
   try {
-    const docs = await collection.find({ $or: watched.map(([id, version]) => ({ _id: id, version: { $gt: version } })) }).toArray();
-    const now = clock.now();
-    for (const doc of docs) hub.deliver(doc, now);
+    await sink.deliver((await collection.find(filter).toArray()) as TDoc[]);
   } catch (error) {
     if (isUnavailableError(error)) {
-      hub.failAll(new StoreError("unavailable", "*", `MongoDB is unavailable: ${(error as Error).message}`));
+      sink.failAll(`MongoDB is unavailable: ${(error as Error).message}`);
     } else {
-      logger.warn("polling for channel changes failed", { error: String(error) });
+      logger.warn("polling for changes failed", { collection: collection.collectionName, error: String(error) });
     }
   }
 }

@@ -10,6 +10,7 @@ import {
   MongoTopologyClosedError,
   MongoWriteConcernError,
 } from "mongodb";
+import { RoomStoreError } from "../room-store.js";
 import { StoreError } from "../store.js";
 
 /** Server error codes of a deployment that is down, stepping down or failing over. */
@@ -53,6 +54,20 @@ export async function guarded<T>(channelId: string, call: () => Promise<T>): Pro
     if (isUnavailableError(error)) {
       throw new StoreError("unavailable", channelId, `MongoDB is unavailable: ${(error as Error).message}`);
     }
+    throw error;
+  }
+}
+
+/**
+ * guarded for rooms: a driver call, or a lease lock that gave up (a
+ * channel-store StoreError), failing for unavailability becomes
+ * RoomStoreError("unavailable"); other errors pass unchanged.
+ */
+export async function guardedRoom<T>(room: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await guarded(room, call);
+  } catch (error) {
+    if (error instanceof StoreError && error.reason === "unavailable") throw new RoomStoreError("unavailable", room, error.message);
     throw error;
   }
 }

@@ -1,6 +1,10 @@
-import type { ChannelChange, ChannelListener, StoreError, Unsubscribe } from "../store.js";
+import type { Filter } from "mongodb";
+import type { Clock } from "../../lib/clock.js";
+import type { ChannelChange, ChannelListener, Unsubscribe } from "../store.js";
+import { StoreError } from "../store.js";
 import type { ChannelDocument } from "./document.js";
 import { toState } from "./document.js";
+import type { FeedSink } from "./feed-sink.js";
 
 interface Watched {
   readonly listeners: Set<ChannelListener>;
@@ -86,4 +90,20 @@ export class WatchHub {
   private notify(entry: Watched, change: ChannelChange): void {
     for (const listener of [...entry.listeners]) listener(change);
   }
+}
+
+/** The channel hub as the feeds see it: documents newer than the version each channel's watchers have. */
+export function channelFeedSink(hub: WatchHub, clock: Clock): FeedSink<ChannelDocument> {
+  return {
+    pollFilter(): Filter<ChannelDocument> | undefined {
+      const watched = hub.versions();
+      return watched.length === 0 ? undefined : { $or: watched.map(([id, version]) => ({ _id: id, version: { $gt: version } })) };
+    },
+    deliver(docs) {
+      const now = clock.now();
+      for (const doc of docs) hub.deliver(doc, now);
+    },
+    deleted: (id) => hub.deleted(id),
+    failAll: (detail) => hub.failAll(new StoreError("unavailable", "*", detail)),
+  };
 }

@@ -1,0 +1,278 @@
+import { randomUUID } from "node:crypto";
+import type { Collection, MongoClient } from "mongodb";
+import { MongoServerError } from "mongodb";
+import type { Clock } from "../../lib/clock.js";
+import { KeyedSerializer } from "../../lib/keyed-serializer.js";
+import type { NewMember, NewMessage, RoomEvent, RoomState } from "../room.js";
+import type { RoomLimits, RoomListener, RoomStore } from "../room-store.js";
+import { RoomStoreError } from "../room-store.js";
+import type { Unsubscribe } from "../store.js";
+import type { ChangeStreamFeed } from "./change-stream-feed.js";
+import type { ExpiryMode } from "./expiry.js";
+import type { StoreLogger, WatchMode } from "./options.js";
+import type { RoomDocument, RoomEventDocument } from "./room-document.js";
+import { isGone, toRoomState } from "./room-document.js";
+import type { DraftContext } from "./room-draft.js";
+import { RoomDraft } from "./room-draft.js";
+import type { EventReader } from "./room-events.js";
+import { copyPending, eventsAfter, firstGap, missingRange, trimBacklog } from "./room-events.js";
+import type { RoomSequences } from "./room-sequences.js";
+import type { RoomWatchHub } from "./room-watch-hub.js";
+import { guardedRoom } from "./unavailable.js";
+import type { WriteGuard } from "./write-lock.js";
+
+export interface MongoRoomStoreParts {
+  readonly client: MongoClient;
+  readonly rooms: Collection<RoomDocument>;
+  readonly events: Collection<RoomEventDocument>;
+  readonly readEvents: EventReader;
+  /** Whether the writer of a message deletes the events the backlog limit trimmed (else the TTL index or sweeper does, later). */
+  readonly trimEagerly: boolean;
+  readonly clock: Clock;
+  readonly limits: RoomLimits;
+  readonly logger: StoreLogger;
+  readonly hub: RoomWatchHub;
+  readonly known: RoomSequences;
+  readonly watchMode: WatchMode;
+  readonly expiryMode: ExpiryMode;
+  readonly changeStream?: ChangeStreamFeed<RoomDocument>;
+  readonly writeGuard: WriteGuard;
+  /** Stops the poller, the member reaper and the sweepers. */
+  readonly stopTimers: () => void;
+}
+
+/** What one write attempt did; undefined when another writer came first and it must read again. */
+interface Written<T> {
+  readonly doc: RoomDocument;
+  readonly draft: RoomDraft;
+  readonly result?: T;
+  readonly failure?: RoomStoreError;
+}
+
+/** How to create the room when a mutation finds none. */
+interface NewRoom {
+  readonly seats: number;
+}
+
+const duplicateKey = 11000;
+/** Compare-and-set attempts before a write gives up with `unavailable`; each waits up to 50 ms after losing. */
+const maxAttempts = 200;
+/** Rooms timed out per reaper pass and process; the rest wait for the next pass. */
+const reapBatch = 100;
+
+/**
+ * Rooms in MongoDB, shared by every process using the same collections
+ * (document design and ordering: see room-document.ts). Every mutation
+ * reads the room, applies the rules in memory (room-draft.ts) and writes it
+ * back with a compare-and-set, retrying when another writer came first.
+ * Build it with openMongoRoomStore.
+ */
+export class MongoRoomStore implements RoomStore {
+  /** This process's writes to one room go one at a time, so they never race each other for the compare-and-set or the lock. */
+  private readonly writers = new KeyedSerializer();
+  /** Whether the last reaper pass failed: it runs every poll interval, so an outage is logged once, not five times a second. */
+  private reaperFailing = false;
+
+  constructor(private readonly parts: MongoRoomStoreParts) {}
+
+  get watchMode(): WatchMode {
+    return this.parts.watchMode;
+  }
+
+  get expiryMode(): ExpiryMode {
+    return this.parts.expiryMode;
+  }
+
+  get writes(): WriteGuard["kind"] {
+    return this.parts.writeGuard.kind;
+  }
+
+  async join(member: NewMember): Promise<RoomState> {
+    const { draft } = await this.mutate(member.room, (d) => d.join(member), { seats: member.seats ?? this.parts.limits.defaultSeats });
+    return draft.state();
+  }
+
+  async renew(room: string, sessionId: string): Promise<RoomState> {
+    const { draft } = await this.mutate(room, (d) => d.renew(sessionId));
+    return draft.state();
+  }
+
+  async leave(room: string, sessionId: string): Promise<void> {
+    await this.mutate(room, (d) => d.leave(sessionId));
+  }
+
+  async send(message: NewMessage): Promise<{ readonly sequence: number; readonly recipients: number }> {
+    const { result } = await this.mutate(message.room, (d) => d.send(message));
+    return result;
+  }
+
+  async getRoom(room: string): Promise<RoomState | undefined> {
+    const doc = await this.read(room);
+    return doc && toRoomState(doc, this.parts.clock.now());
+  }
+
+  async eventsSince(room: string, sequence: number): Promise<readonly RoomEvent[]> {
+    const doc = await this.read(room);
+    if (!doc) throw new RoomStoreError("room-not-found", room);
+    if (sequence >= doc.sequence) return [];
+    const range = missingRange(doc, sequence);
+    // Read after the document: whatever left its `pending` before that read is in the collection.
+    const stored = range ? await guardedRoom(room, () => this.parts.readEvents([range])) : [];
+    const events = eventsAfter(doc, sequence, stored);
+    const gap = firstGap(events, sequence, doc.sequence);
+    if (gap !== undefined) throw new RoomStoreError("events-trimmed", room, `events of room ${room} from sequence ${gap} are no longer kept`);
+    return events.map((e) => e.event);
+  }
+
+  watchRoom(room: string, listener: RoomListener): Unsubscribe {
+    return this.parts.hub.add(room, listener);
+  }
+
+  async close(): Promise<void> {
+    this.parts.stopTimers();
+    await this.parts.changeStream?.close();
+    await this.parts.client.close();
+  }
+
+  /**
+   * Times out the members past their expire time in every room that has
+   * some, one compare-and-set per room: with several processes reaping at
+   * once, each `left` event is still appended exactly once. Never throws.
+   */
+  async reapExpiredMembers(): Promise<void> {
+    try {
+      const due = await this.parts.rooms
+        .find({ nextExpireAt: { $lte: this.parts.clock.now() } }, { projection: { _id: 1 }, limit: reapBatch })
+        .toArray();
+      for (const { _id } of due) await this.mutate(_id, () => undefined).catch((error: unknown) => this.ignoreGone(error));
+      this.reaperFailing = false;
+    } catch (error) {
+      if (!this.reaperFailing) this.parts.logger.warn("timing out expired room members failed; retrying every poll interval", { error: String(error) });
+      this.reaperFailing = true;
+    }
+  }
+
+  /** The live room document, after timing out its expired members; undefined when the room is gone. */
+  private async read(room: string): Promise<RoomDocument | undefined> {
+    const now = this.parts.clock.now();
+    const doc = await guardedRoom(room, () => this.parts.rooms.findOne({ _id: room }));
+    if (!doc || isGone(doc, now)) return undefined;
+    if (doc.nextExpireAt !== null && doc.nextExpireAt <= now) {
+      return this.mutate(room, () => undefined).then(({ doc }) => doc, (error: unknown) => this.ignoreGone(error));
+    }
+    this.seen(doc);
+    return doc;
+  }
+
+  private ignoreGone(error: unknown): undefined {
+    if (error instanceof RoomStoreError && error.reason === "room-not-found") return undefined;
+    throw error;
+  }
+
+  /**
+   * Applies `op` to the room (created when `create` and missing) and writes
+   * the result back, retrying from a fresh read while other writers come
+   * first. A failing op still writes the members it timed out, then throws.
+   * The time of the change is when the call was made, however long it
+   * waits for its turn.
+   */
+  private async mutate<T>(room: string, op: (draft: RoomDraft) => T, create?: NewRoom): Promise<{ doc: RoomDocument; draft: RoomDraft; result: T }> {
+    const { clock, limits } = this.parts;
+    const context: DraftContext = { now: clock.now(), sessionTimeoutMs: limits.sessionTimeoutMs, maxBacklogBytes: limits.maxBacklogBytes };
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      const written = await this.writers.run(room, () =>
+        guardedRoom(room, () => this.parts.writeGuard.run(room, () => this.attempt(room, context, op, create), async () => true)),
+      );
+      if (written) {
+        this.afterWrite(written.doc, written.draft);
+        if (written.failure) throw written.failure;
+        return { doc: written.doc, draft: written.draft, result: written.result as T };
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 * attempt)));
+    }
+    throw new RoomStoreError("unavailable", room, `room ${room} changed under ${maxAttempts} write attempts in a row; retry`);
+  }
+
+  private async attempt<T>(
+    room: string,
+    context: DraftContext,
+    op: (draft: RoomDraft) => T,
+    create: NewRoom | undefined,
+  ): Promise<Written<T> | undefined> {
+    const { rooms, events } = this.parts;
+    let doc = await rooms.findOne({ _id: room });
+    if (doc && isGone(doc, context.now)) {
+      // A dead incarnation: remove it, so that a join creates the room afresh (its events expire on their own).
+      await rooms.deleteOne({ _id: room, epoch: doc.epoch, revision: doc.revision });
+      doc = null;
+    }
+    if (!doc && !create) throw new RoomStoreError("room-not-found", room);
+    if (!doc) await this.checkRoomLimit(room, context.now);
+    const draft = doc ? RoomDraft.open(doc, context) : RoomDraft.create(room, randomUUID(), create!.seats, context);
+    let result: T | undefined;
+    let failure: RoomStoreError | undefined;
+    try {
+      result = op(draft);
+    } catch (error) {
+      if (!(error instanceof RoomStoreError)) throw error;
+      failure = error;
+    }
+    if (!draft.changed) {
+      if (!doc) throw failure ?? new RoomStoreError("room-not-found", room);
+      return { doc, draft, ...(failure ? { failure } : { result: result as T }) };
+    }
+    // The events earlier writes left in `pending` go to the events collection before this write removes them.
+    if (doc) await copyPending(events, doc, draft.fields().backlogFrom);
+    const after = doc ? await this.compareAndSet(doc, draft) : await this.insert(draft);
+    if (!after) return undefined;
+    return { doc: after, draft, ...(failure ? { failure } : { result: result as T }) };
+  }
+
+  /** Writes the draft if the document is still the one it was made from; null when another writer came first. */
+  private compareAndSet(doc: RoomDocument, draft: RoomDraft): Promise<RoomDocument | null> {
+    const added = Object.fromEntries(Object.entries(draft.pendingEvents()).map(([key, event]) => [`pending.${key}`, event]));
+    const copied = Object.fromEntries(Object.keys(doc.pending).map((key) => [`pending.${key}`, "" as const]));
+    return this.parts.rooms.findOneAndUpdate(
+      { _id: doc._id, epoch: doc.epoch, revision: doc.revision },
+      { $set: { ...draft.fields(), revision: doc.revision + 1, ...added }, ...(Object.keys(copied).length > 0 && { $unset: copied }) },
+      { returnDocument: "after" },
+    );
+  }
+
+  /** Creates the room; null when another process created it first (the caller reads it and joins that one). */
+  private async insert(draft: RoomDraft): Promise<RoomDocument | null> {
+    const doc = draft.newDocument();
+    try {
+      await this.parts.rooms.insertOne(doc);
+      return doc;
+    } catch (error) {
+      if (error instanceof MongoServerError && error.code === duplicateKey) return null;
+      throw error;
+    }
+  }
+
+  /** Approximate across processes: rooms created at the same instant elsewhere may pass it together. */
+  private async checkRoomLimit(room: string, now: number): Promise<void> {
+    const max = this.parts.limits.maxRooms;
+    const live = await this.parts.rooms.countDocuments({ expireAt: { $gt: new Date(now) } }, { limit: max });
+    if (live >= max) throw new RoomStoreError("room-limit", room, `the store holds its maximum of ${max} rooms`);
+  }
+
+  /** After a successful write: local watchers hear of it at once, and the backlog is kept within its limit. */
+  private afterWrite(doc: RoomDocument, draft: RoomDraft): void {
+    this.seen(doc);
+    const below = draft.trimBelow;
+    if (below !== undefined && this.parts.trimEagerly) {
+      // Best effort: readers skip trimmed events by their offset, and the TTL index or sweeper deletes what is left.
+      void trimBacklog(this.parts.events, doc.epoch, below).catch((error: unknown) =>
+        this.parts.logger.warn("trimming a room's event backlog failed", { room: doc._id, error: String(error) }),
+      );
+    }
+  }
+
+  /** Tells the watch hub (and through it the sequence cache) of a document just read or written. */
+  private seen(doc: RoomDocument): void {
+    this.parts.known.note(doc);
+    void this.parts.hub.deliver([doc]);
+  }
+}

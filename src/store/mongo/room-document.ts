@@ -1,0 +1,90 @@
+import type { RoomEvent, RoomMemberState, RoomState } from "../room.js";
+
+/**
+ * One room as stored in MongoDB (collection `rooms` unless configured).
+ *
+ * Every write is a compare-and-set on `revision` (plus `epoch`): the writer
+ * read the document, computed the new members and events, and the update
+ * applies only if nobody wrote in between; otherwise it reads again. So
+ * seats, sequence numbers and timed-out members are decided once, whatever
+ * the number of processes. (On FerretDB, whose updates are not atomic, a
+ * lease lock per room serialises the writers as well; see write-lock.ts.)
+ *
+ * Events live in their own collection (`rooms.events`), one document each,
+ * because a room's backlog of 64 KiB messages would not fit MongoDB's 16 MiB
+ * document limit. The write that allocates a sequence number puts its event
+ * into `pending` (an outbox) in the same atomic update. The NEXT write of
+ * the room first copies the events it found in `pending` into the events
+ * collection, then removes them in its own update. Every allocated sequence
+ * is thus always in `pending` or in the events collection (or trimmed),
+ * never in neither: a reader that reads the room document first and the
+ * events collection second misses nothing, whatever the writers are doing,
+ * and a writer that dies at any point leaves nothing half done. `pending`
+ * holds only the events of the last write or so, whatever the backlog.
+ */
+export interface RoomDocument {
+  /** The room's name. */
+  _id: string;
+  /**
+   * A random id per incarnation of the room: a room deleted and created
+   * again starts at sequence 1 with a new epoch, so its events never clash
+   * with the old ones (the database deletes those late).
+   */
+  epoch: string;
+  seats: number;
+  /** Members in join order; a member past its expire time waits here for a writer to time it out. */
+  members: RoomMemberState[];
+  /** The sequence number of the room's last event. */
+  sequence: number;
+  /** One more on every write; the compare-and-set token. */
+  revision: number;
+  /** Events not yet copied into the events collection, by pendingKey(sequence). */
+  pending: Record<string, RoomEventDocument>;
+  /** Bytes of all events ever appended to this incarnation, each counted by roomEventBytes. */
+  appendedBytes: number;
+  /**
+   * Events whose startOffset is below this are trimmed: raised, when the
+   * backlog passes maxBacklogBytes, to keep 7/8 of it, so that the stored
+   * events are deleted in batches rather than one per message.
+   */
+  backlogFrom: number;
+  /** The earliest expire time of a member (ms since the epoch), null without members: what the reaper queries. */
+  nextExpireAt: number | null;
+  /**
+   * The room is gone from this instant (the TTL index or the sweeper deletes
+   * it later): the session timeout after the last member's seat frees.
+   */
+  expireAt: Date;
+}
+
+/** One event of a room (collection `rooms.events` unless configured). */
+export interface RoomEventDocument {
+  /** eventId(epoch, sequence): a second copy of the same event is refused. */
+  _id: string;
+  epoch: string;
+  sequence: number;
+  event: RoomEvent;
+  /** appendedBytes of the room before this event; see RoomDocument.backlogFrom. */
+  startOffset: number;
+  /** Kept for the session timeout after it was appended. */
+  expireAt: Date;
+}
+
+export const eventId = (epoch: string, sequence: number): string => `${epoch}:${sequence}`;
+
+/** Field names in `pending`: not numeric, so a dotted path `pending.<key>` never reads as an array index. */
+export const pendingKey = (sequence: number): string => `s${sequence}`;
+
+/** Whether the room no longer exists at `now` (whatever the database still holds). */
+export function isGone(doc: RoomDocument, now: number): boolean {
+  return doc.expireAt.getTime() <= now;
+}
+
+export function toRoomState(doc: Pick<RoomDocument, "_id" | "seats" | "members" | "sequence">, now: number): RoomState {
+  return {
+    name: doc._id,
+    seats: doc.seats,
+    members: doc.members.filter((member) => member.expireTime > now),
+    sequence: doc.sequence,
+  };
+}
