@@ -69,7 +69,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
   const store = options.store ?? (await openStore(config, clock, logger));
-  const roomStore = options.roomStore ?? (await openRoomStore(config, clock, logger));
+  const roomStore = options.roomStore ?? (await openRoomStore(config, clock, logger).catch(closing(options.store ? undefined : store)));
   const signaling = createSignalingService({ store, clock, limits: config.limits });
   const rooms = createRoomService({ store: roomStore, clock, limits: config.rooms });
   const health = new HealthStatus([SignalingService.typeName, RoomService.typeName]);
@@ -181,4 +181,12 @@ async function writeHealth(
   const body = JSON.stringify({ status, ...(storeHealth && { store: storeHealth.details }) });
   (res as http.ServerResponse).writeHead(status === "serving" ? 200 : 503, { "content-type": "application/json" });
   res.end(body);
+}
+
+/** Closes the store this server opened (if any) when what follows it fails to open, then rethrows. */
+function closing(opened: ChannelStore | undefined): (error: unknown) => Promise<never> {
+  return async (error) => {
+    await opened?.close().catch(() => {});
+    throw error;
+  };
 }
