@@ -1,9 +1,12 @@
+import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import type { BrowserContext } from "playwright-core";
 import { chromium } from "playwright-core";
+import { it } from "vitest";
 
 /**
  * Debian's Chromium, installed by scripts/provision-chromium.sh; Playwright's own browser download is never used.
@@ -54,4 +57,28 @@ export async function launchChromium(): Promise<Browser> {
       await rm(profile, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Whether a browser suite can run. Under CI=true a missing Chromium registers a failing test instead
+ * (CI must provide it); elsewhere the suite is skipped with a warning naming it.
+ */
+export function chromiumForSuite(suite: string): boolean {
+  const status = chromiumStatus();
+  if (status.available) return true;
+  if (process.env["CI"] === "true") {
+    it("finds Chromium, which CI must provide", () => {
+      throw new Error(status.message);
+    });
+  } else {
+    console.warn(`${suite} skipped: ${status.message}`);
+  }
+  return false;
+}
+
+/** Builds the demo bundle into a fresh temporary directory; returns it (remove it when done). */
+export async function buildDemo(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "switchboard-demo-"));
+  await promisify(execFile)(process.execPath, ["scripts/build-demo.mjs", dir]);
+  return dir;
 }
