@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
+import { statSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -33,7 +33,8 @@ export const chromiumArgs = [
  * turn into a failing test; elsewhere the caller may skip with this message.
  */
 export function chromiumStatus(): { available: true } | { available: false; message: string } {
-  if (existsSync(chromiumPath)) return { available: true };
+  // A file, not merely a path that exists: some systems have a /nonexistent directory (the nobody user's home).
+  if (statSync(chromiumPath, { throwIfNoEntry: false })?.isFile()) return { available: true };
   return { available: false, message: `Chromium is not installed at ${chromiumPath}: run \`bash scripts/provision-chromium.sh\`` };
 }
 
