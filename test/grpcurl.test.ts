@@ -64,6 +64,7 @@ describeWithTools("grpcurl walk-through in README.md, run by real grpcurl", miss
         "grpc.reflection.v1.ServerReflection",
         "grpc.reflection.v1alpha.ServerReflection",
         "signaling.v1.IceService",
+        "signaling.v1.RoomService",
         "signaling.v1.SignalingService",
       ].join("\n") + "\n",
     );

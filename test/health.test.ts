@@ -2,6 +2,7 @@ import { createClient, Code, ConnectError } from "@connectrpc/connect";
 import { afterEach, describe, expect, it } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../gen/health/v1/health_pb.js";
 import { SignalingService } from "../gen/signaling/v1/signaling_pb.js";
+import { RoomService } from "../gen/signaling/v1/room_pb.js";
 import type { RunningServer } from "../src/server/app.js";
 import { HealthStatus } from "../src/server/health/health-status.js";
 import { startTestServer, transportFor } from "./support/test-server.js";
@@ -39,16 +40,18 @@ describe("grpc.health.v1.Health", () => {
   let server: RunningServer | undefined;
   afterEach(() => server?.shutdown(0));
 
-  it("reports the server and the signaling service SERVING, and an unknown service NOT_FOUND", async () => {
+  it("reports the server, the signaling and the room service SERVING, and an unknown service NOT_FOUND", async () => {
     server = await startTestServer();
     const client = healthClient(server);
     expect((await client.check({})).status).toBe(Status.SERVING);
     expect((await client.check({ service: signaling })).status).toBe(Status.SERVING);
+    expect((await client.check({ service: RoomService.typeName })).status).toBe(Status.SERVING);
     expect(await codeOf(client.check({ service: "no.such.Service" }))).toBe(Code.NotFound);
     const listed = await client.list({});
     expect(Object.fromEntries(Object.entries(listed.statuses).map(([k, v]) => [k, v.status]))).toEqual({
       "": Status.SERVING,
       [signaling]: Status.SERVING,
+      [RoomService.typeName]: Status.SERVING,
     });
   });
 

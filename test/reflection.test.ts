@@ -33,6 +33,7 @@ const allServices = [
   "grpc.reflection.v1.ServerReflection",
   "grpc.reflection.v1alpha.ServerReflection",
   "signaling.v1.IceService",
+  "signaling.v1.RoomService",
   "signaling.v1.SignalingService",
 ];
 

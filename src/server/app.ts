@@ -7,6 +7,8 @@ import type { Clock } from "../lib/clock.js";
 import { systemClock } from "../lib/clock.js";
 import { createCompatApi } from "../service/compat/compat-api.js";
 import { createIceService } from "../service/ice-service.js";
+import { createRoomService } from "../service/room-service.js";
+import type { RoomStore } from "../store/room-store.js";
 import { createSignalingService } from "../service/signaling-service.js";
 import type { ChannelStore } from "../store/store.js";
 import { compatEndpoint } from "./compat/compat-endpoint.js";
@@ -17,6 +19,7 @@ import type { Logger } from "./logger.js";
 import { silentLogger } from "./logger.js";
 import { hardStop } from "./hard-stop.js";
 import { SignalingService } from "../../gen/signaling/v1/signaling_pb.js";
+import { RoomService } from "../../gen/signaling/v1/room_pb.js";
 import { HealthCheckResponse_ServingStatus as ServingStatus } from "../../gen/health/v1/health_pb.js";
 import { createHealthService } from "./health/health-service.js";
 import { HealthStatus } from "./health/health-status.js";
@@ -24,7 +27,7 @@ import { requestLog } from "./request-log.js";
 import { probeStoreHealth } from "./store-health-probe.js";
 import routes from "./routes.js";
 import { DualProtocolListener } from "./listener.js";
-import { openStore } from "./store-factory.js";
+import { openRoomStore, openStore } from "./store-factory.js";
 
 // Time the error responses of calls cut at the end of the grace period get to reach their clients.
 const responseFlushMs = 1000;
@@ -34,6 +37,8 @@ export interface ServerOptions {
   readonly logger?: Logger;
   /** A store to use instead of the one the config names. */
   readonly store?: ChannelStore;
+  /** A room store to use instead of the one the config names. */
+  readonly roomStore?: RoomStore;
   /** Where the demo's built files are, instead of dist/demo. */
   readonly demoDir?: string;
 }
@@ -44,10 +49,13 @@ export interface RunningServer {
   /** http://host:port, with a loopback host when listening on every address. */
   readonly url: string;
   readonly store: ChannelStore;
+  readonly roomStore: RoomStore;
   /** What grpc.health.v1.Health and /healthz report; set a service NOT_SERVING while it cannot work. */
   readonly health: HealthStatus;
   /** WatchChannel streams open now. */
   openWatchStreams(): number;
+  /** WatchRoom streams open now. */
+  openRoomStreams(): number;
   /**
    * Graceful stop: refuse new connections, end watch streams with
    * UNAVAILABLE, let in-flight calls finish for up to `graceMs`, then cut
@@ -61,8 +69,10 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
   const store = options.store ?? (await openStore(config, clock, logger));
+  const roomStore = options.roomStore ?? (await openRoomStore(config, clock, logger));
   const signaling = createSignalingService({ store, clock, limits: config.limits });
-  const health = new HealthStatus([SignalingService.typeName]);
+  const rooms = createRoomService({ store: roomStore, clock, limits: config.rooms });
+  const health = new HealthStatus([SignalingService.typeName, RoomService.typeName]);
   const stopStoreProbe = probeStoreHealth(store, health, SignalingService.typeName, config.storeHealthIntervalMs, logger);
 
   const shutdownController = new AbortController();
@@ -77,6 +87,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     routes: routes({
       signaling: signaling.impl,
       ice: createIceService({ store, clock, ice: config.ice }),
+      rooms: rooms.impl,
       health: createHealthService(health, { maxWatchStreams: config.maxHealthWatchStreams }),
     }),
     readMaxBytes: config.maxRequestBytes,
@@ -138,7 +149,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       // Let the last frames of finished and cut calls reach their clients before cutting connections.
       await listener.closed(responseFlushMs);
       listener.destroyAll();
-      await store.close();
+      await Promise.all([store.close(), roomStore.close()]);
       logger.info("stopped", { cutCalls: inFlight });
     })());
 
@@ -146,8 +157,10 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     port,
     url,
     store,
+    roomStore,
     health,
     openWatchStreams: () => signaling.handlers.watchSlots.open,
+    openRoomStreams: () => rooms.handlers.watchSlots.open,
     shutdown,
   };
 }

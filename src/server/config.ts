@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import type { IceConfig } from "../service/ice-service.js";
-import type { SignalingLimits } from "../service/limits.js";
+import type { RoomServiceLimits, SignalingLimits } from "../service/limits.js";
+import type { RoomLimits } from "../store/room-store.js";
 import type { MongoStoreOptions } from "../store/mongo/options.js";
 import type { StoreLimits } from "../store/store.js";
 import { parseCompatPath } from "./compat/compat-path.js";
@@ -18,6 +19,8 @@ export interface Config {
   readonly mongodb: Omit<MongoStoreOptions, "limits">;
   readonly logLevel: LogLevel;
   readonly limits: SignalingLimits & StoreLimits;
+  /** Limits of RoomService and its store. */
+  readonly rooms: RoomLimits & RoomServiceLimits;
   /** Largest request message, in bytes (the router's readMaxBytes). */
   readonly maxRequestBytes: number;
   /** Longest deadline a client may ask for; 0 for no cap (the router's maxTimeoutMs). */
@@ -102,7 +105,7 @@ export const settings = {
   maxCandidateBytes: setting("max-candidate-bytes", 2048, integer(1), "Largest ICE candidate (all its text fields), in bytes."),
   maxCandidatesPerSide: setting("max-candidates-per-side", 128, integer(1), "ICE candidates one side of a channel may hold."),
   maxChannels: setting("max-channels", 100000, integer(1), "Channels this process holds at once (memory store)."),
-  maxWatchStreams: setting("max-watch-streams", 20000, integer(1), "WatchChannel streams open at once in this process."),
+  maxWatchStreams: setting("max-watch-streams", 20000, integer(1), "WatchChannel streams open at once in this process (and, counted apart, WatchRoom streams)."),
   maxWatchersPerChannel: setting("max-watchers-per-channel", 8, integer(1), "WatchChannel streams open at once on one channel."),
   keepAliveIntervalMs: setting("keep-alive-interval-ms", 15000, integer(100), "Idle time after which a watch stream sends a keep-alive."),
   maxRequestBytes: setting("max-request-bytes", 262144, integer(1024), "Largest request message, in bytes."),
@@ -128,6 +131,13 @@ export const settings = {
   storeHealthIntervalMs: setting("store-health-interval-ms", 2000, integer(100), "Time between checks that the store can be reached; grpc.health.v1.Health reports NOT_SERVING while it cannot."),
   corsAllowedOrigins: setting("cors-allowed-origins", [] as readonly string[], parseOrigins, "Comma-separated origins (e.g. `https://app.example.com`) whose browser scripts may call the API; `*` for any; empty: CORS closed."),
   demo: setting("demo", "on" as OnOff, onOff, "Serve the browser demo page at /demo (`on` or `off`)."),
+  roomDefaultSeats: setting("room-default-seats", 2, integer(1), "Seats of a room whose creating JoinRoom gives none."),
+  roomMaxSeats: setting("room-max-seats", 16, integer(1, 10000), "Most seats a JoinRoom may ask for."),
+  roomSessionTimeoutMs: setting("room-session-timeout-ms", 30000, integer(1000), "How long a room member keeps its seat without a WatchRoom stream or RenewSession; also how long an empty room is kept."),
+  roomMaxMessageBytes: setting("room-max-message-bytes", 65536, integer(1), "Largest SendMessage body, in bytes."),
+  roomMaxBacklogBytes: setting("room-max-backlog-bytes", 262144, integer(1024), "Bytes of events a room keeps for members that reconnect with after_sequence (each event counts its text plus 64)."),
+  maxRooms: setting("max-rooms", 10000, integer(1), "Rooms held at once, empty ones awaiting deletion included."),
+  roomMaxWatchersPerSession: setting("room-max-watchers-per-session", 2, integer(1), "WatchRoom streams open at once for one member's session."),
 } satisfies Record<string, Setting<unknown>>;
 
 type Settings = typeof settings;
@@ -173,6 +183,12 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   if (problems.length === 0 && !(v.minTtlSeconds <= v.defaultTtlSeconds && v.defaultTtlSeconds <= v.maxTtlSeconds)) {
     problems.push("--default-ttl-seconds must lie between --min-ttl-seconds and --max-ttl-seconds");
   }
+  if (problems.length === 0 && v.roomDefaultSeats > v.roomMaxSeats) {
+    problems.push("--room-default-seats must not exceed --room-max-seats");
+  }
+  if (problems.length === 0 && v.roomMaxBacklogBytes < v.roomMaxMessageBytes + 64) {
+    problems.push("--room-max-backlog-bytes must hold at least one message of --room-max-message-bytes (plus 64)");
+  }
   const ice = problems.length === 0 ? iceConfig(v) : undefined;
   problems.push(...(ice?.problems ?? []));
   if (problems.length > 0 || !ice) throw new ConfigError(`invalid configuration:\n  ${problems.join("\n  ")}`);
@@ -206,6 +222,17 @@ function toConfig(v: Values, ice: IceConfig): Config {
       keepAliveIntervalMs: v.keepAliveIntervalMs,
       maxChannels: v.maxChannels,
       maxCandidatesPerSide: v.maxCandidatesPerSide,
+    },
+    rooms: {
+      defaultSeats: v.roomDefaultSeats,
+      maxSeats: v.roomMaxSeats,
+      sessionTimeoutMs: v.roomSessionTimeoutMs,
+      maxMessageBytes: v.roomMaxMessageBytes,
+      maxBacklogBytes: v.roomMaxBacklogBytes,
+      maxRooms: v.maxRooms,
+      maxWatchStreams: v.maxWatchStreams,
+      maxWatchersPerSession: v.roomMaxWatchersPerSession,
+      keepAliveIntervalMs: v.keepAliveIntervalMs,
     },
     maxRequestBytes: v.maxRequestBytes,
     maxTimeoutMs: v.maxTimeoutMs,

@@ -2,6 +2,8 @@ import type { Clock } from "../lib/clock.js";
 import { MemoryChannelStore } from "../store/memory/memory-store.js";
 import { openMongoStore } from "../store/mongo/open-mongo-store.js";
 import type { ChannelStore } from "../store/store.js";
+import { MemoryRoomStore } from "../store/memory/memory-room-store.js";
+import type { RoomStore } from "../store/room-store.js";
 import type { Config } from "./config.js";
 import type { Logger } from "./logger.js";
 
@@ -12,5 +14,17 @@ export async function openStore(config: Config, clock: Clock, logger: Logger): P
       return new MemoryChannelStore(clock, config.limits);
     case "mongodb":
       return openMongoStore({ ...config.mongodb, limits: config.limits }, clock, logger);
+  }
+}
+
+/** Opens the room store the config names. */
+export async function openRoomStore(config: Config, clock: Clock, logger: Logger): Promise<RoomStore> {
+  switch (config.store) {
+    case "memory":
+      return new MemoryRoomStore(clock, config.rooms);
+    case "mongodb":
+      // Until the MongoDB room store lands, rooms live in each process: correct with one instance only.
+      logger.warn("rooms are held in this process's memory, not in MongoDB; run one instance for rooms");
+      return new MemoryRoomStore(clock, config.rooms);
   }
 }

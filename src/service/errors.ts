@@ -1,6 +1,8 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { StoreFailure } from "../store/store.js";
 import { StoreError } from "../store/store.js";
+import { RoomStoreError } from "../store/room-store.js";
+import { roomStoreConnectError } from "./room-errors.js";
 
 /** How each store failure reads to a client. */
 const storeFailures: Record<StoreFailure, { code: Code; message: (channelId: string) => string }> = {
@@ -44,6 +46,7 @@ export function toConnectError(error: unknown): ConnectError {
     const failure = storeFailures[error.reason];
     return new ConnectError(failure.message(error.channelId), failure.code, undefined, undefined, error);
   }
+  if (error instanceof RoomStoreError) return roomStoreConnectError(error);
   return ConnectError.from(error);
 }
 

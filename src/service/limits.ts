@@ -17,3 +17,17 @@ export interface SignalingLimits {
   /** Idle time after which a WatchChannel stream sends a keep-alive. */
   readonly keepAliveIntervalMs: number;
 }
+
+/** Limits the room service enforces on what clients send and hold. */
+export interface RoomServiceLimits {
+  /** Seats a room may be created with at most. */
+  readonly maxSeats: number;
+  /** Largest message body, in UTF-8 bytes. */
+  readonly maxMessageBytes: number;
+  /** WatchRoom streams open at once in this process. */
+  readonly maxWatchStreams: number;
+  /** WatchRoom streams open at once for one member's session. */
+  readonly maxWatchersPerSession: number;
+  /** Idle time after which a WatchRoom stream sends a keep-alive. */
+  readonly keepAliveIntervalMs: number;
+}

@@ -43,7 +43,10 @@ export class SignalingHandlers implements Impl {
   readonly watchSlots: WatchSlots;
 
   constructor(private readonly deps: SignalingServiceDeps) {
-    this.watchSlots = new WatchSlots(deps.limits);
+    this.watchSlots = new WatchSlots({
+      maxWatchStreams: deps.limits.maxWatchStreams,
+      perKey: { max: deps.limits.maxWatchersPerChannel, what: "channel", setting: "max-watchers-per-channel" },
+    });
   }
 
   async createChannel(req: CreateChannelRequest) {

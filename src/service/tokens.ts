@@ -6,6 +6,9 @@ export function newChannelId(): string {
   return randomUUID();
 }
 
+/** A room member's session id: a random (version 4) UUID, like a channel id. */
+export const newSessionId = newChannelId;
+
 /** 256 random bits, base64url. */
 export function newToken(): string {
   return randomBytes(32).toString("base64url");
@@ -25,6 +28,11 @@ export function sideOfToken(state: ChannelState, token: string): Side | undefine
   if (offerer) return "offerer";
   if (answerer) return "answerer";
   return undefined;
+}
+
+/** Whether `token` hashes to `storedHash`, compared in constant time. */
+export function tokenMatches(token: string, storedHash: string): boolean {
+  return hashesEqual(Buffer.from(hashToken(token), "base64url"), storedHash);
 }
 
 function hashesEqual(presented: Buffer, storedHash: string): boolean {

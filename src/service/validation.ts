@@ -12,9 +12,19 @@ const channelIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3
 // The form of the tokens newToken issues: 32 bytes in base64url.
 const tokenPattern = /^[A-Za-z0-9_-]{43}$/;
 
+/** Whether `id` has the form of the ids this service issues (channel ids, session ids). */
+export function isIssuedId(id: string): boolean {
+  return channelIdPattern.test(id);
+}
+
+/** Whether `token` has the form of the tokens this service issues. */
+export function isIssuedToken(token: string): boolean {
+  return tokenPattern.test(token);
+}
+
 export function validChannelId(channelId: string): string {
   if (channelId === "") throw invalidArgument("channel_id", "is required");
-  if (!channelIdPattern.test(channelId)) {
+  if (!isIssuedId(channelId)) {
     throw invalidArgument("channel_id", "must be a channel id as returned by CreateChannel (a lowercase UUID)");
   }
   return channelId;
@@ -28,7 +38,7 @@ export function presentedToken(token: string, channelId: string): string {
       Code.Unauthenticated,
     );
   }
-  if (!tokenPattern.test(token)) throw permissionDenied(channelId);
+  if (!isIssuedToken(token)) throw permissionDenied(channelId);
   return token;
 }
 

@@ -1,10 +1,11 @@
 import { AsyncQueue } from "../lib/async-queue.js";
-import type { Cancel, Clock } from "../lib/clock.js";
+import type { Clock } from "../lib/clock.js";
 import { eventsSince } from "../store/channel-events.js";
 import type { ChannelChange, ChannelStore } from "../store/store.js";
 import type { WatchResponseInit } from "./convert.js";
 import { channelMessage, endMessage, eventMessage } from "./convert.js";
 import { channelNotFound, invalidArgument } from "./errors.js";
+import { keepAlive, KeepAliveTimer } from "./keep-alive.js";
 import type { WatchSlots } from "./watch-slots.js";
 
 export interface WatchDeps {
@@ -13,8 +14,6 @@ export interface WatchDeps {
   readonly slots: WatchSlots;
   readonly keepAliveIntervalMs: number;
 }
-
-const keepAlive = Symbol("keep-alive");
 
 /**
  * The messages of one WatchChannel stream. It subscribes before it reads
@@ -30,11 +29,7 @@ export async function* watchChannelStream(
   const release = deps.slots.acquire(channelId);
   const queue = new AsyncQueue<ChannelChange | typeof keepAlive>();
   const unsubscribe = deps.store.watchChannel(channelId, (change) => queue.push(change));
-  let cancelKeepAlive: Cancel = () => {};
-  const armKeepAlive = () => {
-    cancelKeepAlive();
-    cancelKeepAlive = deps.clock.schedule(deps.keepAliveIntervalMs, () => queue.push(keepAlive));
-  };
+  const idle = new KeepAliveTimer(deps.clock, deps.keepAliveIntervalMs, () => queue.push(keepAlive));
   try {
     const state = await deps.store.getChannel(channelId);
     if (!state) throw channelNotFound(channelId);
@@ -49,7 +44,7 @@ export async function* watchChannelStream(
     }
     sent = state.version;
     for (;;) {
-      armKeepAlive();
+      idle.arm();
       const next = await queue.next(signal);
       if (next === keepAlive) {
         yield { version: sent, event: { case: "keepAlive", value: {} } };
@@ -65,7 +60,7 @@ export async function* watchChannelStream(
       }
     }
   } finally {
-    cancelKeepAlive();
+    idle.cancel();
     unsubscribe();
     release();
   }

@@ -1,41 +1,51 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 
-/** Counts open WatchChannel streams against the process and per-channel limits. */
+/** How many streams a process, and each key (a channel, a room session), may hold open. */
+export interface WatchSlotLimits {
+  readonly maxWatchStreams: number;
+  readonly perKey: {
+    readonly max: number;
+    /** What a key names, for the error message: "channel", "session". */
+    readonly what: string;
+    /** The setting that raises `max`. */
+    readonly setting: string;
+  };
+}
+
+/** Counts open watch streams against the process and per-key limits. */
 export class WatchSlots {
   private total = 0;
-  private readonly perChannel = new Map<string, number>();
+  private readonly perKey = new Map<string, number>();
 
-  constructor(private readonly limits: { readonly maxWatchStreams: number; readonly maxWatchersPerChannel: number }) {}
+  constructor(private readonly limits: WatchSlotLimits) {}
 
   get open(): number {
     return this.total;
   }
 
-  /** Takes a slot for a stream on `channelId`; the returned function gives it back (once). */
-  acquire(channelId: string): () => void {
+  /** Takes a slot for a stream on `key`; the returned function gives it back (once). */
+  acquire(key: string): () => void {
     if (this.total >= this.limits.maxWatchStreams) {
       throw new ConnectError(
         `the server holds its maximum of ${this.limits.maxWatchStreams} watch streams (max-watch-streams); retry later or elsewhere`,
         Code.ResourceExhausted,
       );
     }
-    const onChannel = this.perChannel.get(channelId) ?? 0;
-    if (onChannel >= this.limits.maxWatchersPerChannel) {
-      throw new ConnectError(
-        `channel ${channelId} has its maximum of ${this.limits.maxWatchersPerChannel} watch streams (max-watchers-per-channel)`,
-        Code.ResourceExhausted,
-      );
+    const onKey = this.perKey.get(key) ?? 0;
+    const { max, what, setting } = this.limits.perKey;
+    if (onKey >= max) {
+      throw new ConnectError(`${what} ${key} has its maximum of ${max} watch streams (${setting})`, Code.ResourceExhausted);
     }
     this.total++;
-    this.perChannel.set(channelId, onChannel + 1);
+    this.perKey.set(key, onKey + 1);
     let released = false;
     return () => {
       if (released) return;
       released = true;
       this.total--;
-      const left = (this.perChannel.get(channelId) ?? 1) - 1;
-      if (left === 0) this.perChannel.delete(channelId);
-      else this.perChannel.set(channelId, left);
+      const left = (this.perKey.get(key) ?? 1) - 1;
+      if (left === 0) this.perKey.delete(key);
+      else this.perKey.set(key, left);
     };
   }
 }

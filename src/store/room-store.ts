@@ -64,7 +64,10 @@ export interface RoomLimits {
   readonly sessionTimeoutMs: number;
   /** Rooms held at once; more are refused with `room-limit`. */
   readonly maxRooms: number;
-  /** Bytes of message bodies a room keeps for reconnecting members; older events are trimmed first. */
+  /**
+   * Bytes of events a room keeps for reconnecting members, each counted by
+   * roomEventBytes (its text plus a fixed overhead); the oldest are trimmed first.
+   */
   readonly maxBacklogBytes: number;
 }
 

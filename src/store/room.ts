@@ -67,6 +67,19 @@ export interface NewMessage {
   readonly body: string;
 }
 
+/** Bytes an event counts against a room's backlog: a fixed overhead plus the text it carries. */
+export function roomEventBytes(event: RoomEvent): number {
+  const overhead = 64;
+  switch (event.kind) {
+    case "joined":
+      return overhead + Buffer.byteLength(event.member.displayName, "utf8");
+    case "left":
+      return overhead;
+    case "message":
+      return overhead + Buffer.byteLength(event.body, "utf8");
+  }
+}
+
 /** Whether the member is in the room and present at `now`. */
 export function findMember(room: RoomState, sessionId: string, now: number): RoomMemberState | undefined {
   return room.members.find((member) => member.sessionId === sessionId && member.expireTime > now);

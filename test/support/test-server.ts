@@ -1,6 +1,7 @@
 import type { Client, Transport } from "@connectrpc/connect";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { RoomService } from "../../gen/signaling/v1/room_pb.js";
 import { SignalingService } from "../../gen/signaling/v1/signaling_pb.js";
 import type { Config } from "../../src/server/config.js";
 import { defaultConfig } from "../../src/server/config.js";
@@ -12,8 +13,9 @@ import type { StoreLimits } from "../../src/store/store.js";
 export type Protocol = "connect" | "grpc" | "grpc-web";
 export const protocols: readonly Protocol[] = ["connect", "grpc", "grpc-web"];
 
-export interface ConfigOverrides extends Partial<Omit<Config, "limits">> {
+export interface ConfigOverrides extends Partial<Omit<Config, "limits" | "rooms">> {
   readonly limits?: Partial<SignalingLimits & StoreLimits>;
+  readonly rooms?: Partial<Config["rooms"]>;
 }
 
 /** A real server on a free loopback port, with the built-in defaults plus `overrides`. */
@@ -25,6 +27,7 @@ export async function startTestServer(overrides: ConfigOverrides = {}, options: 
     port: 0,
     ...overrides,
     limits: { ...base.limits, ...overrides.limits },
+    rooms: { ...base.rooms, ...overrides.rooms },
   };
   return startServer(config, options);
 }
@@ -46,4 +49,8 @@ export function transportFor(protocol: Protocol, baseUrl: string): Transport {
 
 export function signalingClient(protocol: Protocol, baseUrl: string): Client<typeof SignalingService> {
   return createClient(SignalingService, transportFor(protocol, baseUrl));
+}
+
+export function roomClient(protocol: Protocol, baseUrl: string): Client<typeof RoomService> {
+  return createClient(RoomService, transportFor(protocol, baseUrl));
 }

@@ -1,0 +1,44 @@
+import type { RoomEvent } from "../../src/store/room.js";
+import type { RoomChange, RoomStore } from "../../src/store/room-store.js";
+import type { Unsubscribe } from "../../src/store/store.js";
+
+/** Watches a room and hands out its changes in order, waiting for the next one when none is there yet. */
+export class RoomRecorder {
+  private readonly changes: RoomChange[] = [];
+  private waiting: ((change: RoomChange) => void) | undefined;
+  readonly unsubscribe: Unsubscribe;
+
+  constructor(store: RoomStore, room: string) {
+    this.unsubscribe = store.watchRoom(room, (change) => {
+      if (this.waiting) {
+        const resolve = this.waiting;
+        this.waiting = undefined;
+        resolve(change);
+      } else {
+        this.changes.push(change);
+      }
+    });
+  }
+
+  next(): Promise<RoomChange> {
+    const change = this.changes.shift();
+    if (change) return Promise.resolve(change);
+    return new Promise((resolve) => (this.waiting = resolve));
+  }
+
+  /** The next `count` events; fails on a change that is not an event. */
+  async events(count: number): Promise<RoomEvent[]> {
+    const out: RoomEvent[] = [];
+    while (out.length < count) {
+      const change = await this.next();
+      if (change.kind !== "event") throw new Error(`expected an event, got ${change.kind}: ${change.error.message}`);
+      out.push(change.event);
+    }
+    return out;
+  }
+
+  /** Changes that arrived and were not taken yet. */
+  get pending(): readonly RoomChange[] {
+    return this.changes;
+  }
+}
