@@ -72,11 +72,29 @@ export function connectPeer(session: RoomSession, remoteSessionId: string, pc: R
   );
   pc.addEventListener("iceconnectionstatechange", () => pc.iceConnectionState === "failed" && pc.restartIce(), { signal });
 
+  /**
+   * Resolves once this side's ICE gathering has produced its first candidate (or finished). Chromium (seen in
+   * 156) sometimes never gathers again on a connection whose offer was rolled back before its first candidate:
+   * the answer then sits in "gathering" with no candidate, for good. Rolling back after that point is safe.
+   */
+  function gatheringUnderWay(): Promise<void> {
+    if (pc.iceGatheringState === "complete") return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = new AbortController();
+      const finish = () => (done.abort(), resolve());
+      const listen = { signal: done.signal };
+      pc.addEventListener("icecandidate", finish, listen);
+      pc.addEventListener("icegatheringstatechange", () => pc.iceGatheringState === "complete" && finish(), listen);
+      signal.addEventListener("abort", finish, listen);
+    });
+  }
+
   async function receiveDescription(description: RTCSessionDescriptionInit): Promise<void> {
     const readyForOffer = !makingOffer && (pc.signalingState === "stable" || settingRemoteAnswerPending);
     const offerCollision = description.type === "offer" && !readyForOffer;
     ignoreOffer = !polite && offerCollision;
     if (ignoreOffer) return;
+    if (offerCollision) await gatheringUnderWay();
     settingRemoteAnswerPending = description.type === "answer";
     await pc.setRemoteDescription(description); // rolls this side's own offer back when it collides
     settingRemoteAnswerPending = false;
