@@ -1,4 +1,3 @@
-import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,33 +7,30 @@ import type { RunningServer } from "../src/server/app.js";
 import type { Logger } from "../src/server/logger.js";
 import { createLogger } from "../src/server/logger.js";
 import type { Browser } from "./support/chromium.js";
-import { buildDemo, chromiumForSuite, launchChromium } from "./support/chromium.js";
+import { chromiumForSuite } from "./support/chromium.js";
+import type { DemoFixture } from "./support/demo-fixture.js";
+import { outputDir, startDemoFixture } from "./support/demo-fixture.js";
 import { TcpProxy } from "./support/tcp-proxy.js";
 import { signalingClient, startTestServer } from "./support/test-server.js";
 
 const haveChromium = chromiumForSuite("browser-e2e");
-
-const outputDir = join(process.cwd(), "test-output");
 const connectTimeout = { timeout: 30_000 };
 
 describe.skipIf(!haveChromium)("the demo in headless Chromium", () => {
-  let demoDir: string;
+  let fixture: DemoFixture;
   let demoServer: RunningServer;
   let browser: Browser;
   const apis: RunningServer[] = [];
 
   beforeAll(async () => {
-    demoDir = await buildDemo();
     // The page comes from one origin and calls the API on another, so every call is a CORS call.
-    demoServer = await startTestServer({ demo: true }, { demoDir });
-    browser = await launchChromium();
-    await mkdir(outputDir, { recursive: true });
+    fixture = await startDemoFixture();
+    ({ demoServer, browser } = fixture);
   }, 120_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await Promise.all([demoServer, ...apis].map((s) => s?.shutdown(0)));
-    if (demoDir) await rm(demoDir, { recursive: true, force: true });
+    await fixture?.close();
+    await Promise.all(apis.map((s) => s.shutdown(0)));
   });
 
   async function apiAllowing(origin: string, logger?: Logger): Promise<RunningServer> {

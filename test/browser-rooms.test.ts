@@ -1,34 +1,28 @@
-import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningServer } from "../src/server/app.js";
 import type { Browser } from "./support/chromium.js";
-import { buildDemo, chromiumForSuite, launchChromium } from "./support/chromium.js";
+import { chromiumForSuite } from "./support/chromium.js";
+import type { DemoFixture } from "./support/demo-fixture.js";
+import { outputDir, startDemoFixture } from "./support/demo-fixture.js";
 import { startTestServer } from "./support/test-server.js";
 
 const haveChromium = chromiumForSuite("browser-rooms");
-const outputDir = join(process.cwd(), "test-output");
 const connectTimeout = { timeout: 30_000 };
 const names = ["ann", "bob", "cat"] as const;
 
 describe.skipIf(!haveChromium)("the demo's room mode in headless Chromium (a mesh of data channels)", () => {
-  let demoDir: string;
+  let fixture: DemoFixture;
   let demoServer: RunningServer;
   let browser: Browser;
 
   beforeAll(async () => {
-    demoDir = await buildDemo();
-    demoServer = await startTestServer({ demo: true }, { demoDir });
-    browser = await launchChromium();
-    await mkdir(outputDir, { recursive: true });
+    fixture = await startDemoFixture();
+    ({ demoServer, browser } = fixture);
   }, 120_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await demoServer?.shutdown(0);
-    if (demoDir) await rm(demoDir, { recursive: true, force: true });
-  });
+  afterAll(async () => fixture?.close());
 
   for (const protocol of ["connect", "grpc-web"] as const) {
     it(`three pages in a room of three chat over all six links (${protocol}); a fourth is turned away; one leaving is seen by the others`, async () => {

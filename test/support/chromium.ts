@@ -1,9 +1,7 @@
-import { execFile } from "node:child_process";
 import { statSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import type { BrowserContext } from "playwright-core";
 import { chromium } from "playwright-core";
 import { it } from "vitest";
@@ -77,9 +75,3 @@ export function chromiumForSuite(suite: string): boolean {
   return false;
 }
 
-/** Builds the demo bundle into a fresh temporary directory; returns it (remove it when done). */
-export async function buildDemo(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "switchboard-demo-"));
-  await promisify(execFile)(process.execPath, ["scripts/build-demo.mjs", dir]);
-  return dir;
-}
