@@ -6,17 +6,20 @@ import type { RoomSession } from "../src/client/room-session.js";
 import { joinRoom } from "../src/client/room-session.js";
 import type { RunningServer } from "../src/server/app.js";
 import { TcpProxy } from "./support/tcp-proxy.js";
+import type { ConfigOverrides } from "./support/test-server.js";
 import { startTestServer, transportFor } from "./support/test-server.js";
 
 let server: RunningServer;
 let proxy: TcpProxy;
 const sessions: RoomSession[] = [];
 
-beforeEach(async () => {
-  server = await startTestServer();
+async function start(overrides?: ConfigOverrides): Promise<void> {
+  server = await startTestServer(overrides);
   proxy = new TcpProxy(server.port);
   await proxy.listen();
-});
+}
+
+beforeEach(() => start());
 afterEach(async () => {
   await Promise.all(sessions.splice(0).map((s) => s.leave().catch(() => {})));
   await proxy.close();
@@ -131,6 +134,31 @@ describe("joinRoom (the browser SDK's rooms)", () => {
     expect((await annHears.until(5)).map((m) => m.body).at(-1)).toBe("after");
     expect(names(bob.members)).toEqual(["ann", "bob"]);
     expect(left.items).toEqual([]);
+  });
+
+  it("after missing more events than the room keeps, catches up on who is there and carries on", async () => {
+    await proxy.close();
+    await server.shutdown(0);
+    await start({ rooms: { maxMessageBytes: 100, maxBacklogBytes: 1024 } });
+    const ann = await join("outage", "ann", { seats: 3, viaProxy: true });
+    const joined = recorder<RoomMember>();
+    ann.onJoin((m) => joined.push(m));
+    const annHears = messagesOf(ann);
+    const bob = await join("outage", "bob");
+    await joined.until(1);
+
+    await proxy.pause();
+    // While ann is away: more message bytes than the room keeps, and a new member.
+    for (let i = 0; i < 12; i++) await bob.send(ann.sessionId, "data", `missed ${i} `.padEnd(100, "."));
+    await join("outage", "cat");
+    await proxy.resume();
+
+    expect((await joined.until(2)).map((m) => m.displayName)).toEqual(["bob", "cat"]);
+    expect(names(ann.members)).toEqual(["ann", "bob", "cat"]);
+    await bob.send(ann.sessionId, "data", "after the outage");
+    // What was trimmed is lost (the SDK says so in its docs); what follows arrives.
+    expect((await annHears.until(1)).map((m) => m.body)).toEqual(["after the outage"]);
+    expect(await Promise.race([ann.ended, "still in the room"])).toBe("still in the room");
   });
 
   it("ends with ended-by-server when its session is gone", async () => {
