@@ -31,6 +31,24 @@ describe("configuration", () => {
     expect(() => loadConfig(["--default-ttl-seconds", "5"], {})).toThrow(/--default-ttl-seconds must lie between/);
   });
 
+  it("has room settings with the defaults the API documents, and refuses inconsistent ones", () => {
+    expect(configOf([]).rooms).toEqual({
+      defaultSeats: 2,
+      maxSeats: 16,
+      sessionTimeoutMs: 30_000,
+      maxMessageBytes: 65_536,
+      maxBacklogBytes: 262_144,
+      maxRooms: 10_000,
+      maxWatchStreams: 20_000,
+      maxWatchersPerSession: 2,
+      keepAliveIntervalMs: 15_000,
+    });
+    expect(configOf(["--room-default-seats", "4"], { SWITCHBOARD_ROOM_SESSION_TIMEOUT_MS: "5000" }).rooms).toMatchObject({ defaultSeats: 4, sessionTimeoutMs: 5000 });
+    expect(() => loadConfig(["--room-default-seats", "20"], {})).toThrow(/--room-default-seats must not exceed --room-max-seats/);
+    expect(() => loadConfig(["--room-max-backlog-bytes", "65536"], {})).toThrow(/--room-max-backlog-bytes must hold at least one message/);
+    expect(() => loadConfig(["--room-session-timeout-ms", "10"], {})).toThrow(/--room-session-timeout-ms .*from 1000/);
+  });
+
   it("lists every setting in --help", () => {
     expect(loadConfig(["--help"], {})).toEqual({ help: true });
     for (const s of Object.values(settings)) {

@@ -6,6 +6,11 @@ export class AsyncQueue<T> {
   private readonly items: T[] = [];
   private waiter: ((item: T) => void) | undefined;
 
+  /** Items pushed and not taken yet. */
+  get size(): number {
+    return this.items.length;
+  }
+
   push(item: T): void {
     const waiter = this.waiter;
     if (waiter) {

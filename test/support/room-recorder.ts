@@ -1,29 +1,20 @@
+import { AsyncQueue } from "../../src/lib/async-queue.js";
 import type { RoomEvent } from "../../src/store/room.js";
 import type { RoomChange, RoomStore } from "../../src/store/room-store.js";
 import type { Unsubscribe } from "../../src/store/store.js";
 
 /** Watches a room and hands out its changes in order, waiting for the next one when none is there yet. */
 export class RoomRecorder {
-  private readonly changes: RoomChange[] = [];
-  private waiting: ((change: RoomChange) => void) | undefined;
+  private readonly changes = new AsyncQueue<RoomChange>();
+  private readonly never = new AbortController().signal;
   readonly unsubscribe: Unsubscribe;
 
   constructor(store: RoomStore, room: string) {
-    this.unsubscribe = store.watchRoom(room, (change) => {
-      if (this.waiting) {
-        const resolve = this.waiting;
-        this.waiting = undefined;
-        resolve(change);
-      } else {
-        this.changes.push(change);
-      }
-    });
+    this.unsubscribe = store.watchRoom(room, (change) => this.changes.push(change));
   }
 
   next(): Promise<RoomChange> {
-    const change = this.changes.shift();
-    if (change) return Promise.resolve(change);
-    return new Promise((resolve) => (this.waiting = resolve));
+    return this.changes.next(this.never);
   }
 
   /** The next `count` events; fails on a change that is not an event. */
@@ -37,8 +28,8 @@ export class RoomRecorder {
     return out;
   }
 
-  /** Changes that arrived and were not taken yet. */
-  get pending(): readonly RoomChange[] {
-    return this.changes;
+  /** How many changes arrived and were not taken yet. */
+  get pending(): number {
+    return this.changes.size;
   }
 }

@@ -8,14 +8,21 @@ import { LeaveReason, MessageKind } from "../../gen/signaling/v1/room_pb.js";
 export class RoomStream {
   private readonly controller = new AbortController();
   private readonly iterator: AsyncIterator<WatchRoomResponse>;
+  private started: Promise<IteratorResult<WatchRoomResponse>> | undefined;
 
+  /** Opens the stream at once, so the server holds it even before the first read. */
   constructor(client: Client<typeof RoomService>, request: MessageInitShape<typeof WatchRoomRequestSchema>) {
     this.iterator = client.watchRoom(request, { signal: this.controller.signal })[Symbol.asyncIterator]();
+    this.started = this.iterator.next();
+    // A stream cancelled before its first read must not leave an unhandled rejection behind.
+    this.started.catch(() => {});
   }
 
   /** The next message, keep-alives included. */
   async nextRaw(): Promise<WatchRoomResponse> {
-    const { value, done } = await this.iterator.next();
+    const pending = this.started ?? this.iterator.next();
+    this.started = undefined;
+    const { value, done } = await pending;
     if (done) throw new Error("the WatchRoom stream ended");
     return value;
   }

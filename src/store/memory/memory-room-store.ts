@@ -4,6 +4,7 @@ import { findMember, roomEventBytes } from "../room.js";
 import type { RoomChange, RoomLimits, RoomListener, RoomStore } from "../room-store.js";
 import { RoomStoreError } from "../room-store.js";
 import type { Unsubscribe } from "../store.js";
+import { Listeners } from "../listeners.js";
 
 /** An event before the store numbers it. */
 type NewEvent<E = RoomEvent> = E extends RoomEvent ? Omit<E, "sequence"> : never;
@@ -29,7 +30,7 @@ interface RoomRecord {
  */
 export class MemoryRoomStore implements RoomStore {
   private readonly rooms = new Map<string, RoomRecord>();
-  private readonly listeners = new Map<string, Set<RoomListener>>();
+  private readonly listeners = new Listeners<RoomChange>();
   private readonly memberTimers = new Map<string, Cancel>();
 
   constructor(
@@ -118,15 +119,7 @@ export class MemoryRoomStore implements RoomStore {
   }
 
   watchRoom(room: string, listener: RoomListener): Unsubscribe {
-    let set = this.listeners.get(room);
-    if (!set) this.listeners.set(room, (set = new Set()));
-    set.add(listener);
-    return () => {
-      const current = this.listeners.get(room);
-      if (!current) return;
-      current.delete(listener);
-      if (current.size === 0) this.listeners.delete(room);
-    };
+    return this.listeners.add(room, listener);
   }
 
   async close(): Promise<void> {
@@ -183,8 +176,8 @@ export class MemoryRoomStore implements RoomStore {
     if (this.rooms.get(record.name) !== record || record.members.length > 0) return;
     record.deletion?.cancel();
     this.rooms.delete(record.name);
-    this.notify(record.name, { kind: "failed", error: new RoomStoreError("room-not-found", record.name) });
-    this.listeners.delete(record.name);
+    this.listeners.notify(record.name, { kind: "failed", error: new RoomStoreError("room-not-found", record.name) });
+    this.listeners.drop(record.name);
   }
 
   private scheduleTimeout(record: RoomRecord, member: RoomMemberState): void {
@@ -204,13 +197,7 @@ export class MemoryRoomStore implements RoomStore {
     while (record.backlogBytes > this.limits.maxBacklogBytes && record.backlog.length > 0) {
       record.backlogBytes -= roomEventBytes(record.backlog.shift()!);
     }
-    this.notify(record.name, { kind: "event", event });
-  }
-
-  private notify(room: string, change: RoomChange): void {
-    const set = this.listeners.get(room);
-    if (!set) return;
-    for (const listener of [...set]) listener(change);
+    this.listeners.notify(record.name, { kind: "event", event });
   }
 }
 

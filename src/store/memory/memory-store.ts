@@ -11,6 +11,7 @@ import type {
   Unsubscribe,
 } from "../store.js";
 import { StoreError } from "../store.js";
+import { Listeners } from "../listeners.js";
 
 /**
  * The embedded store: channels in a Map of this process. States are
@@ -21,7 +22,7 @@ import { StoreError } from "../store.js";
  */
 export class MemoryChannelStore implements ChannelStore {
   private readonly channels = new Map<string, ChannelState>();
-  private readonly listeners = new Map<string, Set<ChannelListener>>();
+  private readonly listeners = new Listeners<ChannelChange>();
   private readonly expiries = new MinHeap<string>();
   private sweepTimer: { at: number; cancel: Cancel } | undefined;
 
@@ -92,19 +93,11 @@ export class MemoryChannelStore implements ChannelStore {
     const state = this.require(id);
     this.channels.delete(id);
     this.notify(id, { kind: "closed", closedBy, version: state.version + 1 });
-    this.listeners.delete(id);
+    this.listeners.drop(id);
   }
 
   watchChannel(id: string, listener: ChannelListener): Unsubscribe {
-    let set = this.listeners.get(id);
-    if (!set) this.listeners.set(id, (set = new Set()));
-    set.add(listener);
-    return () => {
-      const current = this.listeners.get(id);
-      if (!current) return;
-      current.delete(listener);
-      if (current.size === 0) this.listeners.delete(id);
-    };
+    return this.listeners.add(id, listener);
   }
 
   async close(): Promise<void> {
@@ -146,13 +139,11 @@ export class MemoryChannelStore implements ChannelStore {
   private expire(state: ChannelState): void {
     this.channels.delete(state.id);
     this.notify(state.id, { kind: "expired", version: state.version + 1 });
-    this.listeners.delete(state.id);
+    this.listeners.drop(state.id);
   }
 
   private notify(id: string, change: ChannelChange): void {
-    const set = this.listeners.get(id);
-    if (!set) return;
-    for (const listener of [...set]) listener(change);
+    this.listeners.notify(id, change);
   }
 
   private scheduleSweep(): void {
