@@ -7,9 +7,9 @@ import { withRetries } from "./retry.js";
 import { resumable } from "./resumable.js";
 import type { RoomClient } from "./room-client.js";
 import { createRoomClient } from "./room-client.js";
-import type { ClientOptions } from "./transport.js";
 import type { LeaveReasonName, MessageKindName, RoomMember, RoomMessage } from "./room-model.js";
 import { leaveReasonName, toMember, toMessage, toProtoKind } from "./room-model.js";
+import type { ClientOptions } from "./transport.js";
 
 /** A member's session: keep it secret; with it the same page (after a reload, say) can rejoin its seat. */
 export interface RoomCredentials {
@@ -147,19 +147,21 @@ export class RoomSession {
   private async run(after: bigint): Promise<void> {
     const { signal } = this.abort;
     let sequence = after;
+    let resyncs = 0;
     const open = () => this.client.watchRoom({ room: this.room, session: this.credentials, afterSequence: sequence }, { signal });
     for (;;) {
       try {
         const stream = resumable(open, { maxRetries: this.maxRetries, signal, name: "WatchRoom", onReconnect: () => this.reconnectCount++ });
         for await (const message of stream) {
           if (message.sequence > sequence) sequence = message.sequence;
+          resyncs = 0;
           this.apply(message);
           if (signal.aborted) return;
         }
         return;
       } catch (cause) {
         const error = ConnectError.from(cause);
-        if (error.code === Code.FailedPrecondition) {
+        if (error.code === Code.FailedPrecondition && resyncs++ < this.maxRetries) {
           // The events this member missed are no longer kept: read the room as it is now and carry on from there.
           const resynced = await this.resync().catch((e: unknown) => this.fail(e));
           if (resynced === undefined) return;
