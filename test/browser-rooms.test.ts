@@ -6,6 +6,7 @@ import type { Browser } from "./support/chromium.js";
 import { chromiumForSuite } from "./support/chromium.js";
 import type { DemoFixture } from "./support/demo-fixture.js";
 import { outputDir, startDemoFixture } from "./support/demo-fixture.js";
+import { TcpProxy } from "./support/tcp-proxy.js";
 import { startTestServer } from "./support/test-server.js";
 
 const haveChromium = chromiumForSuite("browser-rooms");
@@ -81,4 +82,46 @@ describe.skipIf(!haveChromium)("the demo's room mode in headless Chromium (a mes
       }
     }, 120_000);
   }
+  it("resumes a page's WatchRoom stream after its connection is cut: nobody sees it leave, and it meets a newcomer", async () => {
+    const api = await startTestServer({ demo: false, corsAllowedOrigins: [demoServer.url] });
+    const proxy = new TcpProxy(api.port);
+    await proxy.listen();
+    const open = async (name: string, via: string, extra: Record<string, string> = {}): Promise<Page> => {
+      const page = await browser.context.newPage();
+      await page.goto(`${demoServer.url}/demo?${new URLSearchParams({ api: via, room: "flaky", name, ...extra })}`);
+      return page;
+    };
+    try {
+      const ann = await open("ann", proxy.url, { seats: "3" });
+      const watchRequests: { afterSequence?: string }[] = [];
+      let watchResponses = 0;
+      ann.on("request", (request) => {
+        // A Connect streaming request body is one enveloped JSON message: 5 bytes of flags and length, then JSON.
+        if (request.url().endsWith("/WatchRoom")) watchRequests.push(JSON.parse(request.postDataBuffer()!.subarray(5).toString()));
+      });
+      ann.on("response", (response) => {
+        if (response.url().endsWith("/WatchRoom")) watchResponses++;
+      });
+      const bob = await open("bob", api.url);
+      for (const page of [ann, bob]) await page.locator('#members li[data-state="open"]').waitFor(connectTimeout);
+      await expect.poll(() => watchResponses, connectTimeout).toBe(1);
+
+      expect(proxy.cutAll()).toBeGreaterThan(0);
+      const cat = await open("cat", api.url);
+      // ann hears of cat only through its resumed stream, then connects to it like to anyone.
+      await ann.locator('#members li[data-state="open"]').nth(1).waitFor(connectTimeout);
+      await cat.fill("#message", "made it through a cut connection");
+      await cat.click("#send");
+      await ann.locator("#messages li.peer", { hasText: "cat: made it through a cut connection" }).waitFor(connectTimeout);
+      // The resumed stream asked for the events after the last one it had seen, not for a new snapshot.
+      expect(watchRequests.length).toBeGreaterThanOrEqual(2);
+      expect(Number(watchRequests[1]!.afterSequence)).toBeGreaterThan(0);
+      expect(await bob.locator("#messages li.system").allTextContents()).toEqual(["cat joined"]);
+      await ann.screenshot({ path: join(outputDir, "rooms-resumed-after-cut.png") });
+      await Promise.all([ann, bob, cat].map((page) => page.close()));
+    } finally {
+      await proxy.close();
+      await api.shutdown(0);
+    }
+  }, 120_000);
 });
