@@ -124,4 +124,20 @@ describe.skipIf(!haveChromium)("the demo's room mode in headless Chromium (a mes
       await api.shutdown(0);
     }
   }, 120_000);
+  it("opens a room from the form on the channel page", async () => {
+    const api = await startTestServer({ demo: false, corsAllowedOrigins: [demoServer.url] });
+    try {
+      const page = await browser.context.newPage();
+      await page.goto(`${demoServer.url}/demo?${new URLSearchParams({ api: api.url })}`);
+      await page.fill("#room-name", "from-the-form");
+      await page.fill("#room-seats", "5");
+      await page.click("#room-form button");
+      await page.locator('#members li[data-state="you"]').waitFor(connectTimeout);
+      expect(new URL(page.url()).searchParams.get("room")).toBe("from-the-form");
+      expect(await page.locator("#status").textContent()).toBe("In room from-the-form: 1 of 5 seats taken; share the link below and wait for others");
+      await page.close();
+    } finally {
+      await api.shutdown(0);
+    }
+  }, 60_000);
 });

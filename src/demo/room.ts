@@ -40,7 +40,9 @@ export async function startRoom(transport: Transport, room: string, params: URLS
   const showState = () => {
     const open = [...channels.values()].filter((c) => c.readyState === "open").length;
     const others = session.members.size - 1;
-    setStatus(`In room ${room}: ${session.members.size} of ${session.seats} seats taken, ${open} of ${others} peers connected`, open === others ? "connected" : "connecting");
+    const taken = `In room ${room}: ${session.members.size} of ${session.seats} seats taken`;
+    if (others === 0) setStatus(`${taken}; share the link below and wait for others`, "waiting");
+    else setStatus(`${taken}, ${open} of ${others} peers connected`, open === others ? "connected" : "connecting");
     enableChat(open > 0);
   };
 
