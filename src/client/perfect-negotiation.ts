@@ -27,7 +27,8 @@ export interface PeerLink {
  * collision; the other ignores the colliding offer. Local ICE candidates
  * trickle to the peer as they are gathered, then an empty
  * end-of-candidates message. The other side must run connectPeer too.
- * Call it right after creating `pc`, before adding tracks or data channels.
+ * Call it before adding tracks or data channels to `pc`, or in the same
+ * task (negotiationneeded fires in a later one).
  */
 export function connectPeer(session: RoomSession, remoteSessionId: string, pc: RTCPeerConnection, options: PeerOptions = {}): PeerLink {
   const polite = session.sessionId < remoteSessionId;
