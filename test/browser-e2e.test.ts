@@ -1,8 +1,4 @@
-import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { WatchChannelResponse } from "../gen/signaling/v1/signaling_pb.js";
@@ -11,41 +7,30 @@ import type { RunningServer } from "../src/server/app.js";
 import type { Logger } from "../src/server/logger.js";
 import { createLogger } from "../src/server/logger.js";
 import type { Browser } from "./support/chromium.js";
-import { chromiumStatus, launchChromium } from "./support/chromium.js";
+import { chromiumForSuite } from "./support/chromium.js";
+import type { DemoFixture } from "./support/demo-fixture.js";
+import { outputDir, startDemoFixture } from "./support/demo-fixture.js";
 import { TcpProxy } from "./support/tcp-proxy.js";
 import { signalingClient, startTestServer } from "./support/test-server.js";
 
-const chromium = chromiumStatus();
-const ci = process.env["CI"] === "true";
-if (!chromium.available && !ci) console.warn(`browser-e2e skipped: ${chromium.message}`);
-if (!chromium.available && ci) {
-  it("finds Chromium, which CI must provide", () => {
-    throw new Error(chromium.message);
-  });
-}
-
-const outputDir = join(process.cwd(), "test-output");
+const haveChromium = chromiumForSuite("browser-e2e");
 const connectTimeout = { timeout: 30_000 };
 
-describe.skipIf(!chromium.available)("the demo in headless Chromium", () => {
-  let demoDir: string;
+describe.skipIf(!haveChromium)("the demo in headless Chromium", () => {
+  let fixture: DemoFixture;
   let demoServer: RunningServer;
   let browser: Browser;
   const apis: RunningServer[] = [];
 
   beforeAll(async () => {
-    demoDir = await mkdtemp(join(tmpdir(), "switchboard-demo-"));
-    await promisify(execFile)(process.execPath, ["scripts/build-demo.mjs", demoDir]);
     // The page comes from one origin and calls the API on another, so every call is a CORS call.
-    demoServer = await startTestServer({ demo: true }, { demoDir });
-    browser = await launchChromium();
-    await mkdir(outputDir, { recursive: true });
+    fixture = await startDemoFixture();
+    ({ demoServer, browser } = fixture);
   }, 120_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await Promise.all([demoServer, ...apis].map((s) => s?.shutdown(0)));
-    if (demoDir) await rm(demoDir, { recursive: true, force: true });
+    await fixture?.close();
+    await Promise.all(apis.map((s) => s.shutdown(0)));
   });
 
   async function apiAllowing(origin: string, logger?: Logger): Promise<RunningServer> {

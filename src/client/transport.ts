@@ -15,10 +15,15 @@ export interface ClientOptions {
   readonly protocol?: BrowserProtocol;
 }
 
+/** LeaveRoom goes out with keepalive, so a leave() from a pagehide handler still reaches the server as the page goes. */
+const fetchKeepingLeaves: typeof fetch = (input, init) =>
+  globalThis.fetch(input, String(input).endsWith("/signaling.v1.RoomService/LeaveRoom") ? { ...init, keepalive: true } : init);
+
 /** A fetch-based transport for the browser. */
 export function createSignalingTransport(options: ClientOptions): Transport {
   const { baseUrl, protocol = "connect" } = options;
-  return protocol === "grpc-web" ? createGrpcWebTransport({ baseUrl }) : createConnectTransport({ baseUrl });
+  const settings = { baseUrl, fetch: fetchKeepingLeaves };
+  return protocol === "grpc-web" ? createGrpcWebTransport(settings) : createConnectTransport(settings);
 }
 
 /** The transport the options describe, or the given one. */

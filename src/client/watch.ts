@@ -1,6 +1,5 @@
-import { ConnectError } from "@connectrpc/connect";
 import type { WatchChannelResponse } from "../../gen/signaling/v1/signaling_pb.js";
-import { backoffMs, isTransient, sleep } from "./retry.js";
+import { resumable } from "./resumable.js";
 import type { SignalingClient } from "./transport.js";
 
 export interface WatchOptions {
@@ -26,32 +25,13 @@ export async function* resumableWatch(
 ): AsyncGenerator<WatchChannelResponse> {
   const { signal } = options;
   let version = options.afterVersion;
-  let failures = 0;
-  for (;;) {
-    let failure: ConnectError | undefined;
-    try {
-      for await (const message of client.watchChannel({ channelId, afterVersion: version }, { signal })) {
-        failures = 0;
-        version = Math.max(version, message.version);
-        yield message;
-        const kind = message.event.case;
-        if (kind === "channelClosed" || kind === "channelExpired") return;
-      }
-    } catch (cause) {
-      failure = ConnectError.from(cause);
-    }
-    if (signal.aborted) return;
-    // A stream that ends without an end event was cut by something between us and the server: resume it too.
-    if (failure && !isTransient(failure)) throw failure;
-    failures++;
-    if (failures > options.maxRetries) {
-      throw failure ?? new ConnectError("the WatchChannel stream kept ending early; giving up");
-    }
-    try {
-      await sleep(backoffMs(failures), signal);
-    } catch {
-      return;
-    }
-    options.onReconnect?.();
+  const stream = resumable(() => client.watchChannel({ channelId, afterVersion: version }, { signal }), {
+    ...options,
+    name: "WatchChannel",
+    isLast: ({ event }) => event.case === "channelClosed" || event.case === "channelExpired",
+  });
+  for await (const message of stream) {
+    version = Math.max(version, message.version);
+    yield message;
   }
 }

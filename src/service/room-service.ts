@@ -6,11 +6,11 @@ import type {
   LeaveRoomRequest,
   RenewSessionRequest,
   SendMessageRequest,
+  SessionCredentials,
   WatchRoomRequest,
 } from "../../gen/signaling/v1/room_pb.js";
 import { RoomService } from "../../gen/signaling/v1/room_pb.js";
 import type { Clock } from "../lib/clock.js";
-import type { SessionCredentials } from "../../gen/signaling/v1/room_pb.js";
 import type { RoomState } from "../store/room.js";
 import { findMember } from "../store/room.js";
 import type { RoomLimits, RoomStore } from "../store/room-store.js";

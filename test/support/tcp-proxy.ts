@@ -37,6 +37,18 @@ export class TcpProxy {
     return sockets.length / 2;
   }
 
+  /** A network outage: cuts every connection and refuses new ones until resume(). */
+  async pause(): Promise<void> {
+    const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.cutAll();
+    await stopped;
+  }
+
+  /** Accepts connections again, on the same port. */
+  async resume(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(this.port, "127.0.0.1", resolve));
+  }
+
   async close(): Promise<void> {
     this.cutAll();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));

@@ -232,7 +232,8 @@ export type WatchRoomRequest = Message<"signaling.v1.WatchRoomRequest"> & {
   /**
    * The last sequence number this member saw. Unset or zero: the stream
    * starts with a snapshot. FAILED_PRECONDITION when the events after it are
-   * no longer kept (they are kept for at least the session timeout).
+   * no longer kept (a room keeps its last room-max-backlog-bytes of events);
+   * INVALID_ARGUMENT when the room has not reached it.
    *
    * @generated from field: uint64 after_sequence = 3;
    */
@@ -498,7 +499,8 @@ export type SendMessageRequest = Message<"signaling.v1.SendMessageRequest"> & {
   session?: SessionCredentials | undefined;
 
   /**
-   * The recipient's session id; empty to send to every other member.
+   * The recipient's session id; empty to send to every other member. Not
+   * the sender's own (INVALID_ARGUMENT).
    *
    * @generated from field: string to_session_id = 3;
    */
