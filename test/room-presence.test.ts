@@ -76,6 +76,22 @@ describe("room presence", () => {
     watch.cancel();
   });
 
+  it("keeps the seat of a member for a whole session timeout counted from the moment its stream dropped", async () => {
+    const { server, client, clock, name, bob, watch } = await room();
+    const bobWatch = new RoomStream(client, { room: name, session: bob.session, afterSequence: bob.sequence });
+    await until(() => server.openRoomStreams() === 2);
+    // The stream renews every third of the timeout; it drops between two renewals.
+    clock.advance(timeoutMs / 3 + 5000);
+    bobWatch.cancel();
+    await until(() => server.openRoomStreams() === 1);
+    clock.advance(timeoutMs - 1);
+    expect((await client.getRoom({ room: name, session: bob.session })).room?.members).toHaveLength(2);
+    const left = watch.next();
+    clock.advance(1);
+    expect(describeRoomMessage(await left)).toBe(`left ${bob.sessionId} TIMED_OUT`);
+    watch.cancel();
+  });
+
   it("keeps a member that renews without a stream, and frees its seat once it stops", async () => {
     const { client, clock, name, bob, watch } = await room();
     clock.advance(timeoutMs - 1);

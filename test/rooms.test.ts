@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { LeaveReason, MessageKind } from "../gen/signaling/v1/room_pb.js";
@@ -235,6 +236,18 @@ describe("RoomService access", () => {
     const own = await expectCode(client.getRoom({ room: roomB, session: mallory.session }), Code.NotFound);
     expect(own.rawMessage).toContain("join again");
     expect((await client.getRoom({ room: roomB, session: bob.session })).room?.members.map((m) => m.displayName)).toEqual(["bob", "carol"]);
+  });
+
+  it("issues random UUID session ids and 256-bit tokens, and keeps only the token's SHA-256 hash", async () => {
+    const server = await serve();
+    const client = roomClient("grpc", server.url);
+    const room = roomName();
+    const alice = await join(client, room, "alice");
+    expect(alice.sessionId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(Buffer.from(alice.sessionToken, "base64url")).toHaveLength(32);
+    const stored = (await server.roomStore.getRoom(room))!.members[0]!;
+    expect(stored.tokenHash).toBe(createHash("sha256").update(alice.sessionToken).digest("base64url"));
+    expect(JSON.stringify(await server.roomStore.eventsSince(room, 0))).not.toContain(alice.sessionToken);
   });
 
   it("refuses every call of a session that left with NOT_FOUND", async () => {
