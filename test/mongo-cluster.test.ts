@@ -1,9 +1,11 @@
-import { Code } from "@connectrpc/connect";
+import { Code, createClient } from "@connectrpc/connect";
 import type { Client } from "@connectrpc/connect";
 import { MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SdpType, Side } from "../gen/signaling/v1/signaling_pb.js";
-import type { SignalingService, WatchChannelResponse } from "../gen/signaling/v1/signaling_pb.js";
+import { Health, HealthCheckResponse_ServingStatus as HealthStatus } from "../gen/health/v1/health_pb.js";
+import { RoomService } from "../gen/signaling/v1/room_pb.js";
+import { SdpType, SignalingService, Side } from "../gen/signaling/v1/signaling_pb.js";
+import type { WatchChannelResponse } from "../gen/signaling/v1/signaling_pb.js";
 import type { RunningServer } from "../src/server/app.js";
 import { defaultConfig } from "../src/server/config.js";
 import type { MongoChannelStore } from "../src/store/mongo/mongo-store.js";
@@ -11,7 +13,7 @@ import { FakeClock } from "./support/fake-clock.js";
 import { codeOf } from "./support/fixtures.js";
 import type { MongoServer } from "./support/ferretdb.js";
 import { disposeWithDatabase, mongoTarget, startMongoServer, testDatabaseName } from "./support/ferretdb.js";
-import { signalingClient, startTestServer } from "./support/test-server.js";
+import { signalingClient, startTestServer, transportFor } from "./support/test-server.js";
 
 const target = mongoTarget();
 
@@ -39,8 +41,8 @@ describe.skipIf(!target)("two Switchboard processes sharing one MongoDB database
     mongo = await startMongoServer(target!);
     const base = defaultConfig();
     const mongodb = { ...base.mongodb, uri: mongo.uri, database, pollIntervalMs: 50, serverSelectionTimeoutMs: 1000, sweepIntervalMs: 50 };
-    a = await startTestServer({ store: "mongodb", mongodb }, { clock });
-    b = await startTestServer({ store: "mongodb", mongodb }, { clock });
+    a = await startTestServer({ store: "mongodb", mongodb, storeHealthIntervalMs: 100 }, { clock });
+    b = await startTestServer({ store: "mongodb", mongodb, storeHealthIntervalMs: 100 }, { clock });
     clientA = signalingClient("connect", a.url);
     clientB = signalingClient("grpc", b.url);
   });
@@ -142,8 +144,15 @@ describe.skipIf(!target)("two Switchboard processes sharing one MongoDB database
       expect(down.body).toMatchObject({ status: "store-unavailable", store: { store: "mongodb", watchMode: "poll" } });
     }
 
+    // gRPC health follows both stores through the probe (store-health-interval-ms).
+    const grpcHealth = createClient(Health, transportFor("grpc", a.url));
+    const statusOf = async (service: string) => (await grpcHealth.check({ service })).status;
+    while ((await statusOf(RoomService.typeName)) !== HealthStatus.NOT_SERVING) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await statusOf(SignalingService.typeName)).toBe(HealthStatus.NOT_SERVING);
+
     await ferret.start();
     while ((await health(a)).status !== 200 || (await health(b)).status !== 200) await new Promise((resolve) => setTimeout(resolve, 50));
+    while ((await statusOf(RoomService.typeName)) !== HealthStatus.SERVING) await new Promise((resolve) => setTimeout(resolve, 50));
     const after = await clientA.getChannel({ channelId });
     expect(after.channel?.answer?.sdp).toBe("v=0 acknowledged");
     expect(after.channel?.version).toBe(answered.version);

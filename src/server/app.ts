@@ -73,7 +73,10 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const signaling = createSignalingService({ store, clock, limits: config.limits });
   const rooms = createRoomService({ store: roomStore, clock, limits: config.rooms });
   const health = new HealthStatus([SignalingService.typeName, RoomService.typeName]);
-  const stopStoreProbe = probeStoreHealth(store, health, SignalingService.typeName, config.storeHealthIntervalMs, logger);
+  const stopStoreProbes = [
+    probeStoreHealth(store, health, SignalingService.typeName, config.storeHealthIntervalMs, logger),
+    probeStoreHealth(roomStore, health, RoomService.typeName, config.storeHealthIntervalMs, logger),
+  ];
 
   const shutdownController = new AbortController();
   const cutController = new AbortController();
@@ -139,7 +142,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     (stopped ??= (async () => {
       draining = true;
       health.drain();
-      stopStoreProbe();
+      stopStoreProbes.forEach((stop) => stop());
       logger.info("shutting down", { graceMs, openCalls: inFlight });
       listener.stopAccepting();
       shutdownController.abort(new ConnectError("the server is shutting down; reconnect", Code.Unavailable));

@@ -1,4 +1,4 @@
-import type { ChannelStore } from "../store/store.js";
+import type { StoreHealth } from "../store/store.js";
 import type { HealthStatus } from "./health/health-status.js";
 import type { Logger } from "./logger.js";
 
@@ -8,7 +8,7 @@ import type { Logger } from "./logger.js";
  * the returned function stops it. A store that cannot tell is always ready.
  */
 export function probeStoreHealth(
-  store: ChannelStore,
+  store: { health?(): Promise<StoreHealth> },
   health: HealthStatus,
   service: string,
   intervalMs: number,

@@ -1,5 +1,5 @@
 import type { NewMember, NewMessage, RoomEvent, RoomState } from "./room.js";
-import type { Unsubscribe } from "./store.js";
+import type { StoreHealth, Unsubscribe } from "./store.js";
 
 /**
  * Where rooms live. Every mutation is atomic across every process sharing
@@ -47,6 +47,8 @@ export interface RoomStore {
   watchRoom(room: string, listener: RoomListener): Unsubscribe;
   /** Releases timers and connections. */
   close(): Promise<void>;
+  /** Whether the store can serve now, for gRPC health; a store without it is always ready. */
+  health?(): Promise<StoreHealth>;
 }
 
 export type RoomChange =

@@ -6,7 +6,7 @@ import { KeyedSerializer } from "../../lib/keyed-serializer.js";
 import type { NewMember, NewMessage, RoomEvent, RoomState } from "../room.js";
 import type { RoomLimits, RoomListener, RoomStore } from "../room-store.js";
 import { RoomStoreError } from "../room-store.js";
-import type { Unsubscribe } from "../store.js";
+import type { StoreHealth, Unsubscribe } from "../store.js";
 import type { ChangeStreamFeed } from "./change-stream-feed.js";
 import type { ExpiryMode } from "./expiry.js";
 import type { StoreLogger, WatchMode } from "./options.js";
@@ -126,6 +126,16 @@ export class MongoRoomStore implements RoomStore {
 
   watchRoom(room: string, listener: RoomListener): Unsubscribe {
     return this.parts.hub.add(room, listener);
+  }
+
+  async health(): Promise<StoreHealth> {
+    const details = { store: "mongodb", watchMode: this.parts.watchMode, expiry: this.parts.expiryMode, writes: this.parts.writeGuard.kind };
+    try {
+      await guardedRoom("*", () => this.parts.rooms.db.command({ ping: 1 }));
+      return { ready: true, details };
+    } catch {
+      return { ready: false, details: { ...details, error: "unreachable" } };
+    }
   }
 
   async close(): Promise<void> {
