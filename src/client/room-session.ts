@@ -2,7 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Transport } from "@connectrpc/connect";
 import type { JoinRoomResponse, Member, WatchRoomResponse } from "../../gen/signaling/v1/room_pb.js";
 import { Listeners } from "./listeners.js";
-import { OrderedQueues } from "./ordered-queues.js";
+import { KeyedSerializer } from "../lib/keyed-serializer.js";
 import { withRetries } from "./retry.js";
 import { resumable } from "./resumable.js";
 import type { RoomClient } from "./room-client.js";
@@ -59,7 +59,7 @@ export class RoomSession {
   private readonly leaves = new Listeners<[RoomMember, LeaveReasonName]>();
   private readonly messages = new Listeners<[RoomMessage]>();
   private readonly abort = new AbortController();
-  private readonly sends = new OrderedQueues();
+  private readonly sends = new KeyedSerializer();
   private resolveEnded!: (end: RoomEnd) => void;
   private readonly maxRetries: number;
   private reconnectCount = 0;
