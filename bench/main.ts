@@ -11,7 +11,7 @@ import type { Timing } from "./lib/load.js";
 import { pinSelf } from "./lib/processes.js";
 import { renderReport } from "./report.js";
 import type { BenchResults } from "./results.js";
-import { evaluateTargets, harnessProblems, ratios } from "./results.js";
+import { evaluateTargets, harnessProblems, headlineGrpc, ratios } from "./results.js";
 import { sideBySide } from "./scenarios/exchanges.js";
 import { growth } from "./scenarios/growth.js";
 import { idleStreams } from "./scenarios/idle-streams.js";
@@ -158,7 +158,7 @@ async function main(): Promise<void> {
     if (rates.peerjs) results.peerjs = rates.peerjs;
   }
   if (only.includes("latency")) {
-    const grpc = results.exchanges.find((e) => e.protocol === "grpc")!.results;
+    const grpc = headlineGrpc(results)!;
     const peak = Math.max(...grpc.map((r) => r.ratePerSec));
     log(`scenario 2: push latency at half of ${peak} exchanges/s`);
     results.pushLatency = await pushLatency(peak, plan.timing, server);

@@ -1,19 +1,20 @@
 import type { RateResult } from "./lib/load.js";
 import type { LatencySummary } from "./lib/stats.js";
 import type { BenchResults, Target } from "./results.js";
+import { seriesLabel } from "./results.js";
 
 const ms = (s: LatencySummary) => `${s.p50} / ${s.p99}`;
 
 function rateRows(label: string, results: readonly RateResult[]): string[] {
   return results.map(
     (r) =>
-      `| ${label} | ${r.concurrency} | **${r.ratePerSec}** | ${r.roundRates.join(", ")} | ${ms(r.exchangeMs)} | ${ms(r.relayMs)} | ${r.serverCpuPct} | ${r.loadCpuPct} | ${r.errors} |`,
+      `| ${label} | ${r.concurrency} | **${r.ratePerSec}** | ${r.roundRates.join(", ")} | ${ms(r.exchangeMs)} | ${ms(r.relayMs)} | ${r.serverCpuPct} | ${r.serverCpuMsPerExchange ?? "–"} | ${r.loadCpuPct} | ${r.errors} |`,
   );
 }
 
 const rateHeader = [
-  "| system / protocol | pairs | exchanges/s (median) | rounds | exchange ms p50 / p99 | relay ms p50 / p99 | server CPU % | load gen CPU % | errors |",
-  "| --- | ---: | ---: | --- | --- | --- | ---: | ---: | ---: |",
+  "| system / protocol | pairs | exchanges/s (median) | rounds | exchange ms p50 / p99 | relay ms p50 / p99 | server CPU % | server CPU ms per exchange | load gen CPU % | errors |",
+  "| --- | ---: | ---: | --- | --- | --- | ---: | ---: | ---: | ---: |",
 ];
 
 function targetRows(targets: readonly Target[]): string[] {
@@ -49,7 +50,7 @@ export function renderReport(r: BenchResults, notes: string): string {
   ];
   if (r.exchanges.length > 0 || r.peerjs) {
     lines.push("## 1 and 5. Complete exchanges per second, side by side with PeerJS", "", ...rateHeader);
-    for (const e of r.exchanges) lines.push(...rateRows(`Switchboard ${e.protocol}`, e.results));
+    for (const e of r.exchanges) lines.push(...rateRows(seriesLabel(e), e.results));
     if (r.peerjs) {
       lines.push(...rateRows("PeerJS connect + relay", r.peerjs.connectAndRelay));
       lines.push(...rateRows("PeerJS relay only", r.peerjs.relayOnly));

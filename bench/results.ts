@@ -51,12 +51,20 @@ export interface BenchResults {
   pending: string[];
 }
 
+/** The headline series: gRPC with batched candidates (or, in an older report, the only gRPC series). */
+export const headlineGrpc = (r: BenchResults) =>
+  (r.exchanges.find((e) => e.protocol === "grpc" && e.candidates === "batch") ?? r.exchanges.find((e) => e.protocol === "grpc"))?.results;
+
+/** How a series is named in the report. */
+export const seriesLabel = (e: ExchangeRates) =>
+  `Switchboard ${e.protocol}${e.candidates === undefined ? "" : e.candidates === "batch" ? ", batched candidates" : ", one call per candidate"}`;
+
 const rateAt = (results: readonly { concurrency: number; ratePerSec: number }[] | undefined, c: number) =>
   results?.find((r) => r.concurrency === c)?.ratePerSec;
 
 /** Side-by-side ratios: Switchboard gRPC over each PeerJS mode, at every concurrency both measured. */
 export function ratios(r: BenchResults): Ratio[] {
-  const grpc = r.exchanges.find((e) => e.protocol === "grpc")?.results;
+  const grpc = headlineGrpc(r);
   if (!grpc || !r.peerjs) return [];
   const out: Ratio[] = [];
   for (const [name, peer] of [
@@ -73,7 +81,7 @@ export function ratios(r: BenchResults): Ratio[] {
 
 /** The issue's targets, each with the figure it is judged on. */
 export function evaluateTargets(r: BenchResults, fullIdleStreams: number, fullTopLevel: number): Target[] {
-  const grpc64 = rateAt(r.exchanges.find((e) => e.protocol === "grpc")?.results, 64);
+  const grpc64 = rateAt(headlineGrpc(r), 64);
   const ratio64 = r.ratios.find((x) => x.name === "vs PeerJS connect + relay" && x.concurrency === 64)?.ratio;
   const strict64 = r.ratios.find((x) => x.name === "vs PeerJS relay only" && x.concurrency === 64)?.ratio;
   const push = r.pushLatency?.ackToWatcherMs.p99;
@@ -119,7 +127,7 @@ export function evaluateTargets(r: BenchResults, fullIdleStreams: number, fullTo
 export function harnessProblems(r: BenchResults): string[] {
   const problems: string[] = [];
   const series: [string, readonly RateResult[]][] = [
-    ...r.exchanges.map((e): [string, RateResult[]] => [`Switchboard ${e.protocol}`, e.results]),
+    ...r.exchanges.map((e): [string, RateResult[]] => [seriesLabel(e), e.results]),
     ...(r.peerjs
       ? [["PeerJS connect + relay", r.peerjs.connectAndRelay] as [string, RateResult[]], ["PeerJS relay only", r.peerjs.relayOnly] as [string, RateResult[]]]
       : []),

@@ -3,6 +3,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type {
   AddIceCandidateRequest,
+  AddIceCandidatesRequest,
   CloseChannelRequest,
   CreateChannelRequest,
   GetAnswerRequest,
@@ -19,7 +20,7 @@ import type { ChannelState, Side } from "../store/channel.js";
 import type { ChannelStore } from "../store/store.js";
 import { answerMessage, candidateMessages, channelMessage, offerMessage, protoSide } from "./convert.js";
 import { authorize, liveChannel } from "./channel-access.js";
-import { translateErrors } from "./errors.js";
+import { invalidArgument, translateErrors } from "./errors.js";
 import type { SignalingLimits } from "./limits.js";
 import { hashToken, newChannelId, newToken } from "./tokens.js";
 import { validCandidate, validChannelId, validDescription, validSide, validTtlMs } from "./validation.js";
@@ -105,6 +106,17 @@ export class SignalingHandlers implements Impl {
       ? await this.deps.store.addCandidate(channelId, side, candidate)
       : await this.deps.store.completeCandidates(channelId, side);
     return { side: protoSide(side), added: changed, version: state.version };
+  }
+
+  async addIceCandidates(req: AddIceCandidatesRequest) {
+    const channelId = validChannelId(req.channelId);
+    if (req.candidates.length === 0 && !req.endOfCandidates) {
+      throw invalidArgument("candidates", "is empty and end_of_candidates is false: nothing to add");
+    }
+    const batch = req.candidates.map((candidate, i) => validCandidate(candidate, this.deps.limits, `candidates[${i}]`));
+    const { side } = await this.authorize(channelId, req.token);
+    const result = await this.deps.store.addCandidates(channelId, side, batch, req.endOfCandidates);
+    return { side: protoSide(side), addedCandidates: result.added, markedComplete: result.completed, version: result.state.version };
   }
 
   async listIceCandidates(req: ListIceCandidatesRequest) {
