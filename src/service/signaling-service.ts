@@ -16,6 +16,7 @@ import type {
 } from "../../gen/signaling/v1/signaling_pb.js";
 import { SdpType, SignalingService } from "../../gen/signaling/v1/signaling_pb.js";
 import type { Clock } from "../lib/clock.js";
+import { TimerWheel } from "../lib/timer-wheel.js";
 import type { ChannelState, Side } from "../store/channel.js";
 import type { ChannelStore } from "../store/store.js";
 import { answerMessage, candidateMessages, channelMessage, offerMessage, protoSide } from "./convert.js";
@@ -42,9 +43,11 @@ type Impl = ServiceImpl<typeof SignalingService>;
  */
 export class SignalingHandlers implements Impl {
   readonly watchSlots: WatchSlots;
+  private readonly keepAlive: TimerWheel;
 
   constructor(private readonly deps: SignalingServiceDeps) {
     this.watchSlots = new WatchSlots(deps.limits);
+    this.keepAlive = new TimerWheel(deps.clock, deps.limits.keepAliveIntervalMs);
   }
 
   async createChannel(req: CreateChannelRequest) {
@@ -136,8 +139,7 @@ export class SignalingHandlers implements Impl {
 
   async *watchChannel(req: WatchChannelRequest, ctx: HandlerContext) {
     const channelId = validChannelId(req.channelId);
-    const { store, clock, limits } = this.deps;
-    const deps = { store, clock, slots: this.watchSlots, keepAliveIntervalMs: limits.keepAliveIntervalMs };
+    const deps = { store: this.deps.store, slots: this.watchSlots, keepAlive: this.keepAlive };
     yield* watchChannelStream(deps, channelId, req.afterVersion, ctx.signal);
   }
 

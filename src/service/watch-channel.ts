@@ -1,5 +1,6 @@
 import { AsyncQueue } from "../lib/async-queue.js";
-import type { Cancel, Clock } from "../lib/clock.js";
+import type { TimerWheel } from "../lib/timer-wheel.js";
+import { WheelTimer } from "../lib/timer-wheel.js";
 import { eventsSince } from "../store/channel-events.js";
 import type { ChannelChange, ChannelStore } from "../store/store.js";
 import type { WatchResponseInit } from "./convert.js";
@@ -9,9 +10,9 @@ import type { WatchSlots } from "./watch-slots.js";
 
 export interface WatchDeps {
   readonly store: ChannelStore;
-  readonly clock: Clock;
   readonly slots: WatchSlots;
-  readonly keepAliveIntervalMs: number;
+  /** Every stream's keep-alive timer runs on this one wheel (one clock timer for all streams). */
+  readonly keepAlive: TimerWheel;
 }
 
 const keepAlive = Symbol("keep-alive");
@@ -30,11 +31,7 @@ export async function* watchChannelStream(
   const release = deps.slots.acquire(channelId);
   const queue = new AsyncQueue<ChannelChange | typeof keepAlive>();
   const unsubscribe = deps.store.watchChannel(channelId, (change) => queue.push(change));
-  let cancelKeepAlive: Cancel = () => {};
-  const armKeepAlive = () => {
-    cancelKeepAlive();
-    cancelKeepAlive = deps.clock.schedule(deps.keepAliveIntervalMs, () => queue.push(keepAlive));
-  };
+  const keepAliveTimer = new WheelTimer(() => queue.push(keepAlive));
   try {
     const state = await deps.store.getChannel(channelId);
     if (!state) throw channelNotFound(channelId);
@@ -49,7 +46,7 @@ export async function* watchChannelStream(
     }
     sent = state.version;
     for (;;) {
-      armKeepAlive();
+      deps.keepAlive.arm(keepAliveTimer);
       const next = await queue.next(signal);
       if (next === keepAlive) {
         yield { version: sent, event: { case: "keepAlive", value: {} } };
@@ -65,7 +62,7 @@ export async function* watchChannelStream(
       }
     }
   } finally {
-    cancelKeepAlive();
+    deps.keepAlive.disarm(keepAliveTimer);
     unsubscribe();
     release();
   }
