@@ -1,4 +1,5 @@
 import type { ExchangeRates, PeerJsRates } from "./scenarios/exchanges.js";
+import type { Ceiling } from "./scenarios/ceiling.js";
 import type { GrowthLevel } from "./scenarios/growth.js";
 import type { IdleStreams } from "./scenarios/idle-streams.js";
 import type { PushLatency } from "./scenarios/push-latency.js";
@@ -10,6 +11,8 @@ export interface Meta {
   readonly command: string;
   readonly quick: boolean;
   readonly store: string;
+  /** The database behind `--store mongodb`, when the run started one or used MONGODB_URI. */
+  readonly storeBackend?: string;
   readonly node: string;
   readonly os: string;
   readonly cpuModel: string;
@@ -48,6 +51,9 @@ export interface BenchResults {
   pushLatency?: PushLatency;
   idleStreams?: IdleStreams;
   growth: GrowthLevel[];
+  ceiling?: Ceiling;
+  /** Exchanges on the MongoDB store, in a run whose main store is memory. */
+  mongodb?: { readonly backend: string; readonly exchanges: ExchangeRates[] };
   pending: string[];
 }
 
@@ -132,6 +138,8 @@ export function harnessProblems(r: BenchResults): string[] {
       ? [["PeerJS connect + relay", r.peerjs.connectAndRelay] as [string, RateResult[]], ["PeerJS relay only", r.peerjs.relayOnly] as [string, RateResult[]]]
       : []),
     ...r.growth.map((g): [string, RateResult[]] => [`growth at ${g.liveChannels} channels`, [g.rate]]),
+    ...(r.mongodb?.exchanges ?? []).map((e): [string, RateResult[]] => [`${seriesLabel(e)}, mongodb`, e.results]),
+    ...(r.ceiling?.unary ?? []).map((u): [string, RateResult[]] => [`ceiling scenario, ${u.server}`, u.results]),
   ];
   for (const [name, results] of series) {
     const lowest = results[0];

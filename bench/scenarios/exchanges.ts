@@ -13,8 +13,10 @@ export interface ExchangeRates {
   readonly results: RateResult[];
 }
 
-/** The Switchboard series measured, the first one being the headline (gRPC, batched candidates). */
-const series: readonly { protocol: Protocol; candidates: CandidateMode }[] = [
+export type Series = { readonly protocol: Protocol; readonly candidates: CandidateMode };
+
+/** The Switchboard series measured by default, the first one being the headline (gRPC, batched candidates). */
+export const allSeries: readonly Series[] = [
   { protocol: "grpc", candidates: "batch" },
   { protocol: "grpc", candidates: "single" },
   { protocol: "connect", candidates: "batch" },
@@ -51,6 +53,7 @@ export async function sideBySide(
   timing: Timing,
   server: SwitchboardOptions,
   include: { readonly switchboard: boolean; readonly peerjs: boolean },
+  series: readonly Series[] = allSeries,
 ): Promise<{ switchboard: ExchangeRates[]; peerjs?: PeerJsRates }> {
   const most = Math.max(...concurrencies);
   const running: RunningTarget[] = [];
