@@ -7,6 +7,7 @@
  * Usage: node ceiling-server.js <port>
  */
 import { setMaxListeners } from "node:events";
+import { pathToFileURL } from "node:url";
 import { create } from "@bufbuild/protobuf";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { CreateChannelResponseSchema, SignalingService, WatchChannelResponseSchema } from "../gen/signaling/v1/signaling_pb.js";
@@ -19,7 +20,8 @@ const created = create(CreateChannelResponseSchema, {
 });
 const snapshot = create(WatchChannelResponseSchema, { version: 1, event: { case: "keepAlive", value: {} } });
 
-const handler = connectNodeAdapter({
+/** The bare server's request handler (exported for bench/memory-probe-server.ts). */
+export const ceilingHandler = connectNodeAdapter({
   routes: (router) =>
     router.service(SignalingService, {
       createChannel: () => created,
@@ -32,13 +34,19 @@ const handler = connectNodeAdapter({
   readMaxBytes: 1024 * 1024,
 });
 
-const port = Number(process.argv[2]);
-await new DualProtocolListener((req, res) => {
-  if (req.url === "/healthz") {
-    res.end("ok");
-    return;
-  }
-  handler(req, res);
-}).listen(port, "127.0.0.1");
-process.stdout.write(`listening on ${port}\n`);
-process.once("SIGTERM", () => process.exit(0));
+/** Listens on `port` of loopback; resolves with the port. */
+export function listenCeiling(port: number): Promise<number> {
+  return new DualProtocolListener((req, res) => {
+    if (req.url === "/healthz") {
+      res.end("ok");
+      return;
+    }
+    ceilingHandler(req, res);
+  }).listen(port, "127.0.0.1");
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const port = await listenCeiling(Number(process.argv[2]));
+  process.stdout.write(`listening on ${port}\n`);
+  process.once("SIGTERM", () => process.exit(0));
+}
