@@ -11,15 +11,17 @@ import type { Timing } from "./lib/load.js";
 import { pinSelf } from "./lib/processes.js";
 import { renderReport } from "./report.js";
 import type { BenchResults } from "./results.js";
-import { evaluateTargets, harnessProblems, ratios } from "./results.js";
-import { sideBySide } from "./scenarios/exchanges.js";
+import { evaluateTargets, harnessProblems, headlineGrpc, ratios } from "./results.js";
+import { allSeries, sideBySide } from "./scenarios/exchanges.js";
+import { startMongoBackend } from "./mongo-backend.js";
+import { ceiling } from "./scenarios/ceiling.js";
 import { growth } from "./scenarios/growth.js";
 import { idleStreams } from "./scenarios/idle-streams.js";
 import { pushLatency } from "./scenarios/push-latency.js";
 import type { SwitchboardOptions } from "./servers.js";
 import { loadCore, serverCore } from "./servers.js";
 
-const scenarioNames = ["exchanges", "peerjs", "latency", "idle", "growth"] as const;
+const scenarioNames = ["exchanges", "peerjs", "latency", "idle", "growth", "ceiling", "mongodb"] as const;
 type Scenario = (typeof scenarioNames)[number];
 
 interface Plan {
@@ -52,9 +54,11 @@ const quick: Plan = {
 
 const help = `Usage: npm run bench -- [options]
 
-  --quick               Smoke run (under two minutes): 1 s rounds, 1,000 idle streams, growth to 2,000 channels with 16 pairs.
+  --quick               Smoke run (under two minutes): 1 s rounds, 1,000 idle streams, growth to 2,000 channels with 16 pairs,
+                        no MongoDB rows (unless --only mongodb).
   --out <dir>           Where benchmarks.md and benchmarks.json go (default: docs/ for a full run, a temporary directory for --quick).
-  --store <name>        The server's --store (default: memory). Extra store settings: --server-arg or SWITCHBOARD_* variables.
+  --store <name>        The server's --store (default: memory). mongodb: against MONGODB_URI, else a FerretDB started here
+                        (scripts/provision-ferretdb.sh installs it). Extra store settings: --server-arg or SWITCHBOARD_* variables.
   --server-arg <arg>    One more argument for the Switchboard server (repeatable), e.g. --server-arg=--mongodb-uri=...
   --only <scenario>     Run only these scenarios (repeatable): ${scenarioNames.join(", ")}.
   --pairs <list>        Concurrent pairs to measure, e.g. 1,16,64 (the default).
@@ -100,7 +104,8 @@ async function main(): Promise<void> {
     writeFileSync(path.join(dir, "benchmarks.md"), renderReport(saved, readNotes()));
     return;
   }
-  const only = (values.only ?? [...scenarioNames]) as Scenario[];
+  // The MongoDB rows take a while: a quick run has them only when asked for.
+  const only = (values.only ?? scenarioNames.filter((s) => s !== "mongodb" || values.quick !== true)) as Scenario[];
   for (const name of only) {
     if (!scenarioNames.includes(name)) throw new Error(`--only: unknown scenario "${name}"; pick from ${scenarioNames.join(", ")}`);
   }
@@ -113,13 +118,17 @@ async function main(): Promise<void> {
   };
   const repo = repoRoot;
   const out = path.resolve(values.out ?? (isQuick ? path.join(os.tmpdir(), "switchboard-bench-quick") : path.join(repo, "docs")));
-  const server: SwitchboardOptions = {
+  let server: SwitchboardOptions = {
     store: values.store,
     args: values["server-arg"] ?? [],
     ...(values["cpu-prof"] && { cpuProfileDir: path.resolve(values["cpu-prof"]) }),
   };
 
   pinSelf(loadCore);
+  const storeBackend =
+    server.store === "mongodb" && !server.args?.some((a) => a.startsWith("--mongodb-uri")) ? await startMongoBackend(repo) : undefined;
+  if (storeBackend && "missing" in storeBackend) throw new Error(`--store mongodb: ${storeBackend.missing}`);
+  if (storeBackend) server = { ...server, args: [...(server.args ?? []), ...storeBackend.args] };
   const started = Date.now();
   const loadAverageStart = os.loadavg().map((x) => Math.round(x * 100) / 100);
   const log = (msg: string) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s] ${msg}\n`);
@@ -129,6 +138,7 @@ async function main(): Promise<void> {
       command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`,
       quick: isQuick,
       store: server.store,
+      ...(storeBackend && { storeBackend: storeBackend.label }),
       node: process.version,
       os: `${os.type()} ${os.release()}`,
       cpuModel: os.cpus()[0]?.model ?? "unknown",
@@ -158,7 +168,7 @@ async function main(): Promise<void> {
     if (rates.peerjs) results.peerjs = rates.peerjs;
   }
   if (only.includes("latency")) {
-    const grpc = results.exchanges.find((e) => e.protocol === "grpc")!.results;
+    const grpc = headlineGrpc(results)!;
     const peak = Math.max(...grpc.map((r) => r.ratePerSec));
     log(`scenario 2: push latency at half of ${peak} exchanges/s`);
     results.pushLatency = await pushLatency(peak, plan.timing, server);
@@ -172,11 +182,35 @@ async function main(): Promise<void> {
     results.growth = await growth(plan.growthLevels, plan.growthPairs, plan.timing, server);
   }
 
+  if (only.includes("ceiling")) {
+    // At the highest concurrency only: the one the targets are stated for.
+    const callers = [Math.max(...plan.concurrencies)];
+    log(`scenario 6: the stack ceiling (bare Connect-Node server) at ${callers[0]} callers, ${plan.idleStreams} idle streams`);
+    results.ceiling = await ceiling(callers, plan.timing, only.includes("idle") ? plan.idleStreams : 0, server);
+  }
+
+  if (only.includes("mongodb") && server.store === "memory") {
+    const backend = await startMongoBackend(repo);
+    if ("missing" in backend) {
+      results.pending.push(`Exchanges on the MongoDB store: ${backend.missing}.`);
+    } else {
+      try {
+        log(`MongoDB store (${backend.label}): exchanges over gRPC at ${plan.concurrencies.join("/")} pairs`);
+        const mongoServer = { ...server, store: "mongodb", args: [...(server.args ?? []), ...backend.args] };
+        const rates = await sideBySide(plan.concurrencies, plan.timing, mongoServer, { switchboard: true, peerjs: false }, [allSeries[0]!]);
+        results.mongodb = { backend: backend.label, exchanges: rates.switchboard };
+      } finally {
+        await backend.stop();
+      }
+    }
+  }
+  await storeBackend?.stop();
+
   results.ratios = ratios(results);
   results.targets = evaluateTargets(results, full.idleStreams, full.growthLevels.at(-1)!);
   if (server.store === "memory") {
     results.pending.push(
-      "The MongoDB store (scenarios 1, 2 and 4 on FerretDB or MONGODB_URI; push latency across two instances in change-stream and polling mode): the store is not on this branch yet. Run them with `npm run bench -- --store mongodb --server-arg=...` once it is.",
+      "On the MongoDB store: push latency across two instances (change-stream and polling mode) and growth. Every scenario runs on it with `npm run bench -- --store mongodb` (FerretDB from scripts/provision-ferretdb.sh, or MONGODB_URI).",
     );
   }
   if (isQuick) results.pending.push(`Quick mode: ${plan.idleStreams} idle streams instead of ${full.idleStreams}, growth up to ${plan.growthLevels.at(-1)} channels; targets that need the full sizes are not evaluated.`);

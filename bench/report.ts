@@ -1,19 +1,22 @@
 import type { RateResult } from "./lib/load.js";
 import type { LatencySummary } from "./lib/stats.js";
 import type { BenchResults, Target } from "./results.js";
+import { seriesLabel } from "./results.js";
 
-const ms = (s: LatencySummary) => `${s.p50} / ${s.p99}`;
+/** A figure, or a dash where there was nothing to measure (NaN, which JSON stores as null). */
+const fig = (x: number | null | undefined) => (x === null || x === undefined || Number.isNaN(x) ? "–" : String(x));
+const ms = (s: LatencySummary) => `${fig(s.p50)} / ${fig(s.p99)}`;
 
 function rateRows(label: string, results: readonly RateResult[]): string[] {
   return results.map(
     (r) =>
-      `| ${label} | ${r.concurrency} | **${r.ratePerSec}** | ${r.roundRates.join(", ")} | ${ms(r.exchangeMs)} | ${ms(r.relayMs)} | ${r.serverCpuPct} | ${r.loadCpuPct} | ${r.errors} |`,
+      `| ${label} | ${r.concurrency} | **${r.ratePerSec}** | ${r.roundRates.join(", ")} | ${ms(r.exchangeMs)} | ${ms(r.relayMs)} | ${r.serverCpuPct} | ${fig(r.serverCpuMsPerExchange)} | ${r.loadCpuPct} | ${r.errors} |`,
   );
 }
 
 const rateHeader = [
-  "| system / protocol | pairs | exchanges/s (median) | rounds | exchange ms p50 / p99 | relay ms p50 / p99 | server CPU % | load gen CPU % | errors |",
-  "| --- | ---: | ---: | --- | --- | --- | ---: | ---: | ---: |",
+  "| system / protocol | pairs | exchanges/s (median) | rounds | exchange ms p50 / p99 | relay ms p50 / p99 | server CPU % | server CPU ms per exchange | load gen CPU % | errors |",
+  "| --- | ---: | ---: | --- | --- | --- | ---: | ---: | ---: | ---: |",
 ];
 
 function targetRows(targets: readonly Target[]): string[] {
@@ -36,11 +39,11 @@ export function renderReport(r: BenchResults, notes: string): string {
     "",
     `- Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB memory; ${m.os}. Node ${m.node}.`,
     `- Core pinning (\`taskset\`): every server under test (Switchboard and PeerJS alike) on core ${m.serverCore}, the load generator (this harness, one Node process) on core ${m.loadCore}.`,
-    `- Store: \`${m.store}\`. Mode: ${m.quick ? "quick (smoke run; figures are rough)" : "full"}. Each measurement: ${m.timing.warmupMs} ms warm-up, then ${m.timing.rounds} rounds of ${m.timing.roundMs} ms; rates are the median over rounds, latencies p50/p99 over every sample of the measured rounds.`,
+    `- Store: \`${m.store}\`${m.storeBackend ? ` (${m.storeBackend})` : ""}. Mode: ${m.quick ? "quick (smoke run; figures are rough)" : "full"}. Each measurement: ${m.timing.warmupMs} ms warm-up, then ${m.timing.rounds} rounds of ${m.timing.roundMs} ms; rates are the median over rounds, latencies p50/p99 over every sample of the measured rounds.`,
     `- Load average (1/5/15 min) at start: ${m.loadAverageStart.join(" / ")}, at end: ${m.loadAverageEnd.join(" / ")}.${m.noisy ? " Other work was running on the machine, so absolute figures are noisy; the ratio against PeerJS, measured in the same run, is the robust figure." : ""}`,
     "- Everything runs on loopback; every loop is bounded in time and every exchange has a 15 s deadline.",
     "",
-    "One **exchange** = create channel, offer, answer, 4 ICE candidates per side, end-of-candidates per side, each side learning the other's data through `WatchChannel` (no polling), close; it ends when both watch streams have ended. Each peer has its own connection (gRPC: one HTTP/2 connection per peer; Connect: binary over HTTP/1.1 keep-alive). **Relay latency** = the sender starting a write → the other peer receiving the item (pushes only; items found in a watch's initial snapshot are not counted).",
+    "One **exchange** = create channel, offer, answer, 4 ICE candidates per side, end-of-candidates per side, each side learning the other's data through `WatchChannel` (no polling), close; it ends when both watch streams have ended. *Batched candidates*: each side sends its 4 candidates and end-of-candidates in one `AddIceCandidates` call, as the browser SDK does with candidates gathered together (8 calls per exchange: 6 unary, 2 streams); *one call per candidate*: 5 `AddIceCandidate` calls per side (16 calls). The targets and ratios use gRPC with batched candidates. Each peer has its own connection (gRPC: one HTTP/2 connection per peer; Connect: binary over HTTP/1.1 keep-alive). **Relay latency** = the sender starting a write → the other peer receiving the item (pushes only; items found in a watch's initial snapshot are not counted).",
     "",
     "## Targets (memory store, one server core)",
     "",
@@ -49,7 +52,7 @@ export function renderReport(r: BenchResults, notes: string): string {
   ];
   if (r.exchanges.length > 0 || r.peerjs) {
     lines.push("## 1 and 5. Complete exchanges per second, side by side with PeerJS", "", ...rateHeader);
-    for (const e of r.exchanges) lines.push(...rateRows(`Switchboard ${e.protocol}`, e.results));
+    for (const e of r.exchanges) lines.push(...rateRows(seriesLabel(e), e.results));
     if (r.peerjs) {
       lines.push(...rateRows("PeerJS connect + relay", r.peerjs.connectAndRelay));
       lines.push(...rateRows("PeerJS relay only", r.peerjs.relayOnly));
@@ -60,7 +63,7 @@ export function renderReport(r: BenchResults, notes: string): string {
       "",
     );
     if (r.ratios.length > 0) {
-      lines.push("| ratio (Switchboard gRPC ÷ PeerJS) | pairs | ratio |", "| --- | ---: | ---: |");
+      lines.push("| ratio (Switchboard gRPC, batched candidates ÷ PeerJS) | pairs | ratio |", "| --- | ---: | ---: |");
       for (const x of r.ratios) lines.push(`| ${x.name} | ${x.concurrency} | **${x.ratio}** |`);
       lines.push("");
     }
@@ -114,6 +117,18 @@ export function renderReport(r: BenchResults, notes: string): string {
       "",
     );
   }
+  if (r.mongodb) {
+    lines.push(
+      "## 1 on the MongoDB store",
+      "",
+      `Store: ${r.mongodb.backend}; the Switchboard server with \`--store mongodb\` (watchers of other processes' changes: the mode \`auto\` picks, polling on FerretDB). Same load generator and exchange as above.`,
+      "",
+      ...rateHeader,
+      ...r.mongodb.exchanges.flatMap((e) => rateRows(`${seriesLabel(e)}, mongodb`, e.results)),
+      "",
+    );
+  }
+  if (r.ceiling) lines.push(...ceilingSection(r));
   const errors = [...r.exchanges.flatMap((e) => e.results), ...(r.peerjs ? [...r.peerjs.connectAndRelay, ...r.peerjs.relayOnly] : [])]
     .map((x) => x.firstError)
     .filter((x): x is string => x !== undefined);
@@ -121,4 +136,50 @@ export function renderReport(r: BenchResults, notes: string): string {
   if (r.pending.length > 0) lines.push("## Not measured in this run", "", ...r.pending.map((p) => `- ${p}`), "");
   if (notes.trim() !== "") lines.push(notes.trim(), "");
   return lines.join("\n");
+}
+
+function ceilingSection(r: BenchResults): string[] {
+  const c = r.ceiling!;
+  const bare = c.unary.find((u) => u.server === "ceiling")?.results ?? [];
+  const ours = c.unary.find((u) => u.server === "switchboard")?.results ?? [];
+  const lines = [
+    "## 6. The stack ceiling: Switchboard against a bare Connect-Node server",
+    "",
+    "The bare server (`bench/ceiling-server.ts`) is the same listener and Connect-Node adapter serving SignalingService with handlers that do nothing: CreateChannel returns a constant, WatchChannel sends one message and waits. Both are driven by the same load generator (gRPC, one HTTP/2 connection per caller, CreateChannel in a closed loop), pinned like every server here.",
+    "",
+    "| server | callers | calls/s (median) | rounds | call ms p50 / p99 | server CPU % | server CPU ms per call | errors |",
+    "| --- | ---: | ---: | --- | --- | ---: | ---: | ---: |",
+    ...[...bare.map((x) => ["bare Connect-Node", x] as const), ...ours.map((x) => ["Switchboard", x] as const)].map(
+      ([name, x]) =>
+        `| ${name} | ${x.concurrency} | **${x.ratePerSec}** | ${x.roundRates.join(", ")} | ${ms(x.exchangeMs)} | ${x.serverCpuPct} | ${fig(x.serverCpuMsPerExchange)} | ${x.errors} |`,
+    ),
+    "",
+  ];
+  const headline = r.exchanges.find((e) => e.protocol === "grpc" && e.candidates === "batch")?.results ?? [];
+  const rows: string[] = [];
+  for (const b of bare) {
+    const o = ours.find((x) => x.concurrency === b.concurrency);
+    const e = headline.find((x) => x.concurrency === b.concurrency);
+    if (!o || b.ratePerSec === 0) continue;
+    const exchangeCalls = e ? `${e.ratePerSec} × 8 = ${Math.round(e.ratePerSec * 8)} calls/s, ${Math.round(((e.ratePerSec * 8) / b.ratePerSec) * 100)} %` : "–";
+    rows.push(`| ${b.concurrency} | **${Math.round((o.ratePerSec / b.ratePerSec) * 100) / 100}** | ${exchangeCalls} |`);
+  }
+  if (rows.length > 0) {
+    lines.push(
+      "| callers | Switchboard CreateChannel rate ÷ bare stack | gRPC exchanges (batched) as calls ÷ bare stack's call rate |",
+      "| ---: | ---: | --- |",
+      ...rows,
+      "",
+      "An exchange with batched candidates is 8 calls (6 unary, 2 server streams); counting each as one call flatters the stack, since a stream costs more than a unary call.",
+      "",
+    );
+  }
+  if (c.idle) {
+    const ourIdle = r.idleStreams;
+    lines.push(
+      `Idle streams on the bare stack: ${c.idle.streams} WatchChannel streams (gRPC, 100 per connection, same procedure as scenario 3): RSS ${c.idle.rssBeforeMiB} → ${c.idle.rssAfterMiB} MiB, **${c.idle.kibPerStream} KiB per stream**${ourIdle ? ` (Switchboard: ${ourIdle.kibPerStream} KiB)` : ""}.`,
+      "",
+    );
+  }
+  return lines;
 }

@@ -1,4 +1,5 @@
 import type { ExchangeRates, PeerJsRates } from "./scenarios/exchanges.js";
+import type { Ceiling } from "./scenarios/ceiling.js";
 import type { GrowthLevel } from "./scenarios/growth.js";
 import type { IdleStreams } from "./scenarios/idle-streams.js";
 import type { PushLatency } from "./scenarios/push-latency.js";
@@ -10,6 +11,8 @@ export interface Meta {
   readonly command: string;
   readonly quick: boolean;
   readonly store: string;
+  /** The database behind `--store mongodb`, when the run started one or used MONGODB_URI. */
+  readonly storeBackend?: string;
   readonly node: string;
   readonly os: string;
   readonly cpuModel: string;
@@ -48,15 +51,26 @@ export interface BenchResults {
   pushLatency?: PushLatency;
   idleStreams?: IdleStreams;
   growth: GrowthLevel[];
+  ceiling?: Ceiling;
+  /** Exchanges on the MongoDB store, in a run whose main store is memory. */
+  mongodb?: { readonly backend: string; readonly exchanges: ExchangeRates[] };
   pending: string[];
 }
+
+/** The headline series: gRPC with batched candidates (or, in an older report, the only gRPC series). */
+export const headlineGrpc = (r: BenchResults) =>
+  (r.exchanges.find((e) => e.protocol === "grpc" && e.candidates === "batch") ?? r.exchanges.find((e) => e.protocol === "grpc"))?.results;
+
+/** How a series is named in the report. */
+export const seriesLabel = (e: ExchangeRates) =>
+  `Switchboard ${e.protocol}${e.candidates === undefined ? "" : e.candidates === "batch" ? ", batched candidates" : ", one call per candidate"}`;
 
 const rateAt = (results: readonly { concurrency: number; ratePerSec: number }[] | undefined, c: number) =>
   results?.find((r) => r.concurrency === c)?.ratePerSec;
 
 /** Side-by-side ratios: Switchboard gRPC over each PeerJS mode, at every concurrency both measured. */
 export function ratios(r: BenchResults): Ratio[] {
-  const grpc = r.exchanges.find((e) => e.protocol === "grpc")?.results;
+  const grpc = headlineGrpc(r);
   if (!grpc || !r.peerjs) return [];
   const out: Ratio[] = [];
   for (const [name, peer] of [
@@ -73,7 +87,7 @@ export function ratios(r: BenchResults): Ratio[] {
 
 /** The issue's targets, each with the figure it is judged on. */
 export function evaluateTargets(r: BenchResults, fullIdleStreams: number, fullTopLevel: number): Target[] {
-  const grpc64 = rateAt(r.exchanges.find((e) => e.protocol === "grpc")?.results, 64);
+  const grpc64 = rateAt(headlineGrpc(r), 64);
   const ratio64 = r.ratios.find((x) => x.name === "vs PeerJS connect + relay" && x.concurrency === 64)?.ratio;
   const strict64 = r.ratios.find((x) => x.name === "vs PeerJS relay only" && x.concurrency === 64)?.ratio;
   const push = r.pushLatency?.ackToWatcherMs.p99;
@@ -119,11 +133,13 @@ export function evaluateTargets(r: BenchResults, fullIdleStreams: number, fullTo
 export function harnessProblems(r: BenchResults): string[] {
   const problems: string[] = [];
   const series: [string, readonly RateResult[]][] = [
-    ...r.exchanges.map((e): [string, RateResult[]] => [`Switchboard ${e.protocol}`, e.results]),
+    ...r.exchanges.map((e): [string, RateResult[]] => [seriesLabel(e), e.results]),
     ...(r.peerjs
       ? [["PeerJS connect + relay", r.peerjs.connectAndRelay] as [string, RateResult[]], ["PeerJS relay only", r.peerjs.relayOnly] as [string, RateResult[]]]
       : []),
     ...r.growth.map((g): [string, RateResult[]] => [`growth at ${g.liveChannels} channels`, [g.rate]]),
+    ...(r.mongodb?.exchanges ?? []).map((e): [string, RateResult[]] => [`${seriesLabel(e)}, mongodb`, e.results]),
+    ...(r.ceiling?.unary ?? []).map((u): [string, RateResult[]] => [`ceiling scenario, ${u.server}`, u.results]),
   ];
   for (const [name, results] of series) {
     const lowest = results[0];

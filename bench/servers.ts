@@ -50,3 +50,11 @@ export async function startPeerJs(): Promise<RunningTarget> {
   );
   return { process, url: `ws://127.0.0.1:${port}` };
 }
+
+/** Starts the stack-ceiling server (bench/ceiling-server.ts) pinned to the server core, on a free loopback port. */
+export async function startCeiling(): Promise<RunningTarget> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const process = await startPinned("ceiling", serverCore, [`${distRoot}bench/ceiling-server.js`, String(port)], () => waitForHttp(`${url}/healthz`));
+  return { process, url };
+}

@@ -77,6 +77,10 @@ describeWithTools("grpcurl walk-through in README.md, run by real grpcurl", miss
     expect(result.stdout).toContain(
       "rpc WatchChannel ( .signaling.v1.WatchChannelRequest ) returns ( stream .signaling.v1.WatchChannelResponse );",
     );
+    expect(result.stdout).toContain(
+      "rpc AddIceCandidates ( .signaling.v1.AddIceCandidatesRequest ) returns ( .signaling.v1.AddIceCandidatesResponse );",
+    );
+    expect(result.stdout).toContain("// Adds several ICE candidates, and optionally the end-of-candidates marker");
     expect(result.stdout).toContain("signaling.v1.AddIceCandidateRequest is a message:");
     expect(result.stdout).toMatch(/oneof item \{\s+(?:\/\/.*\n\s+)*\.signaling\.v1\.IceCandidate candidate = 3;\s+(?:\/\/.*\n\s+)*bool end_of_candidates = 4;/);
   });

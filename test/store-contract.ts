@@ -149,6 +149,89 @@ export function describeChannelStoreContract(name: string, harness: StoreHarness
       });
     });
 
+    describe("addCandidates (a batch)", () => {
+      it("adds a batch in one change that takes one version per candidate and one for end-of-candidates, in order", async () => {
+        const { id } = await store.createChannel(newChannel(clock));
+        const watcher = new ChangeRecorder(store, id);
+        const result = await store.addCandidates(id, "offerer", [candidate(1), candidate(2)], true);
+        expect(result).toMatchObject({ changed: true, added: 2, completed: true });
+        expect(result.state.version).toBe(4);
+        expect(result.state.candidates.offerer).toEqual([
+          { value: candidate(1), version: 2 },
+          { value: candidate(2), version: 3 },
+        ]);
+        expect(result.state.candidatesComplete.offerer).toBe(4);
+        expect(await store.getChannel(id)).toEqual(result.state);
+        const change = await watcher.next();
+        expect(change).toMatchObject({ kind: "updated", state: { version: 4 } });
+        expect(eventsSince((change as { state: typeof result.state }).state, 1).map((e) => [e.kind, e.version])).toEqual([
+          ["candidate", 2],
+          ["candidate", 3],
+          ["candidates-complete", 4],
+        ]);
+        watcher.unsubscribe();
+      });
+
+      it("ignores candidates already held or repeated in the batch, and changes nothing when all are", async () => {
+        const { id } = await store.createChannel(newChannel(clock));
+        await store.addCandidate(id, "offerer", candidate(1));
+        const result = await store.addCandidates(id, "offerer", [candidate(1), candidate(2), candidate(2)], false);
+        expect(result).toMatchObject({ changed: true, added: 1, completed: false });
+        expect(result.state.candidates.offerer.map((c) => c.value)).toEqual([candidate(1), candidate(2)]);
+        expect(result.state.version).toBe(3);
+        const retry = await store.addCandidates(id, "offerer", [candidate(2), candidate(1)], false);
+        expect(retry).toEqual({ state: result.state, changed: false, added: 0, completed: false });
+      });
+
+      it("marks complete alone, once; after that refuses new candidates but accepts a retry of the same batch", async () => {
+        const { id } = await store.createChannel(newChannel(clock));
+        const done = await store.addCandidates(id, "answerer", [candidate(1)], true);
+        expect(done).toMatchObject({ added: 1, completed: true });
+        const retry = await store.addCandidates(id, "answerer", [candidate(1)], true);
+        expect(retry).toEqual({ state: done.state, changed: false, added: 0, completed: false });
+        expect(await failure(store.addCandidates(id, "answerer", [candidate(1), candidate(2)], true))).toBe("candidates-complete");
+        const onlyEnd = await store.addCandidates(id, "offerer", [], true);
+        expect(onlyEnd).toMatchObject({ changed: true, added: 0, completed: true });
+        expect(onlyEnd.state.candidatesComplete).toEqual({ offerer: 4, answerer: 3 });
+        expect(await store.getChannel(id)).toEqual(onlyEnd.state);
+      });
+
+      it("refuses a batch that would pass the per-side limit whole, adding none of it", async () => {
+        const { id } = await store.createChannel(newChannel(clock));
+        await store.addCandidate(id, "offerer", candidate(0));
+        const over = [candidate(1), candidate(2), candidate(3)];
+        expect(await failure(store.addCandidates(id, "offerer", over, true))).toBe("candidate-limit");
+        const state = await store.getChannel(id);
+        expect(state?.version).toBe(2);
+        expect(state?.candidates.offerer).toHaveLength(1);
+        expect(state?.candidatesComplete.offerer).toBeUndefined();
+        expect((await store.addCandidates(id, "offerer", [candidate(0), ...over.slice(0, 2)], false)).added).toBe(2);
+        expect(await failure(store.addCandidates(id, "answerer", [0, 1, 2, 3, 4].map(candidate), false))).toBe("candidate-limit");
+      });
+
+      it("holds the limit and the dedupe under concurrent batches", async () => {
+        const { id } = await store.createChannel(newChannel(clock));
+        const batches = [
+          [candidate(1), candidate(2)],
+          [candidate(2), candidate(3)],
+          [candidate(3), candidate(4)],
+          [candidate(1), candidate(4)],
+        ];
+        await Promise.allSettled(batches.map((batch) => store.addCandidates(id, "offerer", batch, false)));
+        const state = (await store.getChannel(id))!;
+        const held = state.candidates.offerer.map((c) => c.value.candidate);
+        expect(new Set(held).size).toBe(held.length);
+        expect(held.length).toBeLessThanOrEqual(limits.maxCandidatesPerSide);
+        expect(state.version).toBe(1 + held.length);
+        expect(state.candidates.offerer.map((c) => c.version)).toEqual(held.map((_, i) => 2 + i));
+      });
+
+      it("fails with not-found on a channel that does not exist", async () => {
+        expect(await failure(store.addCandidates("never-created", "offerer", [candidate(1)], true))).toBe("not-found");
+        expect(await failure(store.addCandidates("never-created", "offerer", [], true))).toBe("not-found");
+      });
+    });
+
     describe("eventsSince", () => {
       it("derives the changes after a version from the stored state", async () => {
         const { id } = await store.createChannel(newChannel(clock));

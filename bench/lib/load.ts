@@ -26,6 +26,11 @@ export interface RateResult {
   readonly relayP99MedianMs: number;
   /** CPU used by the server process, in % of one core (median over rounds). */
   readonly serverCpuPct: number;
+  /**
+   * Server CPU time per completed exchange, in ms (median over rounds): what one exchange
+   * costs the server, a figure other work on the machine disturbs less than the rate.
+   */
+  readonly serverCpuMsPerExchange?: number;
   /** CPU used by the load generator, in % of one core (median over rounds). */
   readonly loadCpuPct: number;
   readonly errors: number;
@@ -68,7 +73,7 @@ export async function closedLoop(concurrency: number, timing: Timing, server: Pi
   };
   const workers = Array.from({ length: concurrency }, (_, slot) => worker(slot));
   await sleep(timing.warmupMs);
-  const measured: { round: Round; seconds: number; serverCpu: number; loadCpu: number }[] = [];
+  const measured: { round: Round; seconds: number; serverCpu: number; serverCpuMs: number; loadCpu: number }[] = [];
   const errorsBefore = errors;
   for (let i = 0; i < timing.rounds; i++) {
     const round: Round = { completed: 0, durations: [], relay: [] };
@@ -79,9 +84,10 @@ export async function closedLoop(concurrency: number, timing: Timing, server: Pi
     await sleep(timing.roundMs);
     const seconds = (performance.now() - t0) / 1000;
     const l1 = process.cpuUsage(l0);
-    const serverCpu = (server.cpuMs() - s0) / 10 / seconds;
+    const serverCpuMs = server.cpuMs() - s0;
+    const serverCpu = serverCpuMs / 10 / seconds;
     const loadCpu = (l1.user + l1.system) / 10_000 / seconds;
-    measured.push({ round, seconds, serverCpu, loadCpu });
+    measured.push({ round, seconds, serverCpu, serverCpuMs, loadCpu });
   }
   stopped = true;
   current = { completed: 0, durations: [], relay: [] };
@@ -96,6 +102,7 @@ export async function closedLoop(concurrency: number, timing: Timing, server: Pi
     relayMs: summarizeLatency(allRelay),
     relayP99MedianMs: round(median(measured.map((m) => percentile(m.round.relay, 99))), 3),
     serverCpuPct: round(median(measured.map((m) => m.serverCpu))),
+    serverCpuMsPerExchange: round(median(measured.filter((m) => m.round.completed > 0).map((m) => m.serverCpuMs / m.round.completed)), 2),
     loadCpuPct: round(median(measured.map((m) => m.loadCpu))),
     errors: errors - errorsBefore,
     ...(firstError !== undefined && { firstError }),

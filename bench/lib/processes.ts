@@ -1,6 +1,7 @@
 import type { ChildProcess } from "node:child_process";
 import { execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
+import * as net from "node:net";
 export { freePort } from "../../src/lib/free-port.js";
 
 /** Pins this process (every thread) to one core, so the load generator stays off the server's core. */
@@ -23,15 +24,26 @@ export interface PinnedProcess {
 const clockTicksPerSecond = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
 
 /** Starts `node args…` pinned to `core` with taskset, and waits until `ready` resolves. */
-export async function startPinned(
+export function startPinned(
   name: string,
   core: number,
   nodeArgs: readonly string[],
   ready: (child: ChildProcess) => Promise<void>,
   timeoutMs = 20_000,
 ): Promise<PinnedProcess> {
-  // taskset execs node, so the child's pid is the server's own.
-  const child = spawn("taskset", ["-c", String(core), process.execPath, ...nodeArgs], {
+  return startPinnedCommand(name, core, [process.execPath, ...nodeArgs], ready, timeoutMs);
+}
+
+/** Starts `command` (program and arguments) pinned to `core` with taskset, and waits until `ready` resolves. */
+export async function startPinnedCommand(
+  name: string,
+  core: number,
+  command: readonly string[],
+  ready: (child: ChildProcess) => Promise<void>,
+  timeoutMs = 20_000,
+): Promise<PinnedProcess> {
+  // taskset execs the program, so the child's pid is the server's own.
+  const child = spawn("taskset", ["-c", String(core), ...command], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let err = "";
@@ -94,6 +106,24 @@ export async function waitForHttp(url: string, timeoutMs = 20_000): Promise<void
       // not listening yet
     }
     if (Date.now() > until) throw new Error(`${url} did not answer 200 within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Tries a TCP connection to `port` on loopback every 50 ms until one succeeds. */
+export async function waitForTcp(port: number, timeoutMs = 20_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, "127.0.0.1");
+      socket.once("connect", () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once("error", () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > until) throw new Error(`nothing listened on port ${port} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

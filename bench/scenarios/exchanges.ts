@@ -3,13 +3,24 @@ import { closedLoop } from "../lib/load.js";
 import { PeerSocket, peerjsExchange, peerjsRelayOnly } from "../peerjs-exchange.js";
 import type { RunningTarget, SwitchboardOptions } from "../servers.js";
 import { startPeerJs, startSwitchboard } from "../servers.js";
-import type { PeerPair, Protocol } from "../switchboard-exchange.js";
+import type { CandidateMode, PeerPair, Protocol } from "../switchboard-exchange.js";
 import { peerClient, switchboardExchange } from "../switchboard-exchange.js";
 
 export interface ExchangeRates {
   readonly protocol: Protocol;
+  /** How candidates were sent; absent in reports made before AddIceCandidates existed (one call each). */
+  readonly candidates?: CandidateMode;
   readonly results: RateResult[];
 }
+
+export type Series = { readonly protocol: Protocol; readonly candidates: CandidateMode };
+
+/** The Switchboard series measured by default, the first one being the headline (gRPC, batched candidates). */
+export const allSeries: readonly Series[] = [
+  { protocol: "grpc", candidates: "batch" },
+  { protocol: "grpc", candidates: "single" },
+  { protocol: "connect", candidates: "batch" },
+];
 
 export interface PeerJsRates {
   /** Two peers connect, relay, disconnect: the exchange as the issue defines it for PeerJS. */
@@ -42,6 +53,7 @@ export async function sideBySide(
   timing: Timing,
   server: SwitchboardOptions,
   include: { readonly switchboard: boolean; readonly peerjs: boolean },
+  series: readonly Series[] = allSeries,
 ): Promise<{ switchboard: ExchangeRates[]; peerjs?: PeerJsRates }> {
   const most = Math.max(...concurrencies);
   const running: RunningTarget[] = [];
@@ -50,16 +62,16 @@ export async function sideBySide(
     if (switchboard) running.push(switchboard);
     const peerjs = include.peerjs ? await startPeerJs() : undefined;
     if (peerjs) running.push(peerjs);
-    const rates: ExchangeRates[] = switchboard
-      ? (["grpc", "connect"] as const).map((protocol) => ({ protocol, results: [] }))
-      : [];
+    const rates: ExchangeRates[] = switchboard ? series.map((s) => ({ ...s, results: [] })) : [];
     const pairs = new Map(rates.map((r) => [r.protocol, peerPairs(r.protocol, switchboard!.url, most)]));
     const peerRates: PeerJsRates = { connectAndRelay: [], relayOnly: [] };
     const peerPairsOpen = peerjs ? await connectedPeerJsPairs(peerjs.url, most) : [];
     for (const concurrency of concurrencies) {
       for (const r of rates) {
         const p = pairs.get(r.protocol)!;
-        r.results.push(await closedLoop(concurrency, timing, switchboard!.process, (slot, relay) => switchboardExchange(p[slot]!, relay)));
+        r.results.push(
+          await closedLoop(concurrency, timing, switchboard!.process, (slot, relay) => switchboardExchange(p[slot]!, relay, r.candidates)),
+        );
       }
       if (peerjs) {
         peerRates.connectAndRelay.push(

@@ -34,6 +34,40 @@ async function inBatches<T>(items: readonly T[], size: number, each: (item: T) =
   for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(each));
 }
 
+/**
+ * Opens `streams` WatchChannel streams over gRPC, `streamsPerConnection` per
+ * HTTP/2 connection, spread over `channelIds`; resolves once each has its
+ * first message, with one promise per stream that settles when the stream
+ * ends (`endedEarly` is called when that happens before `stop` fires).
+ */
+export async function holdStreams(
+  url: string,
+  channelIds: readonly string[],
+  streams: number,
+  stop: AbortSignal,
+  endedEarly: () => void,
+): Promise<Promise<void>[]> {
+  const held: Promise<void>[] = [];
+  const clients = Array.from({ length: Math.ceil(streams / streamsPerConnection) }, () => peerClient("grpc", url));
+  const watch = async (client: SignalingClient, channelId: string) => {
+    const iterator = client.watchChannel({ channelId }, { signal: stop })[Symbol.asyncIterator]();
+    await iterator.next();
+    held.push(
+      (async () => {
+        while (!(await iterator.next()).done) {
+          // keep-alives; nothing else happens on these channels
+        }
+        if (!stop.aborted) endedEarly();
+      })().catch(() => {
+        if (!stop.aborted) endedEarly();
+      }),
+    );
+  };
+  const slots = Array.from({ length: streams }, (_, i) => i);
+  await inBatches(slots, 500, (i) => watch(clients[i % clients.length]!, channelIds[i % channelIds.length]!));
+  return held;
+}
+
 /** Scenario 3: hold `streams` idle WatchChannel streams (two per channel, as two peers would). */
 export async function idleStreams(streams: number, idleMs: number, probeTiming: Timing, server: SwitchboardOptions): Promise<IdleStreams> {
   const keepAliveIntervalMs = 15_000;
@@ -47,7 +81,6 @@ export async function idleStreams(streams: number, idleMs: number, probeTiming: 
   const held: Promise<void>[] = [];
   let endedEarly = 0;
   try {
-    const clients = Array.from({ length: Math.ceil(streams / streamsPerConnection) }, () => peerClient("grpc", target.url));
     const creator = peerClient("grpc", target.url);
     const channelIds: string[] = [];
     await inBatches(Array.from({ length: Math.ceil(streams / 2) }), 200, async () => {
@@ -56,22 +89,7 @@ export async function idleStreams(streams: number, idleMs: number, probeTiming: 
     await sleep(1000);
     const rssBefore = target.process.rssBytes();
     const opened = Date.now();
-    const watch = async (client: SignalingClient, channelId: string) => {
-      const iterator = client.watchChannel({ channelId }, { signal: stop.signal })[Symbol.asyncIterator]();
-      await iterator.next();
-      held.push(
-        (async () => {
-          while (!(await iterator.next()).done) {
-            // keep-alives; nothing else happens on these channels
-          }
-          if (!stop.signal.aborted) endedEarly++;
-        })().catch(() => {
-          if (!stop.signal.aborted) endedEarly++;
-        }),
-      );
-    };
-    const slots = Array.from({ length: streams }, (_, i) => i);
-    await inBatches(slots, 500, (i) => watch(clients[i % clients.length]!, channelIds[i % channelIds.length]!));
+    held.push(...(await holdStreams(target.url, channelIds, streams, stop.signal, () => endedEarly++)));
     const openSeconds = (Date.now() - opened) / 1000;
     await sleep(1000);
     const rssAfter = target.process.rssBytes();

@@ -7,14 +7,18 @@ import type { SignalingClient } from "./transport.js";
 export type OutgoingCandidate = MessageInitShape<typeof IceCandidateSchema> | "end";
 
 /**
- * Sends this side's ICE candidates with AddIceCandidate one after the other,
- * in the order they were gathered, as soon as the token is known. Retries are
- * safe: the server ignores a candidate it already holds.
+ * Sends this side's ICE candidates as soon as the token is known, in the
+ * order they were gathered, one AddIceCandidates call at a time: each call
+ * carries every candidate (and end-of-candidates) gathered since the last
+ * one was sent, so candidates gathered in the same tick, or while a call
+ * was in flight or the token unknown, go in one request. Retries are safe:
+ * the server ignores a candidate it already holds.
  */
 export class CandidateOutbox {
   private readonly token: Promise<string>;
   private setToken!: (token: string) => void;
   private chain: Promise<unknown>;
+  private pending: OutgoingCandidate[] = [];
   private markSent!: () => void;
   /** Resolves once end-of-candidates is stored, and with it every candidate gathered before it. */
   readonly allSent = new Promise<void>((resolve) => (this.markSent = resolve));
@@ -36,19 +40,22 @@ export class CandidateOutbox {
   }
 
   push(item: OutgoingCandidate): void {
-    this.chain = this.chain.then(() => this.send(item)).catch((error: unknown) => {
+    this.pending.push(item);
+    // One send is queued for everything pushed until it starts.
+    if (this.pending.length > 1) return;
+    this.chain = this.chain.then(() => this.sendPending()).catch((error: unknown) => {
       if (!this.signal.aborted) this.onError(error);
     });
   }
 
-  private async send(item: OutgoingCandidate): Promise<void> {
+  private async sendPending(): Promise<void> {
+    const token = await this.token;
+    const items = this.pending;
+    this.pending = [];
     if (this.signal.aborted) return;
-    const request = {
-      channelId: this.channelId,
-      token: await this.token,
-      item: item === "end" ? { case: "endOfCandidates" as const, value: true } : { case: "candidate" as const, value: item },
-    };
-    await withRetries(() => this.client.addIceCandidate(request, { signal: this.signal }), this.maxRetries, this.signal);
-    if (item === "end") this.markSent();
+    const end = items.includes("end");
+    const request = { channelId: this.channelId, token, candidates: items.filter((i) => i !== "end"), endOfCandidates: end };
+    await withRetries(() => this.client.addIceCandidates(request, { signal: this.signal }), this.maxRetries, this.signal);
+    if (end) this.markSent();
   }
 }

@@ -110,7 +110,7 @@ export const settings = {
   maxChannels: setting("max-channels", 100000, integer(1), "Channels this process holds at once (memory store)."),
   maxWatchStreams: setting("max-watch-streams", 20000, integer(1), "WatchChannel streams open at once in this process (and, counted apart, WatchRoom streams)."),
   maxWatchersPerChannel: setting("max-watchers-per-channel", 8, integer(1), "WatchChannel streams open at once on one channel."),
-  keepAliveIntervalMs: setting("keep-alive-interval-ms", 15000, integer(100), "Idle time after which a watch stream sends a keep-alive."),
+  keepAliveIntervalMs: setting("keep-alive-interval-ms", 15000, integer(100), "Idle time after which a watch stream sends a keep-alive (up to 1/16 of it earlier: all streams share one timer)."),
   maxRequestBytes: setting("max-request-bytes", 262144, integer(1024), "Largest request message, in bytes."),
   maxTimeoutMs: setting("max-timeout-ms", 0, integer(0), "Longest deadline a client may ask for, in ms (longer ones get INVALID_ARGUMENT); 0 for no cap."),
   shutdownGraceMs: setting("shutdown-grace-ms", 10000, integer(0), "Time in-flight calls get to finish after SIGTERM/SIGINT."),

@@ -11,6 +11,7 @@ import type {
 } from "../../gen/signaling/v1/room_pb.js";
 import { RoomService } from "../../gen/signaling/v1/room_pb.js";
 import type { Clock } from "../lib/clock.js";
+import { TimerWheel } from "../lib/timer-wheel.js";
 import type { RoomState } from "../store/room.js";
 import { findMember } from "../store/room.js";
 import type { RoomLimits, RoomStore } from "../store/room-store.js";
@@ -40,8 +41,10 @@ type Impl = ServiceImpl<typeof RoomService>;
  */
 export class RoomHandlers implements Impl {
   readonly watchSlots: WatchSlots;
+  private readonly keepAlive: TimerWheel;
 
   constructor(private readonly deps: RoomServiceDeps) {
+    this.keepAlive = new TimerWheel(deps.clock, deps.limits.keepAliveIntervalMs);
     this.watchSlots = new WatchSlots({
       maxWatchStreams: deps.limits.maxWatchStreams,
       perKey: { max: deps.limits.maxWatchersPerSession, what: "session", setting: "room-max-watchers-per-session" },
@@ -71,7 +74,7 @@ export class RoomHandlers implements Impl {
       store,
       clock,
       slots: this.watchSlots,
-      keepAliveIntervalMs: limits.keepAliveIntervalMs,
+      keepAlive: this.keepAlive,
       renewIntervalMs: Math.max(1, Math.floor(limits.sessionTimeoutMs / 3)),
     };
     yield* watchRoomStream(deps, req.room, member.sessionId, Number(req.afterSequence), ctx.signal);

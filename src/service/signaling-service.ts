@@ -3,6 +3,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type {
   AddIceCandidateRequest,
+  AddIceCandidatesRequest,
   CloseChannelRequest,
   CreateChannelRequest,
   GetAnswerRequest,
@@ -15,11 +16,12 @@ import type {
 } from "../../gen/signaling/v1/signaling_pb.js";
 import { SdpType, SignalingService } from "../../gen/signaling/v1/signaling_pb.js";
 import type { Clock } from "../lib/clock.js";
+import { TimerWheel } from "../lib/timer-wheel.js";
 import type { ChannelState, Side } from "../store/channel.js";
 import type { ChannelStore } from "../store/store.js";
 import { answerMessage, candidateMessages, channelMessage, offerMessage, protoSide } from "./convert.js";
 import { authorize, liveChannel } from "./channel-access.js";
-import { translateErrors } from "./errors.js";
+import { invalidArgument, translateErrors } from "./errors.js";
 import type { SignalingLimits } from "./limits.js";
 import { hashToken, newChannelId, newToken } from "./tokens.js";
 import { validCandidate, validChannelId, validDescription, validSide, validTtlMs } from "./validation.js";
@@ -41,12 +43,14 @@ type Impl = ServiceImpl<typeof SignalingService>;
  */
 export class SignalingHandlers implements Impl {
   readonly watchSlots: WatchSlots;
+  private readonly keepAlive: TimerWheel;
 
   constructor(private readonly deps: SignalingServiceDeps) {
     this.watchSlots = new WatchSlots({
       maxWatchStreams: deps.limits.maxWatchStreams,
       perKey: { max: deps.limits.maxWatchersPerChannel, what: "channel", setting: "max-watchers-per-channel" },
     });
+    this.keepAlive = new TimerWheel(deps.clock, deps.limits.keepAliveIntervalMs);
   }
 
   async createChannel(req: CreateChannelRequest) {
@@ -110,6 +114,17 @@ export class SignalingHandlers implements Impl {
     return { side: protoSide(side), added: changed, version: state.version };
   }
 
+  async addIceCandidates(req: AddIceCandidatesRequest) {
+    const channelId = validChannelId(req.channelId);
+    if (req.candidates.length === 0 && !req.endOfCandidates) {
+      throw invalidArgument("candidates", "is empty and end_of_candidates is false: nothing to add");
+    }
+    const batch = req.candidates.map((candidate, i) => validCandidate(candidate, this.deps.limits, `candidates[${i}]`));
+    const { side } = await this.authorize(channelId, req.token);
+    const result = await this.deps.store.addCandidates(channelId, side, batch, req.endOfCandidates);
+    return { side: protoSide(side), addedCandidates: result.added, markedComplete: result.completed, version: result.state.version };
+  }
+
   async listIceCandidates(req: ListIceCandidatesRequest) {
     const side = validSide(req.side);
     const state = await this.liveChannel(req.channelId);
@@ -127,8 +142,7 @@ export class SignalingHandlers implements Impl {
 
   async *watchChannel(req: WatchChannelRequest, ctx: HandlerContext) {
     const channelId = validChannelId(req.channelId);
-    const { store, clock, limits } = this.deps;
-    const deps = { store, clock, slots: this.watchSlots, keepAliveIntervalMs: limits.keepAliveIntervalMs };
+    const deps = { store: this.deps.store, slots: this.watchSlots, keepAlive: this.keepAlive };
     yield* watchChannelStream(deps, channelId, req.afterVersion, ctx.signal);
   }
 

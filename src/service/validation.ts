@@ -61,15 +61,16 @@ export function validDescription(
   return description.sdp;
 }
 
-export function validCandidate(candidate: IceCandidate, limits: SignalingLimits): StoredCandidate {
+/** `field` names the candidate in error messages: `candidate`, or `candidates[i]` in a batch. */
+export function validCandidate(candidate: IceCandidate, limits: SignalingLimits, field = "candidate"): StoredCandidate {
   if (candidate.candidate === "") {
-    throw invalidArgument("candidate.candidate", "must not be empty; send end_of_candidates to signal the end of gathering");
+    throw invalidArgument(`${field}.candidate`, "must not be empty; send end_of_candidates to signal the end of gathering");
   }
   if (candidate.sdpMid === undefined && candidate.sdpMLineIndex === undefined) {
-    throw invalidArgument("candidate", "needs sdp_mid or sdp_m_line_index, as RTCIceCandidate does");
+    throw invalidArgument(field, "needs sdp_mid or sdp_m_line_index, as RTCIceCandidate does");
   }
   const text = candidate.candidate + (candidate.sdpMid ?? "") + (candidate.usernameFragment ?? "");
-  checkSize("candidate", text, limits.maxCandidateBytes, "max-candidate-bytes");
+  checkSize(field, text, limits.maxCandidateBytes, "max-candidate-bytes");
   return {
     candidate: candidate.candidate,
     ...(candidate.sdpMid !== undefined && { sdpMid: candidate.sdpMid }),

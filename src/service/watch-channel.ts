@@ -1,5 +1,5 @@
 import { AsyncQueue } from "../lib/async-queue.js";
-import type { Clock } from "../lib/clock.js";
+import type { TimerWheel } from "../lib/timer-wheel.js";
 import { eventsSince } from "../store/channel-events.js";
 import type { ChannelChange, ChannelStore } from "../store/store.js";
 import type { WatchResponseInit } from "./convert.js";
@@ -10,9 +10,9 @@ import type { WatchSlots } from "./watch-slots.js";
 
 export interface WatchDeps {
   readonly store: ChannelStore;
-  readonly clock: Clock;
   readonly slots: WatchSlots;
-  readonly keepAliveIntervalMs: number;
+  /** Every stream's keep-alive timer runs on this one wheel (one clock timer for all streams). */
+  readonly keepAlive: TimerWheel;
 }
 
 /**
@@ -29,7 +29,7 @@ export async function* watchChannelStream(
   const release = deps.slots.acquire(channelId);
   const queue = new AsyncQueue<ChannelChange | typeof keepAlive>();
   const unsubscribe = deps.store.watchChannel(channelId, (change) => queue.push(change));
-  const idle = new KeepAliveTimer(deps.clock, deps.keepAliveIntervalMs, () => queue.push(keepAlive));
+  const idle = new KeepAliveTimer(deps.keepAlive, () => queue.push(keepAlive));
   try {
     const state = await deps.store.getChannel(channelId);
     if (!state) throw channelNotFound(channelId);

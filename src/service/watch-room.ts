@@ -1,5 +1,6 @@
 import { AsyncQueue } from "../lib/async-queue.js";
 import type { Cancel, Clock } from "../lib/clock.js";
+import type { TimerWheel } from "../lib/timer-wheel.js";
 import type { RoomEvent } from "../store/room.js";
 import { isFor } from "../store/room.js";
 import type { RoomChange, RoomStore } from "../store/room-store.js";
@@ -14,7 +15,8 @@ export interface WatchRoomDeps {
   readonly store: RoomStore;
   readonly clock: Clock;
   readonly slots: WatchSlots;
-  readonly keepAliveIntervalMs: number;
+  /** Every stream's keep-alive timer runs on this one wheel. */
+  readonly keepAlive: TimerWheel;
   /** How often an open stream renews its member's seat; well below the session timeout. */
   readonly renewIntervalMs: number;
 }
@@ -44,7 +46,7 @@ export async function* watchRoomStream(
   const release = deps.slots.acquire(sessionId);
   const queue = new AsyncQueue<RoomChange | RenewFailed | typeof keepAlive>();
   const unsubscribe = store.watchRoom(room, (change) => queue.push(change));
-  const idle = new KeepAliveTimer(clock, deps.keepAliveIntervalMs, () => queue.push(keepAlive));
+  const idle = new KeepAliveTimer(deps.keepAlive, () => queue.push(keepAlive));
   let cancelRenew: Cancel = () => {};
   // Rescheduled before the renewal is sent, so a slow store never stretches the interval.
   const scheduleRenew = () => {

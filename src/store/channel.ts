@@ -75,6 +75,24 @@ export function sameCandidate(a: StoredCandidate, b: StoredCandidate): boolean {
   );
 }
 
+/** A string equal for identical candidates (every field equal) and only for them. */
+export function candidateIdentity(candidate: StoredCandidate): string {
+  return JSON.stringify([candidate.candidate, candidate.sdpMid ?? null, candidate.sdpMLineIndex ?? null, candidate.usernameFragment ?? null]);
+}
+
+/** The candidates of `batch` identical to none in `existing` nor to an earlier one of the batch, in batch order. */
+export function freshCandidates(existing: readonly StoredCandidate[], batch: readonly StoredCandidate[]): StoredCandidate[] {
+  const seen = new Set(existing.map(candidateIdentity));
+  const fresh: StoredCandidate[] = [];
+  for (const candidate of batch) {
+    const identity = candidateIdentity(candidate);
+    if (seen.has(identity)) continue;
+    seen.add(identity);
+    fresh.push(candidate);
+  }
+  return fresh;
+}
+
 export function isExpired(state: ChannelState, now: number): boolean {
   return state.expireTime <= now;
 }

@@ -2,8 +2,9 @@ import type { ChannelState, NewChannel, Side, StoredCandidate } from "./channel.
 
 /**
  * Where channels live. Every mutation is atomic: it either applies whole,
- * with the version raised by exactly one, or fails with a StoreError and
- * changes nothing. A channel past its expire time is gone for every call.
+ * with the version raised by one for each change it records (one, except
+ * for addCandidates), or fails with a StoreError and changes nothing. A
+ * channel past its expire time is gone for every call.
  */
 export interface ChannelStore {
   /** Fails with `channel-limit` when the store holds its maximum number of channels. */
@@ -21,6 +22,16 @@ export interface ChannelStore {
   addCandidate(id: string, side: Side, candidate: StoredCandidate): Promise<MutationResult>;
   /** Marks a side's candidates complete; idempotent. Fails with `not-found`. */
   completeCandidates(id: string, side: Side): Promise<MutationResult>;
+  /**
+   * One atomic mutation: appends the candidates of `batch` that are new (not
+   * identical to one already there or earlier in the batch), one version
+   * step each, then, when `complete`, marks the side complete with one more
+   * step unless it already is. Watchers see one event per step, as if each
+   * had been added alone. Fails, changing nothing, with `not-found`,
+   * `candidates-complete` (new candidates after the side completed) or
+   * `candidate-limit` (the side would hold more than the limit).
+   */
+  addCandidates(id: string, side: Side, batch: readonly StoredCandidate[], complete: boolean): Promise<CandidateBatchResult>;
   /** Removes the channel and tells its watchers. Fails with `not-found`. */
   closeChannel(id: string, closedBy: Side): Promise<void>;
   /**
@@ -45,6 +56,13 @@ export interface MutationResult {
   readonly state: ChannelState;
   /** False when the call changed nothing (an idempotent retry). */
   readonly changed: boolean;
+}
+
+export interface CandidateBatchResult extends MutationResult {
+  /** How many candidates of the batch were new and were added. */
+  readonly added: number;
+  /** Whether this call marked the side complete. */
+  readonly completed: boolean;
 }
 
 export type ChannelChange =

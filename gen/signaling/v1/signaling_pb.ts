@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file signaling/v1/signaling.proto.
  */
 export const file_signaling_v1_signaling: GenFile = /*@__PURE__*/
-  fileDesc("ChxzaWduYWxpbmcvdjEvc2lnbmFsaW5nLnByb3RvEgxzaWduYWxpbmcudjEiRgoSU2Vzc2lvbkRlc2NyaXB0aW9uEiMKBHR5cGUYASABKA4yFS5zaWduYWxpbmcudjEuU2RwVHlwZRILCgNzZHAYAiABKAkirQEKDEljZUNhbmRpZGF0ZRIRCgljYW5kaWRhdGUYASABKAkSFAoHc2RwX21pZBgCIAEoCUgAiAEBEh0KEHNkcF9tX2xpbmVfaW5kZXgYAyABKA1IAYgBARIeChF1c2VybmFtZV9mcmFnbWVudBgEIAEoCUgCiAEBQgoKCF9zZHBfbWlkQhMKEV9zZHBfbV9saW5lX2luZGV4QhQKEl91c2VybmFtZV9mcmFnbWVudCLOAwoHQ2hhbm5lbBISCgpjaGFubmVsX2lkGAEgASgJEjQKBW9mZmVyGAIgASgLMiAuc2lnbmFsaW5nLnYxLlNlc3Npb25EZXNjcmlwdGlvbkgAiAEBEjUKBmFuc3dlchgDIAEoCzIgLnNpZ25hbGluZy52MS5TZXNzaW9uRGVzY3JpcHRpb25IAYgBARI2ChJvZmZlcmVyX2NhbmRpZGF0ZXMYBCADKAsyGi5zaWduYWxpbmcudjEuSWNlQ2FuZGlkYXRlEjcKE2Fuc3dlcmVyX2NhbmRpZGF0ZXMYBSADKAsyGi5zaWduYWxpbmcudjEuSWNlQ2FuZGlkYXRlEiMKG29mZmVyZXJfY2FuZGlkYXRlc19jb21wbGV0ZRgGIAEoCBIkChxhbnN3ZXJlcl9jYW5kaWRhdGVzX2NvbXBsZXRlGAcgASgIEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtleHBpcmVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHdmVyc2lvbhgKIAEoDUIICgZfb2ZmZXJCCQoHX2Fuc3dlciI+ChRDcmVhdGVDaGFubmVsUmVxdWVzdBImCgN0dGwYASABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24ihAEKFUNyZWF0ZUNoYW5uZWxSZXNwb25zZRISCgpjaGFubmVsX2lkGAEgASgJEhUKDW9mZmVyZXJfdG9rZW4YAiABKAkSLwoLZXhwaXJlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3ZlcnNpb24YBCABKA0iZQoPU2V0T2ZmZXJSZXF1ZXN0EhIKCmNoYW5uZWxfaWQYASABKAkSDQoFdG9rZW4YAiABKAkSLwoFb2ZmZXIYAyABKAsyIC5zaWduYWxpbmcudjEuU2Vzc2lvbkRlc2NyaXB0aW9uIiMKEFNldE9mZmVyUmVzcG9uc2USDwoHdmVyc2lvbhgBIAEoDSIlCg9HZXRPZmZlclJlcXVlc3QSEgoKY2hhbm5lbF9pZBgBIAEoCSJUChBHZXRPZmZlclJlc3BvbnNlEi8KBW9mZmVyGAEgASgLMiAuc2lnbmFsaW5nLnYxLlNlc3Npb25EZXNjcmlwdGlvbhIPCgd2ZXJzaW9uGAIgASgNIlgKEFNldEFuc3dlclJlcXVlc3QSEgoKY2hhbm5lbF9pZBgBIAEoCRIwCgZhbnN3ZXIYAiABKAsyIC5zaWduYWxpbmcudjEuU2Vzc2lvbkRlc2NyaXB0aW9uIjwKEVNldEFuc3dlclJlc3BvbnNlEhYKDmFuc3dlcmVyX3Rva2VuGAEgASgJEg8KB3ZlcnNpb24YAiABKA0iJgoQR2V0QW5zd2VyUmVxdWVzdBISCgpjaGFubmVsX2lkGAEgASgJIlYKEUdldEFuc3dlclJlc3BvbnNlEjAKBmFuc3dlchgBIAEoCzIgLnNpZ25hbGluZy52MS5TZXNzaW9uRGVzY3JpcHRpb24SDwoHdmVyc2lvbhgCIAEoDSKRAQoWQWRkSWNlQ2FuZGlkYXRlUmVxdWVzdBISCgpjaGFubmVsX2lkGAEgASgJEg0KBXRva2VuGAIgASgJEi8KCWNhbmRpZGF0ZRgDIAEoCzIaLnNpZ25hbGluZy52MS5JY2VDYW5kaWRhdGVIABIbChFlbmRfb2ZfY2FuZGlkYXRlcxgEIAEoCEgAQgYKBGl0ZW0iWwoXQWRkSWNlQ2FuZGlkYXRlUmVzcG9uc2USIAoEc2lkZRgBIAEoDjISLnNpZ25hbGluZy52MS5TaWRlEg0KBWFkZGVkGAIgASgIEg8KB3ZlcnNpb24YAyABKA0iUAoYTGlzdEljZUNhbmRpZGF0ZXNSZXF1ZXN0EhIKCmNoYW5uZWxfaWQYASABKAkSIAoEc2lkZRgCIAEoDjISLnNpZ25hbGluZy52MS5TaWRlIm4KGUxpc3RJY2VDYW5kaWRhdGVzUmVzcG9uc2USLgoKY2FuZGlkYXRlcxgBIAMoCzIaLnNpZ25hbGluZy52MS5JY2VDYW5kaWRhdGUSEAoIY29tcGxldGUYAiABKAgSDwoHdmVyc2lvbhgDIAEoDSInChFHZXRDaGFubmVsUmVxdWVzdBISCgpjaGFubmVsX2lkGAEgASgJIjwKEkdldENoYW5uZWxSZXNwb25zZRImCgdjaGFubmVsGAEgASgLMhUuc2lnbmFsaW5nLnYxLkNoYW5uZWwiQAoTV2F0Y2hDaGFubmVsUmVxdWVzdBISCgpjaGFubmVsX2lkGAEgASgJEhUKDWFmdGVyX3ZlcnNpb24YAiABKA0i6QMKFFdhdGNoQ2hhbm5lbFJlc3BvbnNlEg8KB3ZlcnNpb24YASABKA0SKQoIc25hcHNob3QYAiABKAsyFS5zaWduYWxpbmcudjEuQ2hhbm5lbEgAEjEKBW9mZmVyGAMgASgLMiAuc2lnbmFsaW5nLnYxLlNlc3Npb25EZXNjcmlwdGlvbkgAEjIKBmFuc3dlchgEIAEoCzIgLnNpZ25hbGluZy52MS5TZXNzaW9uRGVzY3JpcHRpb25IABI+ChNpY2VfY2FuZGlkYXRlX2FkZGVkGAUgASgLMh8uc2lnbmFsaW5nLnYxLkljZUNhbmRpZGF0ZUFkZGVkSAASRgoXaWNlX2NhbmRpZGF0ZXNfY29tcGxldGUYBiABKAsyIy5zaWduYWxpbmcudjEuSWNlQ2FuZGlkYXRlc0NvbXBsZXRlSAASNQoOY2hhbm5lbF9jbG9zZWQYByABKAsyGy5zaWduYWxpbmcudjEuQ2hhbm5lbENsb3NlZEgAEjcKD2NoYW5uZWxfZXhwaXJlZBgIIAEoCzIcLnNpZ25hbGluZy52MS5DaGFubmVsRXhwaXJlZEgAEi0KCmtlZXBfYWxpdmUYCSABKAsyFy5zaWduYWxpbmcudjEuS2VlcEFsaXZlSABCBwoFZXZlbnQiZAoRSWNlQ2FuZGlkYXRlQWRkZWQSIAoEc2lkZRgBIAEoDjISLnNpZ25hbGluZy52MS5TaWRlEi0KCWNhbmRpZGF0ZRgCIAEoCzIaLnNpZ25hbGluZy52MS5JY2VDYW5kaWRhdGUiOQoVSWNlQ2FuZGlkYXRlc0NvbXBsZXRlEiAKBHNpZGUYASABKA4yEi5zaWduYWxpbmcudjEuU2lkZSI2Cg1DaGFubmVsQ2xvc2VkEiUKCWNsb3NlZF9ieRgBIAEoDjISLnNpZ25hbGluZy52MS5TaWRlIhAKDkNoYW5uZWxFeHBpcmVkIgsKCUtlZXBBbGl2ZSI4ChNDbG9zZUNoYW5uZWxSZXF1ZXN0EhIKCmNoYW5uZWxfaWQYASABKAkSDQoFdG9rZW4YAiABKAkiFgoUQ2xvc2VDaGFubmVsUmVzcG9uc2UqTAoHU2RwVHlwZRIYChRTRFBfVFlQRV9VTlNQRUNJRklFRBAAEhIKDlNEUF9UWVBFX09GRkVSEAESEwoPU0RQX1RZUEVfQU5TV0VSEAIqQQoEU2lkZRIUChBTSURFX1VOU1BFQ0lGSUVEEAASEAoMU0lERV9PRkZFUkVSEAESEQoNU0lERV9BTlNXRVJFUhACMuUGChBTaWduYWxpbmdTZXJ2aWNlElgKDUNyZWF0ZUNoYW5uZWwSIi5zaWduYWxpbmcudjEuQ3JlYXRlQ2hhbm5lbFJlcXVlc3QaIy5zaWduYWxpbmcudjEuQ3JlYXRlQ2hhbm5lbFJlc3BvbnNlEkkKCFNldE9mZmVyEh0uc2lnbmFsaW5nLnYxLlNldE9mZmVyUmVxdWVzdBoeLnNpZ25hbGluZy52MS5TZXRPZmZlclJlc3BvbnNlEkkKCEdldE9mZmVyEh0uc2lnbmFsaW5nLnYxLkdldE9mZmVyUmVxdWVzdBoeLnNpZ25hbGluZy52MS5HZXRPZmZlclJlc3BvbnNlEkwKCVNldEFuc3dlchIeLnNpZ25hbGluZy52MS5TZXRBbnN3ZXJSZXF1ZXN0Gh8uc2lnbmFsaW5nLnYxLlNldEFuc3dlclJlc3BvbnNlEkwKCUdldEFuc3dlchIeLnNpZ25hbGluZy52MS5HZXRBbnN3ZXJSZXF1ZXN0Gh8uc2lnbmFsaW5nLnYxLkdldEFuc3dlclJlc3BvbnNlEl4KD0FkZEljZUNhbmRpZGF0ZRIkLnNpZ25hbGluZy52MS5BZGRJY2VDYW5kaWRhdGVSZXF1ZXN0GiUuc2lnbmFsaW5nLnYxLkFkZEljZUNhbmRpZGF0ZVJlc3BvbnNlEmQKEUxpc3RJY2VDYW5kaWRhdGVzEiYuc2lnbmFsaW5nLnYxLkxpc3RJY2VDYW5kaWRhdGVzUmVxdWVzdBonLnNpZ25hbGluZy52MS5MaXN0SWNlQ2FuZGlkYXRlc1Jlc3BvbnNlEk8KCkdldENoYW5uZWwSHy5zaWduYWxpbmcudjEuR2V0Q2hhbm5lbFJlcXVlc3QaIC5zaWduYWxpbmcudjEuR2V0Q2hhbm5lbFJlc3BvbnNlElcKDFdhdGNoQ2hhbm5lbBIhLnNpZ25hbGluZy52MS5XYXRjaENoYW5uZWxSZXF1ZXN0GiIuc2lnbmFsaW5nLnYxLldhdGNoQ2hhbm5lbFJlc3BvbnNlMAESVQoMQ2xvc2VDaGFubmVsEiEuc2lnbmFsaW5nLnYxLkNsb3NlQ2hhbm5lbFJlcXVlc3QaIi5zaWduYWxpbmcudjEuQ2xvc2VDaGFubmVsUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("ChxzaWduYWxpbmcvdjEvc2lnbmFsaW5nLnByb3RvEgxzaWduYWxpbmcudjEiRgoSU2Vzc2lvbkRlc2NyaXB0aW9uEiMKBHR5cGUYASABKA4yFS5zaWduYWxpbmcudjEuU2RwVHlwZRILCgNzZHAYAiABKAkirQEKDEljZUNhbmRpZGF0ZRIRCgljYW5kaWRhdGUYASABKAkSFAoHc2RwX21pZBgCIAEoCUgAiAEBEh0KEHNkcF9tX2xpbmVfaW5kZXgYAyABKA1IAYgBARIeChF1c2VybmFtZV9mcmFnbWVudBgEIAEoCUgCiAEBQgoKCF9zZHBfbWlkQhMKEV9zZHBfbV9saW5lX2luZGV4QhQKEl91c2VybmFtZV9mcmFnbWVudCLOAwoHQ2hhbm5lbBISCgpjaGFubmVsX2lkGAEgASgJEjQKBW9mZmVyGAIgASgLMiAuc2lnbmFsaW5nLnYxLlNlc3Npb25EZXNjcmlwdGlvbkgAiAEBEjUKBmFuc3dlchgDIAEoCzIgLnNpZ25hbGluZy52MS5TZXNzaW9uRGVzY3JpcHRpb25IAYgBARI2ChJvZmZlcmVyX2NhbmRpZGF0ZXMYBCADKAsyGi5zaWduYWxpbmcudjEuSWNlQ2FuZGlkYXRlEjcKE2Fuc3dlcmVyX2NhbmRpZGF0ZXMYBSADKAsyGi5zaWduYWxpbmcudjEuSWNlQ2FuZGlkYXRlEiMKG29mZmVyZXJfY2FuZGlkYXRlc19jb21wbGV0ZRgGIAEoCBIkChxhbnN3ZXJlcl9jYW5kaWRhdGVzX2NvbXBsZXRlGAcgASgIEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtleHBpcmVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHdmVyc2lvbhgKIAEoDUIICgZfb2ZmZXJCCQoHX2Fuc3dlciI+ChRDcmVhdGVDaGFubmVsUmVxdWVzdBImCgN0dGwYASABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24ihAEKFUNyZWF0ZUNoYW5uZWxSZXNwb25zZRISCgpjaGFubmVsX2lkGAEgASgJEhUKDW9mZmVyZXJfdG9rZW4YAiABKAkSLwoLZXhwaXJlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3ZlcnNpb24YBCABKA0iZQoPU2V0T2ZmZXJSZXF1ZXN0EhIKCmNoYW5uZWxfaWQYASABKAkSDQoFdG9rZW4YAiABKAkSLwoFb2ZmZXIYAyABKAsyIC5zaWduYWxpbmcudjEuU2Vzc2lvbkRlc2NyaXB0aW9uIiMKEFNldE9mZmVyUmVzcG9uc2USDwoHdmVyc2lvbhgBIAEoDSIlCg9HZXRPZmZlclJlcXVlc3QSEgoKY2hhbm5lbF9pZBgBIAEoCSJUChBHZXRPZmZlclJlc3BvbnNlEi8KBW9mZmVyGAEgASgLMiAuc2lnbmFsaW5nLnYxLlNlc3Npb25EZXNjcmlwdGlvbhIPCgd2ZXJzaW9uGAIgASgNIlgKEFNldEFuc3dlclJlcXVlc3QSEgoKY2hhbm5lbF9pZBgBIAEoCRIwCgZhbnN3ZXIYAiABKAsyIC5zaWduYWxpbmcudjEuU2Vzc2lvbkRlc2NyaXB0aW9uIjwKEVNldEFuc3dlclJlc3BvbnNlEhYKDmFuc3dlcmVyX3Rva2VuGAEgASgJEg8KB3ZlcnNpb24YAiABKA0iJgoQR2V0QW5zd2VyUmVxdWVzdBISCgpjaGFubmVsX2lkGAEgASgJIlYKEUdldEFuc3dlclJlc3BvbnNlEjAKBmFuc3dlchgBIAEoCzIgLnNpZ25hbGluZy52MS5TZXNzaW9uRGVzY3JpcHRpb24SDwoHdmVyc2lvbhgCIAEoDSKRAQoWQWRkSWNlQ2FuZGlkYXRlUmVxdWVzdBISCgpjaGFubmVsX2lkGAEgASgJEg0KBXRva2VuGAIgASgJEi8KCWNhbmRpZGF0ZRgDIAEoCzIaLnNpZ25hbGluZy52MS5JY2VDYW5kaWRhdGVIABIbChFlbmRfb2ZfY2FuZGlkYXRlcxgEIAEoCEgAQgYKBGl0ZW0iWwoXQWRkSWNlQ2FuZGlkYXRlUmVzcG9uc2USIAoEc2lkZRgBIAEoDjISLnNpZ25hbGluZy52MS5TaWRlEg0KBWFkZGVkGAIgASgIEg8KB3ZlcnNpb24YAyABKA0ihwEKF0FkZEljZUNhbmRpZGF0ZXNSZXF1ZXN0EhIKCmNoYW5uZWxfaWQYASABKAkSDQoFdG9rZW4YAiABKAkSLgoKY2FuZGlkYXRlcxgDIAMoCzIaLnNpZ25hbGluZy52MS5JY2VDYW5kaWRhdGUSGQoRZW5kX29mX2NhbmRpZGF0ZXMYBCABKAgigAEKGEFkZEljZUNhbmRpZGF0ZXNSZXNwb25zZRIgCgRzaWRlGAEgASgOMhIuc2lnbmFsaW5nLnYxLlNpZGUSGAoQYWRkZWRfY2FuZGlkYXRlcxgCIAEoDRIXCg9tYXJrZWRfY29tcGxldGUYAyABKAgSDwoHdmVyc2lvbhgEIAEoDSJQChhMaXN0SWNlQ2FuZGlkYXRlc1JlcXVlc3QSEgoKY2hhbm5lbF9pZBgBIAEoCRIgCgRzaWRlGAIgASgOMhIuc2lnbmFsaW5nLnYxLlNpZGUibgoZTGlzdEljZUNhbmRpZGF0ZXNSZXNwb25zZRIuCgpjYW5kaWRhdGVzGAEgAygLMhouc2lnbmFsaW5nLnYxLkljZUNhbmRpZGF0ZRIQCghjb21wbGV0ZRgCIAEoCBIPCgd2ZXJzaW9uGAMgASgNIicKEUdldENoYW5uZWxSZXF1ZXN0EhIKCmNoYW5uZWxfaWQYASABKAkiPAoSR2V0Q2hhbm5lbFJlc3BvbnNlEiYKB2NoYW5uZWwYASABKAsyFS5zaWduYWxpbmcudjEuQ2hhbm5lbCJAChNXYXRjaENoYW5uZWxSZXF1ZXN0EhIKCmNoYW5uZWxfaWQYASABKAkSFQoNYWZ0ZXJfdmVyc2lvbhgCIAEoDSLpAwoUV2F0Y2hDaGFubmVsUmVzcG9uc2USDwoHdmVyc2lvbhgBIAEoDRIpCghzbmFwc2hvdBgCIAEoCzIVLnNpZ25hbGluZy52MS5DaGFubmVsSAASMQoFb2ZmZXIYAyABKAsyIC5zaWduYWxpbmcudjEuU2Vzc2lvbkRlc2NyaXB0aW9uSAASMgoGYW5zd2VyGAQgASgLMiAuc2lnbmFsaW5nLnYxLlNlc3Npb25EZXNjcmlwdGlvbkgAEj4KE2ljZV9jYW5kaWRhdGVfYWRkZWQYBSABKAsyHy5zaWduYWxpbmcudjEuSWNlQ2FuZGlkYXRlQWRkZWRIABJGChdpY2VfY2FuZGlkYXRlc19jb21wbGV0ZRgGIAEoCzIjLnNpZ25hbGluZy52MS5JY2VDYW5kaWRhdGVzQ29tcGxldGVIABI1Cg5jaGFubmVsX2Nsb3NlZBgHIAEoCzIbLnNpZ25hbGluZy52MS5DaGFubmVsQ2xvc2VkSAASNwoPY2hhbm5lbF9leHBpcmVkGAggASgLMhwuc2lnbmFsaW5nLnYxLkNoYW5uZWxFeHBpcmVkSAASLQoKa2VlcF9hbGl2ZRgJIAEoCzIXLnNpZ25hbGluZy52MS5LZWVwQWxpdmVIAEIHCgVldmVudCJkChFJY2VDYW5kaWRhdGVBZGRlZBIgCgRzaWRlGAEgASgOMhIuc2lnbmFsaW5nLnYxLlNpZGUSLQoJY2FuZGlkYXRlGAIgASgLMhouc2lnbmFsaW5nLnYxLkljZUNhbmRpZGF0ZSI5ChVJY2VDYW5kaWRhdGVzQ29tcGxldGUSIAoEc2lkZRgBIAEoDjISLnNpZ25hbGluZy52MS5TaWRlIjYKDUNoYW5uZWxDbG9zZWQSJQoJY2xvc2VkX2J5GAEgASgOMhIuc2lnbmFsaW5nLnYxLlNpZGUiEAoOQ2hhbm5lbEV4cGlyZWQiCwoJS2VlcEFsaXZlIjgKE0Nsb3NlQ2hhbm5lbFJlcXVlc3QSEgoKY2hhbm5lbF9pZBgBIAEoCRINCgV0b2tlbhgCIAEoCSIWChRDbG9zZUNoYW5uZWxSZXNwb25zZSpMCgdTZHBUeXBlEhgKFFNEUF9UWVBFX1VOU1BFQ0lGSUVEEAASEgoOU0RQX1RZUEVfT0ZGRVIQARITCg9TRFBfVFlQRV9BTlNXRVIQAipBCgRTaWRlEhQKEFNJREVfVU5TUEVDSUZJRUQQABIQCgxTSURFX09GRkVSRVIQARIRCg1TSURFX0FOU1dFUkVSEAIyyAcKEFNpZ25hbGluZ1NlcnZpY2USWAoNQ3JlYXRlQ2hhbm5lbBIiLnNpZ25hbGluZy52MS5DcmVhdGVDaGFubmVsUmVxdWVzdBojLnNpZ25hbGluZy52MS5DcmVhdGVDaGFubmVsUmVzcG9uc2USSQoIU2V0T2ZmZXISHS5zaWduYWxpbmcudjEuU2V0T2ZmZXJSZXF1ZXN0Gh4uc2lnbmFsaW5nLnYxLlNldE9mZmVyUmVzcG9uc2USSQoIR2V0T2ZmZXISHS5zaWduYWxpbmcudjEuR2V0T2ZmZXJSZXF1ZXN0Gh4uc2lnbmFsaW5nLnYxLkdldE9mZmVyUmVzcG9uc2USTAoJU2V0QW5zd2VyEh4uc2lnbmFsaW5nLnYxLlNldEFuc3dlclJlcXVlc3QaHy5zaWduYWxpbmcudjEuU2V0QW5zd2VyUmVzcG9uc2USTAoJR2V0QW5zd2VyEh4uc2lnbmFsaW5nLnYxLkdldEFuc3dlclJlcXVlc3QaHy5zaWduYWxpbmcudjEuR2V0QW5zd2VyUmVzcG9uc2USXgoPQWRkSWNlQ2FuZGlkYXRlEiQuc2lnbmFsaW5nLnYxLkFkZEljZUNhbmRpZGF0ZVJlcXVlc3QaJS5zaWduYWxpbmcudjEuQWRkSWNlQ2FuZGlkYXRlUmVzcG9uc2USYQoQQWRkSWNlQ2FuZGlkYXRlcxIlLnNpZ25hbGluZy52MS5BZGRJY2VDYW5kaWRhdGVzUmVxdWVzdBomLnNpZ25hbGluZy52MS5BZGRJY2VDYW5kaWRhdGVzUmVzcG9uc2USZAoRTGlzdEljZUNhbmRpZGF0ZXMSJi5zaWduYWxpbmcudjEuTGlzdEljZUNhbmRpZGF0ZXNSZXF1ZXN0Gicuc2lnbmFsaW5nLnYxLkxpc3RJY2VDYW5kaWRhdGVzUmVzcG9uc2USTwoKR2V0Q2hhbm5lbBIfLnNpZ25hbGluZy52MS5HZXRDaGFubmVsUmVxdWVzdBogLnNpZ25hbGluZy52MS5HZXRDaGFubmVsUmVzcG9uc2USVwoMV2F0Y2hDaGFubmVsEiEuc2lnbmFsaW5nLnYxLldhdGNoQ2hhbm5lbFJlcXVlc3QaIi5zaWduYWxpbmcudjEuV2F0Y2hDaGFubmVsUmVzcG9uc2UwARJVCgxDbG9zZUNoYW5uZWwSIS5zaWduYWxpbmcudjEuQ2xvc2VDaGFubmVsUmVxdWVzdBoiLnNpZ25hbGluZy52MS5DbG9zZUNoYW5uZWxSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * An SDP offer or answer, as in the browser's RTCSessionDescriptionInit.
@@ -540,6 +540,94 @@ export const AddIceCandidateResponseSchema: GenMessage<AddIceCandidateResponse> 
   messageDesc(file_signaling_v1_signaling, 14);
 
 /**
+ * Request of AddIceCandidates. At least one candidate, or end_of_candidates.
+ *
+ * @generated from message signaling.v1.AddIceCandidatesRequest
+ */
+export type AddIceCandidatesRequest = Message<"signaling.v1.AddIceCandidatesRequest"> & {
+  /**
+   * The channel id.
+   *
+   * @generated from field: string channel_id = 1;
+   */
+  channelId: string;
+
+  /**
+   * The offerer's or the answerer's token; it decides the side the
+   * candidates belong to.
+   *
+   * @generated from field: string token = 2;
+   */
+  token: string;
+
+  /**
+   * The candidates to add, in the order they were gathered; each is checked
+   * as in AddIceCandidate. At most max-candidates-per-side of them.
+   *
+   * @generated from field: repeated signaling.v1.IceCandidate candidates = 3;
+   */
+  candidates: IceCandidate[];
+
+  /**
+   * True: after the candidates, mark the end of this side's candidates.
+   *
+   * @generated from field: bool end_of_candidates = 4;
+   */
+  endOfCandidates: boolean;
+};
+
+/**
+ * Describes the message signaling.v1.AddIceCandidatesRequest.
+ * Use `create(AddIceCandidatesRequestSchema)` to create a new message.
+ */
+export const AddIceCandidatesRequestSchema: GenMessage<AddIceCandidatesRequest> = /*@__PURE__*/
+  messageDesc(file_signaling_v1_signaling, 15);
+
+/**
+ * Response of AddIceCandidates.
+ *
+ * @generated from message signaling.v1.AddIceCandidatesResponse
+ */
+export type AddIceCandidatesResponse = Message<"signaling.v1.AddIceCandidatesResponse"> & {
+  /**
+   * The side the token belongs to.
+   *
+   * @generated from field: signaling.v1.Side side = 1;
+   */
+  side: Side;
+
+  /**
+   * How many of the candidates were new and were added; the others were
+   * already present.
+   *
+   * @generated from field: uint32 added_candidates = 2;
+   */
+  addedCandidates: number;
+
+  /**
+   * True when this call marked the end of candidates; false when it was not
+   * asked to or the side had already sent end-of-candidates.
+   *
+   * @generated from field: bool marked_complete = 3;
+   */
+  markedComplete: boolean;
+
+  /**
+   * The channel's version after the call.
+   *
+   * @generated from field: uint32 version = 4;
+   */
+  version: number;
+};
+
+/**
+ * Describes the message signaling.v1.AddIceCandidatesResponse.
+ * Use `create(AddIceCandidatesResponseSchema)` to create a new message.
+ */
+export const AddIceCandidatesResponseSchema: GenMessage<AddIceCandidatesResponse> = /*@__PURE__*/
+  messageDesc(file_signaling_v1_signaling, 16);
+
+/**
  * Request of ListIceCandidates.
  *
  * @generated from message signaling.v1.ListIceCandidatesRequest
@@ -565,7 +653,7 @@ export type ListIceCandidatesRequest = Message<"signaling.v1.ListIceCandidatesRe
  * Use `create(ListIceCandidatesRequestSchema)` to create a new message.
  */
 export const ListIceCandidatesRequestSchema: GenMessage<ListIceCandidatesRequest> = /*@__PURE__*/
-  messageDesc(file_signaling_v1_signaling, 15);
+  messageDesc(file_signaling_v1_signaling, 17);
 
 /**
  * Response of ListIceCandidates.
@@ -600,7 +688,7 @@ export type ListIceCandidatesResponse = Message<"signaling.v1.ListIceCandidatesR
  * Use `create(ListIceCandidatesResponseSchema)` to create a new message.
  */
 export const ListIceCandidatesResponseSchema: GenMessage<ListIceCandidatesResponse> = /*@__PURE__*/
-  messageDesc(file_signaling_v1_signaling, 16);
+  messageDesc(file_signaling_v1_signaling, 18);
 
 /**
  * Request of GetChannel.
@@ -621,7 +709,7 @@ export type GetChannelRequest = Message<"signaling.v1.GetChannelRequest"> & {
  * Use `create(GetChannelRequestSchema)` to create a new message.
  */
 export const GetChannelRequestSchema: GenMessage<GetChannelRequest> = /*@__PURE__*/
-  messageDesc(file_signaling_v1_signaling, 17);
+  messageDesc(file_signaling_v1_signaling, 19);
 
 /**
  * Response of GetChannel.
@@ -642,7 +730,7 @@ export type GetChannelResponse = Message<"signaling.v1.GetChannelResponse"> & {
  * Use `create(GetChannelResponseSchema)` to create a new message.
  */
 export const GetChannelResponseSchema: GenMessage<GetChannelResponse> = /*@__PURE__*/
-  messageDesc(file_signaling_v1_signaling, 18);
+  messageDesc(file_signaling_v1_signaling, 20);
 
 /**
  * Request of WatchChannel.
@@ -672,7 +760,7 @@ export type WatchChannelRequest = Message<"signaling.v1.WatchChannelRequest"> & 
  * Use `create(WatchChannelRequestSchema)` to create a new message.
  */
 export const WatchChannelRequestSchema: GenMessage<WatchChannelRequest> = /*@__PURE__*/
-  messageDesc(file_signaling_v1_signaling, 19);
+  messageDesc(file_signaling_v1_signaling, 21);
 
 /**
  * One message of a WatchChannel stream.
@@ -765,7 +853,7 @@ export type WatchChannelResponse = Message<"signaling.v1.WatchChannelResponse"> 
  * Use `create(WatchChannelResponseSchema)` to create a new message.
  */
 export const WatchChannelResponseSchema: GenMessage<WatchChannelResponse> = /*@__PURE__*/
-  messageDesc(file_signaling_v1_signaling, 20);
+  messageDesc(file_signaling_v1_signaling, 22);
 
 /**
  * A side added an ICE candidate.
@@ -793,7 +881,7 @@ export type IceCandidateAdded = Message<"signaling.v1.IceCandidateAdded"> & {
  * Use `create(IceCandidateAddedSchema)` to create a new message.
  */
 export const IceCandidateAddedSchema: GenMessage<IceCandidateAdded> = /*@__PURE__*/
-  messageDesc(file_signaling_v1_signaling, 21);
+  messageDesc(file_signaling_v1_signaling, 23);
 
 /**
  * A side sent end-of-candidates.
@@ -814,7 +902,7 @@ export type IceCandidatesComplete = Message<"signaling.v1.IceCandidatesComplete"
  * Use `create(IceCandidatesCompleteSchema)` to create a new message.
  */
 export const IceCandidatesCompleteSchema: GenMessage<IceCandidatesComplete> = /*@__PURE__*/
-  messageDesc(file_signaling_v1_signaling, 22);
+  messageDesc(file_signaling_v1_signaling, 24);
 
 /**
  * The channel was closed.
@@ -835,7 +923,7 @@ export type ChannelClosed = Message<"signaling.v1.ChannelClosed"> & {
  * Use `create(ChannelClosedSchema)` to create a new message.
  */
 export const ChannelClosedSchema: GenMessage<ChannelClosed> = /*@__PURE__*/
-  messageDesc(file_signaling_v1_signaling, 23);
+  messageDesc(file_signaling_v1_signaling, 25);
 
 /**
  * The channel reached its expire time.
@@ -850,7 +938,7 @@ export type ChannelExpired = Message<"signaling.v1.ChannelExpired"> & {
  * Use `create(ChannelExpiredSchema)` to create a new message.
  */
 export const ChannelExpiredSchema: GenMessage<ChannelExpired> = /*@__PURE__*/
-  messageDesc(file_signaling_v1_signaling, 24);
+  messageDesc(file_signaling_v1_signaling, 26);
 
 /**
  * A keep-alive; carries nothing.
@@ -865,7 +953,7 @@ export type KeepAlive = Message<"signaling.v1.KeepAlive"> & {
  * Use `create(KeepAliveSchema)` to create a new message.
  */
 export const KeepAliveSchema: GenMessage<KeepAlive> = /*@__PURE__*/
-  messageDesc(file_signaling_v1_signaling, 25);
+  messageDesc(file_signaling_v1_signaling, 27);
 
 /**
  * Request of CloseChannel.
@@ -893,7 +981,7 @@ export type CloseChannelRequest = Message<"signaling.v1.CloseChannelRequest"> & 
  * Use `create(CloseChannelRequestSchema)` to create a new message.
  */
 export const CloseChannelRequestSchema: GenMessage<CloseChannelRequest> = /*@__PURE__*/
-  messageDesc(file_signaling_v1_signaling, 26);
+  messageDesc(file_signaling_v1_signaling, 28);
 
 /**
  * Response of CloseChannel.
@@ -908,7 +996,7 @@ export type CloseChannelResponse = Message<"signaling.v1.CloseChannelResponse"> 
  * Use `create(CloseChannelResponseSchema)` to create a new message.
  */
 export const CloseChannelResponseSchema: GenMessage<CloseChannelResponse> = /*@__PURE__*/
-  messageDesc(file_signaling_v1_signaling, 27);
+  messageDesc(file_signaling_v1_signaling, 29);
 
 /**
  * The kind of a session description, as in the browser's RTCSdpType.
@@ -1068,6 +1156,30 @@ export const SignalingService: GenService<{
     methodKind: "unary";
     input: typeof AddIceCandidateRequestSchema;
     output: typeof AddIceCandidateResponseSchema;
+  },
+  /**
+   * Adds several ICE candidates, and optionally the end-of-candidates marker
+   * after them, to the side the token belongs to, in one call: what a client
+   * gathered meanwhile goes in one request instead of one AddIceCandidate
+   * each. The call applies whole or not at all (one atomic store update).
+   * Each candidate added and the marker take one version step each, in
+   * request order, so watchers receive one ice_candidate_added per candidate
+   * and ice_candidates_complete last, each with its own higher version, just
+   * as if AddIceCandidate had been called for each. Candidates already
+   * present (or repeated in the request) are ignored, so retries are safe.
+   * Validation and limits are those of AddIceCandidate: INVALID_ARGUMENT for
+   * a malformed candidate (the message names its index) or an empty request;
+   * FAILED_PRECONDITION when new candidates arrive after that side sent
+   * end-of-candidates; RESOURCE_EXHAUSTED when the side would hold more than
+   * the maximum number of candidates (max-candidates-per-side), in which
+   * case nothing is added.
+   *
+   * @generated from rpc signaling.v1.SignalingService.AddIceCandidates
+   */
+  addIceCandidates: {
+    methodKind: "unary";
+    input: typeof AddIceCandidatesRequestSchema;
+    output: typeof AddIceCandidatesResponseSchema;
   },
   /**
    * Lists one side's ICE candidates in the order they arrived, and whether

@@ -1,8 +1,9 @@
 import type { Cancel, Clock } from "../../lib/clock.js";
 import { MinHeap } from "../../lib/min-heap.js";
 import type { ChannelState, NewChannel, Side, StoredCandidate } from "../channel.js";
-import { isExpired, newChannelState, sameCandidate } from "../channel.js";
+import { freshCandidates, isExpired, newChannelState } from "../channel.js";
 import type {
+  CandidateBatchResult,
   ChannelChange,
   ChannelListener,
   ChannelStore,
@@ -69,24 +70,31 @@ export class MemoryChannelStore implements ChannelStore {
   }
 
   async addCandidate(id: string, side: Side, candidate: StoredCandidate): Promise<MutationResult> {
-    const state = this.require(id);
-    const existing = state.candidates[side];
-    if (existing.some((c) => sameCandidate(c.value, candidate))) return { state, changed: false };
-    if (state.candidatesComplete[side] !== undefined) throw new StoreError("candidates-complete", id);
-    if (existing.length >= this.limits.maxCandidatesPerSide) {
-      throw new StoreError("candidate-limit", id, `a side holds at most ${this.limits.maxCandidatesPerSide} candidates`);
-    }
-    const version = state.version + 1;
-    const candidates = { ...state.candidates, [side]: [...existing, { value: candidate, version }] };
-    return { state: this.replace({ ...state, candidates, version }), changed: true };
+    const { state, changed } = await this.addCandidates(id, side, [candidate], false);
+    return { state, changed };
   }
 
   async completeCandidates(id: string, side: Side): Promise<MutationResult> {
+    const { state, changed } = await this.addCandidates(id, side, [], true);
+    return { state, changed };
+  }
+
+  async addCandidates(id: string, side: Side, batch: readonly StoredCandidate[], complete: boolean): Promise<CandidateBatchResult> {
     const state = this.require(id);
-    if (state.candidatesComplete[side] !== undefined) return { state, changed: false };
-    const version = state.version + 1;
-    const candidatesComplete = { ...state.candidatesComplete, [side]: version };
-    return { state: this.replace({ ...state, candidatesComplete, version }), changed: true };
+    const existing = state.candidates[side];
+    const fresh = freshCandidates(existing.map((c) => c.value), batch);
+    const alreadyComplete = state.candidatesComplete[side] !== undefined;
+    if (fresh.length > 0 && alreadyComplete) throw new StoreError("candidates-complete", id);
+    if (existing.length + fresh.length > this.limits.maxCandidatesPerSide) {
+      throw new StoreError("candidate-limit", id, `a side holds at most ${this.limits.maxCandidatesPerSide} candidates`);
+    }
+    const completed = complete && !alreadyComplete;
+    if (fresh.length === 0 && !completed) return { state, changed: false, added: 0, completed: false };
+    let version = state.version;
+    const candidates = { ...state.candidates, [side]: [...existing, ...fresh.map((value) => ({ value, version: ++version }))] };
+    const candidatesComplete = completed ? { ...state.candidatesComplete, [side]: ++version } : state.candidatesComplete;
+    const next = this.replace({ ...state, candidates, candidatesComplete, version });
+    return { state: next, changed: true, added: fresh.length, completed };
   }
 
   async closeChannel(id: string, closedBy: Side): Promise<void> {

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { ChannelState, NewChannel, PerSide, Side, StoredCandidate, Versioned } from "../channel.js";
-import { sides } from "../channel.js";
+import { candidateIdentity, sides } from "../channel.js";
 
 /**
  * One channel as stored in MongoDB. The version of every value is not
@@ -49,8 +49,7 @@ export function newChannelDocument(init: NewChannel): ChannelDocument {
 
 /** Identical candidates (every field equal) have the same key. */
 export function candidateKey(candidate: StoredCandidate): string {
-  const fields = [candidate.candidate, candidate.sdpMid ?? null, candidate.sdpMLineIndex ?? null, candidate.usernameFragment ?? null];
-  return createHash("sha256").update(JSON.stringify(fields)).digest("base64url");
+  return createHash("sha256").update(candidateIdentity(candidate)).digest("base64url");
 }
 
 /** The candidate as stored: only the fields it has, so it reads back equal. */

@@ -2,7 +2,8 @@ import type { Collection, Filter, MongoClient, UpdateFilter } from "mongodb";
 import { MongoServerError } from "mongodb";
 import type { Clock } from "../../lib/clock.js";
 import type { ChannelState, NewChannel, Side, StoredCandidate } from "../channel.js";
-import type { ChannelListener, ChannelStore, MutationResult, StoreHealth, Unsubscribe } from "../store.js";
+import { freshCandidates } from "../channel.js";
+import type { CandidateBatchResult, ChannelListener, ChannelStore, MutationResult, StoreHealth, Unsubscribe } from "../store.js";
 import { StoreError } from "../store.js";
 import type { ChangeStreamFeed } from "./change-stream-feed.js";
 import type { ChangeCode, ChannelDocument } from "./document.js";
@@ -29,6 +30,8 @@ export interface MongoStoreParts {
 }
 
 const duplicateKey = 11000;
+/** Tries of one addCandidates against concurrent changes of the same side (each retry follows such a change). */
+const maxBatchAttempts = 8;
 
 /**
  * Channels in one MongoDB collection, shared by every process using it.
@@ -95,29 +98,52 @@ export class MongoChannelStore implements ChannelStore {
   }
 
   async addCandidate(id: string, side: Side, candidate: StoredCandidate): Promise<MutationResult> {
-    const key = candidateKey(candidate);
-    const max = this.parts.options.limits.maxCandidatesPerSide;
-    const doc = await this.mutate(
-      id,
-      {
-        [`candidateKeys.${side}`]: { $ne: key },
-        changes: { $ne: completeChange(side) },
-        [`candidates.${side}.${max - 1}`]: { $exists: false },
-      },
-      { $push: { [`candidates.${side}`]: storedCandidate(candidate), [`candidateKeys.${side}`]: key } },
-      candidateChange(side),
-    );
-    if (doc) return { state: toState(doc), changed: true };
-    const current = await this.requireLive(id);
-    if (current.candidateKeys[side].includes(key)) return { state: toState(current), changed: false };
-    if (current.changes.includes(completeChange(side))) throw new StoreError("candidates-complete", id);
-    throw new StoreError("candidate-limit", id, `a side holds at most ${max} candidates`);
+    const { state, changed } = await this.addCandidates(id, side, [candidate], false);
+    return { state, changed };
   }
 
   async completeCandidates(id: string, side: Side): Promise<MutationResult> {
-    const doc = await this.mutate(id, { changes: { $ne: completeChange(side) } }, {}, completeChange(side));
-    if (doc) return { state: toState(doc), changed: true };
-    return { state: toState(await this.requireLive(id)), changed: false };
+    const { state, changed } = await this.addCandidates(id, side, [], true);
+    return { state, changed };
+  }
+
+  /**
+   * First tries the update as if none of the candidates were stored yet; its
+   * filter refuses it if one is, if the side is complete, or if the limit
+   * would be passed. Only then is the document read, to drop the duplicates
+   * or say why, and the update tried again with what is left.
+   */
+  async addCandidates(id: string, side: Side, batch: readonly StoredCandidate[], complete: boolean): Promise<CandidateBatchResult> {
+    const max = this.parts.options.limits.maxCandidatesPerSide;
+    let current: ChannelDocument | undefined;
+    for (let attempt = 0; attempt < maxBatchAttempts; attempt++) {
+      const fresh = freshCandidates(current?.candidates[side] ?? [], batch);
+      if (!current && (fresh.length > max || (fresh.length === 0 && !complete))) {
+        current = await this.requireLive(id); // decided by the stored state alone
+        continue;
+      }
+      const alreadyComplete = current?.changes.includes(completeChange(side)) ?? false;
+      if (fresh.length > 0 && alreadyComplete) throw new StoreError("candidates-complete", id);
+      if ((current?.candidates[side].length ?? 0) + fresh.length > max) {
+        throw new StoreError("candidate-limit", id, `a side holds at most ${max} candidates`);
+      }
+      const completed = complete && !alreadyComplete;
+      if (fresh.length === 0 && !completed) return { state: toState(current!), changed: false, added: 0, completed: false };
+      const keys = fresh.map(candidateKey);
+      const conditions: Filter<ChannelDocument> = { changes: { $ne: completeChange(side) } };
+      if (fresh.length > 0) {
+        Object.assign(conditions, {
+          [`candidateKeys.${side}`]: { $nin: keys },
+          [`candidates.${side}.${max - fresh.length}`]: { $exists: false },
+        });
+      }
+      const push = fresh.length > 0 ? { [`candidates.${side}`]: { $each: fresh.map(storedCandidate) }, [`candidateKeys.${side}`]: { $each: keys } } : {};
+      const codes = [...fresh.map(() => candidateChange(side)), ...(completed ? [completeChange(side)] : [])];
+      const doc = await this.mutate(id, conditions, { $push: push }, codes);
+      if (doc) return { state: toState(doc), changed: true, added: fresh.length, completed };
+      current = await this.requireLive(id);
+    }
+    throw new StoreError("unavailable", id, `channel ${id}: ${maxBatchAttempts} concurrent changes in a row kept these candidates from being added`);
   }
 
   async closeChannel(id: string, closedBy: Side): Promise<void> {
@@ -162,18 +188,20 @@ export class MongoChannelStore implements ChannelStore {
   }
 
   /**
-   * Applies `update` plus one version step, if the channel is live and
-   * `conditions` hold; null when they do not. Local watchers hear of the
+   * Applies `update` plus one version step per change code, if the channel
+   * is live and `conditions` hold; null when they do not. Local watchers hear of the
    * change at once; other processes' watchers through their feed.
    */
   private async mutate(
     id: string,
     conditions: Filter<ChannelDocument>,
     update: Pick<UpdateFilter<ChannelDocument>, "$set" | "$push">,
-    change: ChangeCode,
+    change: ChangeCode | readonly ChangeCode[],
   ): Promise<ChannelDocument | null> {
     const filter = { ...this.liveFilter(id), ...conditions } as Filter<ChannelDocument>;
-    const step = { ...update, $inc: { version: 1 }, $push: { ...update.$push, changes: change } } as UpdateFilter<ChannelDocument>;
+    const codes = typeof change === "string" ? [change] : change;
+    const changes = codes.length === 1 ? codes[0] : { $each: codes };
+    const step = { ...update, $inc: { version: codes.length }, $push: { ...update.$push, changes } } as UpdateFilter<ChannelDocument>;
     const { collection, writeGuard } = this.parts;
     const stillApplies = async () => (await guarded(id, () => collection.countDocuments(filter, { limit: 1 }))) > 0;
     const write = () => guarded(id, () => collection.findOneAndUpdate(filter, step, { returnDocument: "after" }));
