@@ -3,7 +3,7 @@ import type { Clock } from "../src/lib/clock.js";
 import type { NewChannel, StoredCandidate } from "../src/store/channel.js";
 import { eventsSince } from "../src/store/channel-events.js";
 import type { ChannelStore, StoreFailure, StoreLimits } from "../src/store/store.js";
-import { StoreError } from "../src/store/store.js";
+import { addCandidate, completeCandidates, StoreError } from "../src/store/store.js";
 import { ChangeRecorder } from "./support/change-recorder.js";
 import { FakeClock } from "./support/fake-clock.js";
 
@@ -101,12 +101,12 @@ export function describeChannelStoreContract(name: string, harness: StoreHarness
     describe("candidates", () => {
       it("appends candidates per side, each at its own version, and ignores an identical retry", async () => {
         const { id } = await store.createChannel(newChannel(clock));
-        const first = await store.addCandidate(id, "offerer", candidate(1));
+        const first = await addCandidate(store, id, "offerer", candidate(1));
         expect(first.changed).toBe(true);
         expect(first.state.candidates.offerer).toEqual([{ value: candidate(1), version: 2 }]);
-        const retry = await store.addCandidate(id, "offerer", candidate(1));
+        const retry = await addCandidate(store, id, "offerer", candidate(1));
         expect(retry).toEqual({ state: first.state, changed: false });
-        const other = await store.addCandidate(id, "answerer", candidate(1));
+        const other = await addCandidate(store, id, "answerer", candidate(1));
         expect(other.state.version).toBe(3);
         expect(other.state.candidates.answerer).toEqual([{ value: candidate(1), version: 3 }]);
       });
@@ -114,22 +114,22 @@ export function describeChannelStoreContract(name: string, harness: StoreHarness
       it("keeps a candidate without optional fields as it was sent", async () => {
         const { id } = await store.createChannel(newChannel(clock));
         const bare = { candidate: "candidate:9 1 udp 1 192.0.2.9 9 typ host" };
-        const { state } = await store.addCandidate(id, "offerer", bare);
+        const { state } = await addCandidate(store, id, "offerer", bare);
         expect((await store.getChannel(id))?.candidates.offerer).toEqual([{ value: bare, version: state.version }]);
       });
 
       it("refuses candidates beyond the per-side limit", async () => {
         const { id } = await store.createChannel(newChannel(clock));
-        for (let n = 0; n < limits.maxCandidatesPerSide; n++) await store.addCandidate(id, "offerer", candidate(n));
-        expect(await failure(store.addCandidate(id, "offerer", candidate(99)))).toBe("candidate-limit");
-        expect((await store.addCandidate(id, "answerer", candidate(99))).changed).toBe(true);
+        for (let n = 0; n < limits.maxCandidatesPerSide; n++) await addCandidate(store, id, "offerer", candidate(n));
+        expect(await failure(addCandidate(store, id, "offerer", candidate(99)))).toBe("candidate-limit");
+        expect((await addCandidate(store, id, "answerer", candidate(99))).changed).toBe(true);
       });
 
       it("holds the limit and the dedupe under concurrent calls", async () => {
         const { id } = await store.createChannel(newChannel(clock));
-        const distinct = await Promise.allSettled(Array.from({ length: 8 }, (_, n) => store.addCandidate(id, "offerer", candidate(n))));
+        const distinct = await Promise.allSettled(Array.from({ length: 8 }, (_, n) => addCandidate(store, id, "offerer", candidate(n))));
         expect(distinct.filter((r) => r.status === "fulfilled")).toHaveLength(limits.maxCandidatesPerSide);
-        const same = await Promise.all(Array.from({ length: 8 }, () => store.addCandidate(id, "answerer", candidate(42))));
+        const same = await Promise.all(Array.from({ length: 8 }, () => addCandidate(store, id, "answerer", candidate(42))));
         expect(same.filter((r) => r.changed)).toHaveLength(1);
         const state = await store.getChannel(id);
         expect(state?.version).toBe(1 + limits.maxCandidatesPerSide + 1);
@@ -139,13 +139,13 @@ export function describeChannelStoreContract(name: string, harness: StoreHarness
 
       it("marks a side complete once and then refuses new candidates on it", async () => {
         const { id } = await store.createChannel(newChannel(clock));
-        await store.addCandidate(id, "offerer", candidate(1));
-        const done = await store.completeCandidates(id, "offerer");
+        await addCandidate(store, id, "offerer", candidate(1));
+        const done = await completeCandidates(store, id, "offerer");
         expect(done.changed).toBe(true);
         expect(done.state.candidatesComplete).toEqual({ offerer: 3, answerer: undefined });
-        expect(await store.completeCandidates(id, "offerer")).toEqual({ state: done.state, changed: false });
-        expect(await failure(store.addCandidate(id, "offerer", candidate(2)))).toBe("candidates-complete");
-        expect((await store.addCandidate(id, "offerer", candidate(1))).changed).toBe(false);
+        expect(await completeCandidates(store, id, "offerer")).toEqual({ state: done.state, changed: false });
+        expect(await failure(addCandidate(store, id, "offerer", candidate(2)))).toBe("candidates-complete");
+        expect((await addCandidate(store, id, "offerer", candidate(1))).changed).toBe(false);
       });
     });
 
@@ -174,7 +174,7 @@ export function describeChannelStoreContract(name: string, harness: StoreHarness
 
       it("ignores candidates already held or repeated in the batch, and changes nothing when all are", async () => {
         const { id } = await store.createChannel(newChannel(clock));
-        await store.addCandidate(id, "offerer", candidate(1));
+        await addCandidate(store, id, "offerer", candidate(1));
         const result = await store.addCandidates(id, "offerer", [candidate(1), candidate(2), candidate(2)], false);
         expect(result).toMatchObject({ changed: true, added: 1, completed: false });
         expect(result.state.candidates.offerer.map((c) => c.value)).toEqual([candidate(1), candidate(2)]);
@@ -198,7 +198,7 @@ export function describeChannelStoreContract(name: string, harness: StoreHarness
 
       it("refuses a batch that would pass the per-side limit whole, adding none of it", async () => {
         const { id } = await store.createChannel(newChannel(clock));
-        await store.addCandidate(id, "offerer", candidate(0));
+        await addCandidate(store, id, "offerer", candidate(0));
         const over = [candidate(1), candidate(2), candidate(3)];
         expect(await failure(store.addCandidates(id, "offerer", over, true))).toBe("candidate-limit");
         const state = await store.getChannel(id);
@@ -236,9 +236,9 @@ export function describeChannelStoreContract(name: string, harness: StoreHarness
       it("derives the changes after a version from the stored state", async () => {
         const { id } = await store.createChannel(newChannel(clock));
         await store.setOffer(id, "offer");
-        await store.addCandidate(id, "offerer", candidate(1));
+        await addCandidate(store, id, "offerer", candidate(1));
         await store.setAnswer(id, "answer", "h");
-        await store.completeCandidates(id, "offerer");
+        await completeCandidates(store, id, "offerer");
         const state = (await store.getChannel(id))!;
         expect(eventsSince(state, 2).map((e) => [e.kind, e.version])).toEqual([
           ["candidate", 3],
@@ -273,8 +273,8 @@ export function describeChannelStoreContract(name: string, harness: StoreHarness
         expect(await store.getChannel(id)).toBeUndefined();
         expect(await failure(store.setOffer(id, "o"))).toBe("not-found");
         expect(await failure(store.setAnswer(id, "a", "h"))).toBe("not-found");
-        expect(await failure(store.addCandidate(id, "offerer", candidate(1)))).toBe("not-found");
-        expect(await failure(store.completeCandidates(id, "offerer"))).toBe("not-found");
+        expect(await failure(addCandidate(store, id, "offerer", candidate(1)))).toBe("not-found");
+        expect(await failure(completeCandidates(store, id, "offerer"))).toBe("not-found");
         expect(await failure(store.closeChannel(id, "offerer"))).toBe("not-found");
       });
 
@@ -295,7 +295,7 @@ export function describeChannelStoreContract(name: string, harness: StoreHarness
         const a = new ChangeRecorder(store, id);
         const b = new ChangeRecorder(store, id);
         await store.setOffer(id, "offer");
-        await store.addCandidate(id, "offerer", candidate(1));
+        await addCandidate(store, id, "offerer", candidate(1));
         for (const watcher of [a, b]) {
           const first = await watcher.next();
           expect(first).toMatchObject({ kind: "updated", state: { version: 2 } });

@@ -19,6 +19,7 @@ import type { Clock } from "../lib/clock.js";
 import { TimerWheel } from "../lib/timer-wheel.js";
 import type { ChannelState, Side } from "../store/channel.js";
 import type { ChannelStore } from "../store/store.js";
+import { addCandidate, completeCandidates } from "../store/store.js";
 import { answerMessage, candidateMessages, channelMessage, offerMessage, protoSide } from "./convert.js";
 import { authorize, liveChannel } from "./channel-access.js";
 import { invalidArgument, translateErrors } from "./errors.js";
@@ -109,8 +110,8 @@ export class SignalingHandlers implements Impl {
     const candidate = item.case === "candidate" ? validCandidate(item.value, this.deps.limits) : undefined;
     const { side } = await this.authorize(channelId, req.token);
     const { state, changed } = candidate
-      ? await this.deps.store.addCandidate(channelId, side, candidate)
-      : await this.deps.store.completeCandidates(channelId, side);
+      ? await addCandidate(this.deps.store, channelId, side, candidate)
+      : await completeCandidates(this.deps.store, channelId, side);
     return { side: protoSide(side), added: changed, version: state.version };
   }
 

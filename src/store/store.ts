@@ -16,13 +16,6 @@ export interface ChannelStore {
   /** Fails with `not-found`, `no-offer` or `already-answered`. */
   setAnswer(id: string, sdp: string, answererTokenHash: string): Promise<ChannelState>;
   /**
-   * Appends a candidate to one side unless an identical one is there.
-   * Fails with `not-found`, `candidates-complete` or `candidate-limit`.
-   */
-  addCandidate(id: string, side: Side, candidate: StoredCandidate): Promise<MutationResult>;
-  /** Marks a side's candidates complete; idempotent. Fails with `not-found`. */
-  completeCandidates(id: string, side: Side): Promise<MutationResult>;
-  /**
    * One atomic mutation: appends the candidates of `batch` that are new (not
    * identical to one already there or earlier in the batch), one version
    * step each, then, when `complete`, marks the side complete with one more
@@ -104,4 +97,20 @@ export class StoreError extends Error {
     super(detail ?? `${reason}: channel ${channelId}`);
     this.name = "StoreError";
   }
+}
+
+/**
+ * Appends a candidate to one side unless an identical one is there (one
+ * item of `addCandidates`). Fails with `not-found`, `candidates-complete` or
+ * `candidate-limit`.
+ */
+export async function addCandidate(store: ChannelStore, id: string, side: Side, candidate: StoredCandidate): Promise<MutationResult> {
+  const { state, changed } = await store.addCandidates(id, side, [candidate], false);
+  return { state, changed };
+}
+
+/** Marks a side's candidates complete; idempotent. Fails with `not-found`. */
+export async function completeCandidates(store: ChannelStore, id: string, side: Side): Promise<MutationResult> {
+  const { state, changed } = await store.addCandidates(id, side, [], true);
+  return { state, changed };
 }

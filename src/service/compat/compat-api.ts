@@ -5,7 +5,7 @@ import { isJsonObject } from "../../lib/json.js";
 import type { ChannelState } from "../../store/channel.js";
 import { sameCandidate } from "../../store/channel.js";
 import type { ChannelStore, StoreFailure } from "../../store/store.js";
-import { StoreError } from "../../store/store.js";
+import { addCandidate, StoreError } from "../../store/store.js";
 import { liveChannel } from "../channel-access.js";
 import { invalidArgument, toConnectError } from "../errors.js";
 import type { SignalingLimits } from "../limits.js";
@@ -85,7 +85,7 @@ const methods: Record<string, Method> = {
         Code.FailedPrecondition,
       );
     }
-    await store.addCandidate(id, side, candidate);
+    await addCandidate(store, id, side, candidate);
     return {};
   },
 

@@ -7,7 +7,6 @@ import type {
   ChannelChange,
   ChannelListener,
   ChannelStore,
-  MutationResult,
   StoreLimits,
   Unsubscribe,
 } from "../store.js";
@@ -67,16 +66,6 @@ export class MemoryChannelStore implements ChannelStore {
     if (state.answer) throw new StoreError("already-answered", id);
     const version = state.version + 1;
     return this.replace({ ...state, answer: { value: sdp, version }, answererTokenHash, version });
-  }
-
-  async addCandidate(id: string, side: Side, candidate: StoredCandidate): Promise<MutationResult> {
-    const { state, changed } = await this.addCandidates(id, side, [candidate], false);
-    return { state, changed };
-  }
-
-  async completeCandidates(id: string, side: Side): Promise<MutationResult> {
-    const { state, changed } = await this.addCandidates(id, side, [], true);
-    return { state, changed };
   }
 
   async addCandidates(id: string, side: Side, batch: readonly StoredCandidate[], complete: boolean): Promise<CandidateBatchResult> {

@@ -3,7 +3,7 @@ import { MongoServerError } from "mongodb";
 import type { Clock } from "../../lib/clock.js";
 import type { ChannelState, NewChannel, Side, StoredCandidate } from "../channel.js";
 import { freshCandidates } from "../channel.js";
-import type { CandidateBatchResult, ChannelListener, ChannelStore, MutationResult, StoreHealth, Unsubscribe } from "../store.js";
+import type { CandidateBatchResult, ChannelListener, ChannelStore, StoreHealth, Unsubscribe } from "../store.js";
 import { StoreError } from "../store.js";
 import type { ChangeStreamFeed } from "./change-stream-feed.js";
 import type { ChangeCode, ChannelDocument } from "./document.js";
@@ -95,16 +95,6 @@ export class MongoChannelStore implements ChannelStore {
     if (doc) return toState(doc);
     const current = await this.requireLive(id);
     throw new StoreError(current.offer === undefined ? "no-offer" : "already-answered", id);
-  }
-
-  async addCandidate(id: string, side: Side, candidate: StoredCandidate): Promise<MutationResult> {
-    const { state, changed } = await this.addCandidates(id, side, [candidate], false);
-    return { state, changed };
-  }
-
-  async completeCandidates(id: string, side: Side): Promise<MutationResult> {
-    const { state, changed } = await this.addCandidates(id, side, [], true);
-    return { state, changed };
   }
 
   /**
