@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createClient } from "@connectrpc/connect";
 import { IceService } from "../gen/signaling/v1/ice_pb.js";
 import type { RunningServer } from "../src/server/app.js";
+import { waitForTcp } from "../src/lib/free-port.js";
 import { loadConfig } from "../src/server/config.js";
 import { FakeClock } from "./support/fake-clock.js";
 import { startTestServer, transportFor } from "./support/test-server.js";
@@ -52,21 +53,6 @@ async function freePort(): Promise<number> {
   throw new Error("no free port found on 127.0.0.1");
 }
 
-async function waitForTcp(port: number): Promise<void> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, "127.0.0.1");
-      socket.once("connect", () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once("error", () => resolve(false));
-    });
-    if (open) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`turnserver did not open 127.0.0.1:${port} within 10 s`);
-}
 
 /** Our server, minting TURN REST credentials for the local coturn with `secret`. */
 async function switchboard(secret: string, clock?: FakeClock): Promise<RunningServer> {

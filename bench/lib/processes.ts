@@ -1,8 +1,7 @@
 import type { ChildProcess } from "node:child_process";
 import { execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import * as net from "node:net";
-export { freePort } from "../../src/lib/free-port.js";
+export { freePort, waitForTcp } from "../../src/lib/free-port.js";
 
 /** Pins this process (every thread) to one core, so the load generator stays off the server's core. */
 export function pinSelf(core: number): void {
@@ -110,20 +109,3 @@ export async function waitForHttp(url: string, timeoutMs = 20_000): Promise<void
   }
 }
 
-/** Tries a TCP connection to `port` on loopback every 50 ms until one succeeds. */
-export async function waitForTcp(port: number, timeoutMs = 20_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, "127.0.0.1");
-      socket.once("connect", () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once("error", () => resolve(false));
-    });
-    if (open) return;
-    if (Date.now() > until) throw new Error(`nothing listened on port ${port} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

@@ -1,10 +1,9 @@
 import { MongoClient } from "mongodb";
-import { freePort } from "../../src/lib/free-port.js";
+import { canConnect, freePort } from "../../src/lib/free-port.js";
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import * as net from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 
@@ -88,16 +87,6 @@ export class FerretDb {
 }
 
 
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, "127.0.0.1");
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
-}
 
 /** What the Mongo suites run against: MONGODB_URI when set, else a FerretDB they start. */
 export type MongoTarget = { readonly kind: "uri"; readonly uri: string } | { readonly kind: "ferretdb"; readonly binary: string };
