@@ -6,6 +6,7 @@ import type { RunningServer } from "../src/server/app.js";
 import { startTestServer } from "./support/test-server.js";
 import type { RunResult } from "./support/tools.js";
 import { describeWithTools, findTool, repoRoot, run } from "./support/tools.js";
+import { servedServices } from "./support/services.js";
 
 const grpcurl = findTool("grpcurl");
 const jq = findTool("jq", []);
@@ -58,16 +59,7 @@ describeWithTools("grpcurl walk-through in README.md, run by real grpcurl", miss
   });
 
   it("lists every service through reflection", () => {
-    expect(result.stdout).toContain(
-      [
-        "grpc.health.v1.Health",
-        "grpc.reflection.v1.ServerReflection",
-        "grpc.reflection.v1alpha.ServerReflection",
-        "signaling.v1.IceService",
-        "signaling.v1.RoomService",
-        "signaling.v1.SignalingService",
-      ].join("\n") + "\n",
-    );
+    expect(result.stdout).toContain(servedServices.join("\n") + "\n");
   });
 
   it("describes the service and a message without .proto files", () => {

@@ -9,6 +9,7 @@ import { ServerReflection as V1, ServerReflectionRequestSchema } from "../gen/gr
 import { ServerReflection as V1alpha } from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import type { RunningServer } from "../src/server/app.js";
 import { startTestServer, transportFor } from "./support/test-server.js";
+import { servedServices } from "./support/services.js";
 
 type Question = MessageInitShape<typeof ServerReflectionRequestSchema>["messageRequest"];
 
@@ -28,14 +29,6 @@ function fileNames(answer: ServerReflectionResponse | undefined): string[] {
   return answer.messageResponse.value.fileDescriptorProto.map((bytes) => fromBinary(FileDescriptorProtoSchema, bytes).name);
 }
 
-const allServices = [
-  "grpc.health.v1.Health",
-  "grpc.reflection.v1.ServerReflection",
-  "grpc.reflection.v1alpha.ServerReflection",
-  "signaling.v1.IceService",
-  "signaling.v1.RoomService",
-  "signaling.v1.SignalingService",
-];
 
 describe("gRPC server reflection", () => {
   let server: RunningServer;
@@ -52,7 +45,7 @@ describe("gRPC server reflection", () => {
       const [answer] = await ask(server.url, [{ case: "listServices", value: "" }], service);
       expect(answer?.messageResponse).toMatchObject({ case: "listServicesResponse" });
       const names = answer?.messageResponse.case === "listServicesResponse" ? answer.messageResponse.value.service : [];
-      expect(names.map((s) => s.name)).toEqual(allServices);
+      expect(names.map((s) => s.name)).toEqual(servedServices);
       expect(answer?.validHost).toBe("localhost");
       expect(answer?.originalRequest?.messageRequest.case).toBe("listServices");
     });

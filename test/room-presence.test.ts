@@ -23,6 +23,16 @@ async function room(clock = new FakeClock()) {
   return { server, client, clock, name, alice, bob, watch };
 }
 
+/** Bob still holds his seat 1 ms before his timeout; at it, Alice's stream sees him time out. */
+async function expectSeatKeptUntilTimeout({ client, clock, name, bob, watch }: Pick<Awaited<ReturnType<typeof room>>, "client" | "clock" | "name" | "bob" | "watch">) {
+  clock.advance(timeoutMs - 1);
+  expect((await client.getRoom({ room: name, session: bob.session })).room?.members).toHaveLength(2);
+  const left = watch.next();
+  clock.advance(1);
+  expect(describeRoomMessage(await left)).toBe(`left ${bob.sessionId} TIMED_OUT`);
+  watch.cancel();
+}
+
 describe("room presence", () => {
   it("keeps the seat and the session of a member that rejoins within the timeout, with no left or joined event", async () => {
     const { server, client, clock, name, alice, bob, watch } = await room();
@@ -84,12 +94,7 @@ describe("room presence", () => {
     clock.advance(timeoutMs / 3 + 5000);
     bobWatch.cancel();
     await until(() => server.openRoomStreams() === 1);
-    clock.advance(timeoutMs - 1);
-    expect((await client.getRoom({ room: name, session: bob.session })).room?.members).toHaveLength(2);
-    const left = watch.next();
-    clock.advance(1);
-    expect(describeRoomMessage(await left)).toBe(`left ${bob.sessionId} TIMED_OUT`);
-    watch.cancel();
+    await expectSeatKeptUntilTimeout({ client, clock, name, bob, watch });
   });
 
   it("keeps a member that renews without a stream, and frees its seat once it stops", async () => {
@@ -97,12 +102,7 @@ describe("room presence", () => {
     clock.advance(timeoutMs - 1);
     const renewed = await client.renewSession({ room: name, session: bob.session });
     expect(timestampMs(renewed.expireTime!)).toBe(clock.now() + timeoutMs);
-    clock.advance(timeoutMs - 1);
-    expect((await client.getRoom({ room: name, session: bob.session })).room?.members).toHaveLength(2);
-    const left = watch.next();
-    clock.advance(1);
-    expect(describeRoomMessage(await left)).toBe(`left ${bob.sessionId} TIMED_OUT`);
-    watch.cancel();
+    await expectSeatKeptUntilTimeout({ client, clock, name, bob, watch });
   });
 
   it("ends a member's stream with NOT_FOUND when its session ends elsewhere", async () => {
