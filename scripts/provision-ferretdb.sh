@@ -12,8 +12,7 @@
 set -euo pipefail
 
 FERRETDB_VERSION="${FERRETDB_VERSION:-v1.24.0}"
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-tools="$root/.tools"
+source "$(dirname "${BASH_SOURCE[0]}")/tools-dir.sh"
 bin="$tools/bin/ferretdb"
 stamp="$tools/bin/ferretdb.version"
 

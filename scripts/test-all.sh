@@ -5,10 +5,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/go/bin:$PWD/.tools/bin:$PATH"
 
-# `npm install`, not `npm ci`: the registry mirror our machines use serves no other-platform optional
-# packages (buf, esbuild, rollup binaries for macOS/Windows), so the lockfile cannot list them and
-# `npm ci` refuses it as out of sync. `npm install` installs exactly the locked versions all the same.
-[ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm install --no-audit --no-fund
+# Node 24 first (from the npm registry into .tools/ when the machine's Node is older): everything
+# below, the tests and the benchmark included, runs on it.
+bash scripts/provision-node.sh
+# The lockfile lists every platform's packages, so `npm ci` installs exactly it; the check after it
+# fails the run when the lockfile is out of date with package.json.
+[ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund
+npm install --no-audit --no-fund --package-lock-only --silent
+git diff --exit-code -- package-lock.json || { echo "package-lock.json is out of date: run npm install and commit it" >&2; exit 1; }
 bash scripts/provision-core.sh
 bash scripts/provision-ferretdb.sh
 bash scripts/provision-coturn.sh
