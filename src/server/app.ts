@@ -17,13 +17,13 @@ import { withCors } from "./cors.js";
 import { defaultDemoDir, demoRoute } from "./demo.js";
 import type { Logger } from "./logger.js";
 import { silentLogger } from "./logger.js";
-import { hardStop } from "./hard-stop.js";
 import { SignalingService } from "../../gen/signaling/v1/signaling_pb.js";
 import { RoomService } from "../../gen/signaling/v1/room_pb.js";
 import { HealthCheckResponse_ServingStatus as ServingStatus } from "../../gen/health/v1/health_pb.js";
 import { createHealthService } from "./health/health-service.js";
 import { HealthStatus } from "./health/health-status.js";
-import { requestLog } from "./request-log.js";
+import { callPipeline } from "./pipeline/index.js";
+import { callContextValues, peerAddress } from "./pipeline/client-address.js";
 import { probeStoreHealth } from "./store-health-probe.js";
 import routes from "./routes.js";
 import { DualProtocolListener } from "./listener.js";
@@ -97,7 +97,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     // Connect reads 0 as "no deadline allowed"; our 0 means no cap.
     ...(config.maxTimeoutMs > 0 && { maxTimeoutMs: config.maxTimeoutMs }),
     shutdownSignal: shutdownController.signal,
-    interceptors: [requestLog(logger), hardStop(cutController.signal)],
+    interceptors: callPipeline({ logger, cutSignal: cutController.signal }),
+    contextValues: callContextValues(peerAddress),
   });
 
   const compat =

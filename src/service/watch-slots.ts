@@ -1,4 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { limitExceeded } from "./limit-error.js";
 
 /** How many streams a process, and each key (a channel, a room session), may hold open. */
 export interface WatchSlotLimits {
@@ -26,15 +26,15 @@ export class WatchSlots {
   /** Takes a slot for a stream on `key`; the returned function gives it back (once). */
   acquire(key: string): () => void {
     if (this.total >= this.limits.maxWatchStreams) {
-      throw new ConnectError(
+      throw limitExceeded(
+        "max-watch-streams",
         `the server holds its maximum of ${this.limits.maxWatchStreams} watch streams (max-watch-streams); retry later or elsewhere`,
-        Code.ResourceExhausted,
       );
     }
     const onKey = this.perKey.get(key) ?? 0;
     const { max, what, setting } = this.limits.perKey;
     if (onKey >= max) {
-      throw new ConnectError(`${what} ${key} has its maximum of ${max} watch streams (${setting})`, Code.ResourceExhausted);
+      throw limitExceeded(setting, `${what} ${key} has its maximum of ${max} watch streams (${setting})`);
     }
     this.total++;
     this.perKey.set(key, onKey + 1);

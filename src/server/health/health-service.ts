@@ -1,5 +1,6 @@
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { limitExceeded } from "../../service/limit-error.js";
 import type { HealthCheckRequest } from "../../../gen/health/v1/health_pb.js";
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../../../gen/health/v1/health_pb.js";
 import { AsyncQueue } from "../../lib/async-queue.js";
@@ -27,9 +28,9 @@ export function createHealthService(status: HealthStatus, options: HealthService
 
     async *watch(req: HealthCheckRequest, ctx: HandlerContext) {
       if (watching >= options.maxWatchStreams) {
-        throw new ConnectError(
+        throw limitExceeded(
+          "max-health-watch-streams",
           `the server holds its maximum of ${options.maxWatchStreams} health watch streams (max-health-watch-streams); use Check instead`,
-          Code.ResourceExhausted,
         );
       }
       watching++;

@@ -1,6 +1,6 @@
 import type { Interceptor } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Logger } from "./logger.js";
+import type { Logger } from "../logger.js";
 
 // Codes that mean the server, not the caller, is at fault.
 const serverFaults = new Set([Code.Internal, Code.Unknown, Code.DataLoss, Code.Unimplemented]);
