@@ -28,7 +28,9 @@ describe("configuration", () => {
 
   it("rejects unknown flags and inconsistent TTLs", () => {
     expect(() => loadConfig(["--prot", "1"], {})).toThrow(/Unknown option '--prot'/);
-    expect(() => loadConfig(["--default-ttl-seconds", "5"], {})).toThrow(/--default-ttl-seconds must lie between/);
+    expect(() => loadConfig(["--default-ttl-seconds", "5"], {})).toThrow(
+      "--default-ttl-seconds (5) must lie between --min-ttl-seconds (10) and --max-ttl-seconds (3600)",
+    );
   });
 
   it("has room settings with the defaults the API documents, and refuses inconsistent ones", () => {
@@ -44,8 +46,10 @@ describe("configuration", () => {
       keepAliveIntervalMs: 15_000,
     });
     expect(configOf(["--room-default-seats", "4"], { SWITCHBOARD_ROOM_SESSION_TIMEOUT_MS: "5000" }).rooms).toMatchObject({ defaultSeats: 4, sessionTimeoutMs: 5000 });
-    expect(() => loadConfig(["--room-default-seats", "20"], {})).toThrow(/--room-default-seats must not exceed --room-max-seats/);
-    expect(() => loadConfig(["--room-max-backlog-bytes", "65536"], {})).toThrow(/--room-max-backlog-bytes must hold at least one message/);
+    expect(() => loadConfig(["--room-default-seats", "20"], {})).toThrow("--room-default-seats (20) must not exceed --room-max-seats (16)");
+    expect(() => loadConfig(["--room-max-backlog-bytes", "65536"], {})).toThrow(
+      "--room-max-backlog-bytes (65536) must hold at least one message of --room-max-message-bytes (65536) plus 64",
+    );
     expect(() => loadConfig(["--room-session-timeout-ms", "10"], {})).toThrow(/--room-session-timeout-ms .*from 1000/);
   });
 

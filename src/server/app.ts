@@ -15,6 +15,9 @@ import { compatEndpoint } from "./compat/compat-endpoint.js";
 import type { Config } from "./config.js";
 import { withCors } from "./cors.js";
 import { defaultDemoDir, demoRoute } from "./demo.js";
+import { landingRoute } from "./landing.js";
+import { listenStartupError } from "./startup-error.js";
+import { listenAddress } from "./listen-address.js";
 import type { Logger } from "./logger.js";
 import { silentLogger } from "./logger.js";
 import { SignalingService } from "../../gen/signaling/v1/signaling_pb.js";
@@ -46,7 +49,7 @@ export interface ServerOptions {
 export interface RunningServer {
   /** The port actually listened on (useful with port 0). */
   readonly port: number;
-  /** http://host:port, with a loopback host when listening on every address. */
+  /** http://host:port to reach it from this machine: the loopback address when listening on every address. */
   readonly url: string;
   readonly store: ChannelStore;
   readonly roomStore: RoomStore;
@@ -109,15 +112,19 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
           maxBodyBytes: config.maxRequestBytes,
           api: createCompatApi({ store, clock, limits: config.limits }),
           logger,
+          // GET / is the landing page.
+          allow: config.compatPath === "/" ? "GET, HEAD, POST" : "POST",
         });
 
   const demo = config.demo ? demoRoute(options.demoDir ?? defaultDemoDir()) : undefined;
+  const landing = landingRoute({ demo: config.demo, compatAtRoot: config.compatPath === "/" });
   const listener = new DualProtocolListener(withCors(config.corsAllowedOrigins, (req, res) => {
     if (req.url === "/healthz" && (req.method === "GET" || req.method === "HEAD")) {
       void writeHealth(res, draining, health.get("") === ServingStatus.SERVING, store);
       return;
     }
     if (demo?.(req, res)) return;
+    if (landing(req, res)) return;
     inFlight++;
     res.once("close", () => {
       if (--inFlight === 0) idle?.();
@@ -126,10 +133,16 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     else rpcHandler(req, res);
   }));
 
-  const port = await listener.listen(config.port, config.host);
-  const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
-  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
-  logger.info("listening", { url, store: config.store });
+  let port: number;
+  try {
+    port = await listener.listen(config.port, config.host);
+  } catch (error) {
+    stopStoreProbes.forEach((stop) => stop());
+    await Promise.all([options.store ? undefined : store.close(), options.roomStore ? undefined : roomStore.close()]).catch(() => {});
+    throw listenStartupError(error, config.host, config.port);
+  }
+  const { address, url, urls } = listenAddress(config.host, port);
+  logger.info("listening", { address, url, urls, store: config.store });
 
   const callsFinished = (timeoutMs: number) =>
     new Promise<void>((resolve) => {
