@@ -24,7 +24,7 @@ import { SignalingService } from "../../gen/signaling/v1/signaling_pb.js";
 import { RoomService } from "../../gen/signaling/v1/room_pb.js";
 import { HealthCheckResponse_ServingStatus as ServingStatus } from "../../gen/health/v1/health_pb.js";
 import { createHealthService } from "./health/health-service.js";
-import { HealthStatus } from "./health/health-status.js";
+import { HealthStatus, livenessService } from "./health/health-status.js";
 import { callPipeline } from "./pipeline/index.js";
 import { callContextValues, peerAddress } from "./pipeline/client-address.js";
 import { probeStoreHealth } from "./store-health-probe.js";
@@ -75,7 +75,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const roomStore = options.roomStore ?? (await openRoomStore(config, clock, logger).catch(closing(options.store ? undefined : store)));
   const signaling = createSignalingService({ store, clock, limits: config.limits });
   const rooms = createRoomService({ store: roomStore, clock, limits: config.rooms });
-  const health = new HealthStatus([SignalingService.typeName, RoomService.typeName]);
+  const health = new HealthStatus([SignalingService.typeName, RoomService.typeName, livenessService]);
   const stopStoreProbes = [
     probeStoreHealth(store, health, SignalingService.typeName, config.storeHealthIntervalMs, logger),
     probeStoreHealth(roomStore, health, RoomService.typeName, config.storeHealthIntervalMs, logger),
