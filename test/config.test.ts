@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { configOf } from "./support/config-of.js";
 import { ConfigError, configTable, helpText, loadConfig, settings } from "../src/server/config.js";
+import { configTableFile, currentConfigTable, withConfigTable } from "../scripts/lib/config-table-file.js";
 
 
 describe("configuration", () => {
@@ -61,10 +62,16 @@ describe("configuration", () => {
     }
   });
 
-  it("documents every setting in the README's configuration table, as generated (npm run docs:config)", () => {
-    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
-    const table = readme.split("<!-- config-table:start -->\n")[1]?.split("<!-- config-table:end -->")[0];
+  it("documents every setting in docs/configuration.md's table, as generated (npm run docs:config)", () => {
+    const doc = readFileSync(new URL(`../${configTableFile}`, import.meta.url), "utf8");
+    const table = currentConfigTable(doc);
     expect(table).toBe(configTable());
     for (const s of Object.values(settings)) expect(table).toContain(`\`--${s.flag}\``);
+  });
+
+  it("npm run docs:config rewrites only the table between the markers", () => {
+    const doc = "# Title\n\nintro\n<!-- config-table:start -->\nold\n<!-- config-table:end -->\n\nafter\n";
+    expect(withConfigTable(doc, "new\n")).toBe("# Title\n\nintro\n<!-- config-table:start -->\nnew\n<!-- config-table:end -->\n\nafter\n");
+    expect(() => withConfigTable("no markers", "new\n")).toThrow(/markers/);
   });
 });
