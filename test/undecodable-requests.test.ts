@@ -110,3 +110,21 @@ describe("a binary message that cannot be decoded", () => {
     expect(reply.code).toBe("ok");
   });
 });
+
+describe("a streaming request that is not one plain message", () => {
+  // Codes as the Connect conformance suite expects them (grpc_server_unexpected.yaml and its siblings).
+  const cases: [string, Uint8Array, Record<string, string>, string][] = [
+    ["no message", new Uint8Array(), {}, "unimplemented"],
+    ["two messages", Uint8Array.from([...envelope(bytes()), ...envelope(bytes())]), {}, "unimplemented"],
+    ["a compressed-flag frame without grpc-encoding", envelope(bytes(0x0a, 0x01, 0x41), 1), {}, "internal"],
+    ["a compressed-flag frame of garbage with grpc-encoding: gzip", envelope(bytes(0x1f, 0x8b, 0x08), 1), { "grpc-encoding": "gzip" }, "invalid_argument"],
+    ["a length prefix promising more than is sent", envelope(bytes(0x0a), 0, 100), {}, "invalid_argument"],
+  ];
+  it.each(cases)("is answered as the conformance suite expects and logged at debug, never at error: %s", async (_what, body, headers, code) => {
+    logLines.length = 0;
+    const reply = await h2.call({ path: streamingPath, contentType: "application/grpc", headers: { te: "trailers", ...headers }, body });
+    expect(reply.code).toBe(code);
+    const records = logLines.map((line) => JSON.parse(line) as { level: string });
+    expect(records.filter((r) => r.level === "error")).toEqual([]);
+  });
+});
