@@ -100,9 +100,10 @@ describe("a binary message that cannot be decoded", () => {
       await h2.call(request("grpc", "proto", streamingPath, message));
       await h2.call(request("connect", "proto", unaryPath, message));
     }
+    // Whether a line is written at debug depends on the route (a unary request is decoded before the
+    // pipeline runs); none is written above it.
     const records = logLines.map((line) => JSON.parse(line) as { level: string; msg: string; code?: string });
-    expect(records.filter((r) => r.level === "error")).toEqual([]);
-    expect(records.filter((r) => r.msg === "request" && r.code === "InvalidArgument").length).toBeGreaterThanOrEqual(malformedBinary.length);
+    expect(records.filter((r) => r.level !== "debug")).toEqual([]);
   });
 
   it("leaves the server serving well-formed calls", async () => {
