@@ -4,13 +4,15 @@
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# Exactly the lockfile; no install scripts (the package's own prepack would build before src is here).
-RUN npm ci --no-audit --no-fund --ignore-scripts
+# Fixes to dependencies, applied by the postinstall step (patch-package); see docs/security.md (Bad input).
+COPY patches patches
+# Exactly the lockfile; npm ci runs the postinstall step that applies the patches.
+RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY gen gen
 COPY src src
 COPY scripts/build-demo.mjs scripts/
-RUN npm run build && npm prune --omit=dev --ignore-scripts
+RUN npm run build && npm prune --omit=dev
 
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production

@@ -41,8 +41,8 @@ describe("GET /", () => {
     expect(page).toContain("docs/");
   });
 
-  it("answers curl in plain text, and mentions the JSON endpoint that POST / is", async () => {
-    const url = await start();
+  it("answers curl in plain text, and mentions the JSON endpoint that POST / is when it is on", async () => {
+    const url = await start({ compatPath: "/" });
     const res = await fetch(`${url}/`);
     expect(res.headers.get("content-type")).toBe("text/plain; charset=utf-8");
     const text = await res.text();
