@@ -1,6 +1,8 @@
 import type { ChildProcessWithoutNullStreams } from "node:child_process";
 import { spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
 import * as net from "node:net";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { helpText } from "../src/server/config.js";
 import { freePort } from "../src/lib/free-port.js";
@@ -50,6 +52,11 @@ describe("the switchboard command, installed globally from the packed package", 
   it("prints every setting for --help, and exits 0", async () => {
     const result = await installed.run(["--help"]);
     expect(result).toEqual({ code: 0, stdout: helpText(), stderr: "" });
+  });
+
+  it("carries the fixes in patches/ to its dependencies (applied by its postinstall)", async () => {
+    const patched = join(installed.libDir, "node_modules/switchboard/node_modules/@connectrpc/connect/dist/esm/protocol-grpc/trailer-status.js");
+    expect(await readFile(patched, "utf8")).toContain("rawMessage.toWellFormed()");
   });
 
   it("runs as `npx switchboard --help` in the source tree", async () => {

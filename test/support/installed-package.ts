@@ -5,7 +5,7 @@ import type { RunResult } from "./tools.js";
 import { repoRoot, run } from "./tools.js";
 
 /** What the package's build reads: copied so the build never writes into the checkout's dist/. */
-const buildInputs = ["package.json", "package-lock.json", "tsconfig.json", "tsconfig.build.json", "README.md", "src", "gen", "proto", "docs", "scripts/build-demo.mjs"];
+const buildInputs = ["package.json", "package-lock.json", "tsconfig.json", "tsconfig.build.json", "README.md", "src", "gen", "proto", "docs", "patches", "scripts/build-demo.mjs"];
 
 export interface InstalledPackage {
   /** A copy of the source tree, built by `npm pack` (prepack). */
@@ -50,7 +50,8 @@ export async function installPackedPackage(): Promise<InstalledPackage> {
   const { name, version } = JSON.parse(await readFile(join(sourceDir, "package.json"), "utf8")) as { name: string; version: string };
   const tarball = `${name}-${version}.tgz`;
   const prefix = join(dir, "global");
-  await npm(["install", "--global", "--prefix", prefix, "--no-audit", "--no-fund", "--prefer-offline", join(dir, tarball)], dir);
+  // Its postinstall applies patches/ to its dependencies; npm runs an installed package's scripts only when allowed.
+  await npm(["install", "--global", "--prefix", prefix, "--allow-scripts=switchboard", "--no-audit", "--no-fund", "--prefer-offline", join(dir, tarball)], dir);
 
   const command = join(prefix, "bin", "switchboard");
   return {
