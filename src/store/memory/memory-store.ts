@@ -5,6 +5,7 @@ import { freshCandidates, isExpired, newChannelState } from "../channel.js";
 import type {
   CandidateBatchResult,
   ChannelChange,
+  ChannelStoreStats,
   ChannelListener,
   ChannelStore,
   StoreLimits,
@@ -95,6 +96,11 @@ export class MemoryChannelStore implements ChannelStore {
 
   watchChannel(id: string, listener: ChannelListener): Unsubscribe {
     return this.listeners.add(id, listener);
+  }
+
+  async stats(): Promise<ChannelStoreStats> {
+    this.sweepExpired();
+    return { liveChannels: this.channels.size };
   }
 
   async close(): Promise<void> {
