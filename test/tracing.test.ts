@@ -1,4 +1,6 @@
 import { randomBytes } from "node:crypto";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
 import type { Interceptor } from "@connectrpc/connect";
 import { Code, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
@@ -98,6 +100,31 @@ describe("tracing", () => {
     expect(get!.status.code).toBe(SpanStatusCode.UNSET);
     const [store] = named(spans(), "channels.getChannel");
     expect(store!.status.code).toBe(SpanStatusCode.UNSET);
+  });
+
+  it("sends the spans to <OTEL_EXPORTER_OTLP_ENDPOINT>/v1/traces as OTLP protobuf, flushed on shutdown", async () => {
+    const received: { path: string | undefined; contentType: string | undefined; body: Buffer }[] = [];
+    const collector = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (chunk: Buffer) => chunks.push(chunk));
+      req.on("end", () => {
+        received.push({ path: req.url, contentType: req.headers["content-type"], body: Buffer.concat(chunks) });
+        res.writeHead(200, { "content-type": "application/x-protobuf" }).end();
+      });
+    });
+    await new Promise<void>((resolve) => collector.listen(0, "127.0.0.1", resolve));
+    try {
+      const endpoint = `http://127.0.0.1:${(collector.address() as AddressInfo).port}/`;
+      const config = configOf([], { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_SERVICE_NAME: "switchboard-under-test" });
+      const running = await startTestServer({ tracing: config.tracing });
+      await createClient(SignalingService, createGrpcTransport({ baseUrl: running.url })).createChannel({});
+      await running.shutdown(0);
+      expect(received.map((r) => [r.path, r.contentType])).toEqual([["/v1/traces", "application/x-protobuf"]]);
+      const body = received[0]!.body.toString("latin1");
+      for (const text of [`${signaling}/CreateChannel`, "channels.createChannel", "switchboard-under-test"]) expect(body).toContain(text);
+    } finally {
+      collector.close();
+    }
   });
 
   it("is off by default, and turned on by OTEL_EXPORTER_OTLP_ENDPOINT", () => {

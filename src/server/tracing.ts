@@ -24,6 +24,11 @@ export interface TracingOptions extends TracingConfig {
   readonly exporter?: SpanExporter;
 }
 
+/** How long shutdown waits for the last spans to reach the collector; an unreachable one must not hold the stop. */
+const flushOnStopMs = 2000;
+/** How long one batch export may take (the SDK's default is 30 s). */
+const exportTimeoutMs = 10_000;
+
 let contextManagerSet = false;
 
 /**
@@ -40,7 +45,8 @@ export function startTracing(options: TracingOptions): Tracing {
   }
   const processor: SpanProcessor = options.exporter
     ? new SimpleSpanProcessor({ exporter: options.exporter })
-    : new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: tracesUrl(options.endpoint) }) });
+    : // Holds at most the SDK's 2048 spans while the collector is slow or down; more are dropped, never queued without bound.
+      new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: tracesUrl(options.endpoint) }), exportTimeoutMillis: exportTimeoutMs });
   const provider = new TracerProvider({
     resource: resourceFromAttributes({ "service.name": options.serviceName }),
     sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(options.sampleRatio) }),
@@ -50,7 +56,11 @@ export function startTracing(options: TracingOptions): Tracing {
   return {
     interceptor: tracingInterceptor(tracer, new W3CTraceContextPropagator()),
     storeSpans: storeSpans(tracer, options.backend),
-    shutdown: () => provider.shutdown(),
+    shutdown: () =>
+      new Promise<void>((resolve) => {
+        setTimeout(resolve, flushOnStopMs).unref();
+        provider.shutdown().then(resolve, resolve);
+      }),
   };
 }
 
