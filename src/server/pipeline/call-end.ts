@@ -29,23 +29,48 @@ export function whenCallEnds<R extends Response>(response: Promise<R>, ended: Ca
   );
 }
 
-async function* watched<T>(messages: AsyncIterable<T>, ended: CallEnded, firstMessage: (() => void) | undefined): AsyncGenerator<T> {
-  let outcome: { error: unknown } | undefined;
+/**
+ * The stream's messages, reporting its end once: after the last message, on
+ * an error, or when the consumer stops reading (return(), even before the
+ * first message: an async generator would skip its finally then).
+ */
+function watched<T>(messages: AsyncIterable<T>, ended: CallEnded, firstMessage: (() => void) | undefined): AsyncIterable<T> {
+  let finished = false;
+  const finish = (error: unknown) => {
+    if (finished) return;
+    finished = true;
+    ended(error);
+  };
   let first = firstMessage;
-  try {
-    for await (const message of messages) {
-      if (first) {
-        first();
-        first = undefined;
-      }
-      yield message;
-    }
-    outcome = { error: undefined };
-  } catch (error) {
-    outcome = { error };
-    throw error;
-  } finally {
-    // Neither finished nor failed: the consumer stopped reading (the client went away).
-    ended(outcome ? outcome.error : new ConnectError("the client cancelled the stream", Code.Canceled));
-  }
+  return {
+    [Symbol.asyncIterator]() {
+      const inner = messages[Symbol.asyncIterator]();
+      return {
+        async next(): Promise<IteratorResult<T>> {
+          let result: IteratorResult<T>;
+          try {
+            result = await inner.next();
+          } catch (error) {
+            finish(error);
+            throw error;
+          }
+          if (result.done) finish(undefined);
+          else if (first) {
+            first();
+            first = undefined;
+          }
+          return result;
+        },
+        async return(value?: unknown): Promise<IteratorResult<T>> {
+          finish(new ConnectError("the client cancelled the stream", Code.Canceled));
+          return (await inner.return?.(value)) ?? { done: true, value: value as T };
+        },
+        async throw(error?: unknown): Promise<IteratorResult<T>> {
+          finish(error);
+          if (inner.throw) return inner.throw(error);
+          throw error;
+        },
+      };
+    },
+  };
 }
