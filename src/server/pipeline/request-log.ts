@@ -11,13 +11,22 @@ const serverFaults = new Set([Code.Internal, Code.Unknown, Code.DataLoss, Code.U
  * One log line per call: at debug for every call (procedure, code, duration,
  * trace id when tracing is on; never message contents), at error for server
  * faults always. A stream's line is written when it ends.
+ * A request that cannot be read (bad framing, a compressed frame nobody
+ * declared, no message or two) is the client's fault whatever its code
+ * (the Connect conformance suite wants INTERNAL or UNIMPLEMENTED for some),
+ * so it is logged at debug: no client can fill the error log.
  */
 export function requestLog(logger: Logger): Interceptor {
-  return (next) => (req) => {
+  return (next) => (request) => {
     const started = performance.now();
+    const input = { messages: 0, errors: new WeakSet<object>() };
+    const req = request.stream ? { ...request, message: noticingErrors(request.message, input) } : request;
+    // A server-streaming call takes one message: none or a second is a request that cannot be read.
+    const unreadable = (error: unknown) =>
+      input.errors.has(error as object) || (req.method.methodKind === "server_streaming" && input.messages !== 1);
     return whenCallEnds(next(req), (error) => {
       const code = error === undefined ? undefined : ConnectError.from(error).code;
-      const fault = code !== undefined && serverFaults.has(code);
+      const fault = code !== undefined && serverFaults.has(code) && !unreadable(error);
       if (!fault && !logger.isEnabled("debug")) return;
       const traceId = req.contextValues.get(traceIdKey);
       const fields = {
@@ -30,4 +39,17 @@ export function requestLog(logger: Logger): Interceptor {
       else logger.debug("request", fields);
     });
   };
+}
+
+/** The request messages as they are, counting them and remembering every error reading them threw. */
+async function* noticingErrors<T>(messages: AsyncIterable<T>, seen: { messages: number; errors: WeakSet<object> }): AsyncGenerator<T> {
+  try {
+    for await (const message of messages) {
+      seen.messages++;
+      yield message;
+    }
+  } catch (error) {
+    if (typeof error === "object" && error !== null) seen.errors.add(error);
+    throw error;
+  }
 }
