@@ -230,6 +230,11 @@ describe("deploy/grafana/switchboard.json", () => {
     expect([...used].sort()).toEqual([...Object.keys(agreed), ...processMetrics].sort());
   });
 
+  it("draws only metrics the server exposes at GET /metrics", async () => {
+    const exposition = await (await fetch(`${server.url}/metrics`)).text();
+    for (const metric of [...Object.keys(agreed), ...processMetrics]) expect(exposition).toMatch(new RegExp(`^# TYPE ${metric} `, "m"));
+  });
+
   it("shows requests, errors, latency p50 and p99 from the histogram, open streams and store latency", () => {
     const titles: string[] = dashboard.panels.map((p: Manifest) => p.title);
     for (const title of ["Requests per second by method", "Errors per second by status code", "Latency p50 by method", "Latency p99 by method", "Open streams by kind", "Store latency p50 and p99 by operation"]) {
