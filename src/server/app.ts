@@ -1,8 +1,8 @@
-import { setMaxListeners } from "node:events";
 import type * as http from "node:http";
 import type * as http2 from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { Broadcast } from "../lib/broadcast.js";
 import type { Clock } from "../lib/clock.js";
 import { systemClock } from "../lib/clock.js";
 import { createCompatApi } from "../service/compat/compat-api.js";
@@ -22,7 +22,7 @@ import { RoomService } from "../../gen/signaling/v1/room_pb.js";
 import { HealthCheckResponse_ServingStatus as ServingStatus } from "../../gen/health/v1/health_pb.js";
 import { createHealthService } from "./health/health-service.js";
 import { HealthStatus } from "./health/health-status.js";
-import { callPipeline } from "./pipeline/index.js";
+import { callGate, callPipeline } from "./pipeline/index.js";
 import { callContextValues, peerAddress } from "./pipeline/client-address.js";
 import { probeStoreHealth } from "./store-health-probe.js";
 import routes from "./routes.js";
@@ -78,10 +78,10 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     probeStoreHealth(roomStore, health, RoomService.typeName, config.storeHealthIntervalMs, logger),
   ];
 
-  const shutdownController = new AbortController();
-  const cutController = new AbortController();
-  // Every call in flight listens to both signals; that is many listeners by design, not a leak.
-  setMaxListeners(0, shutdownController.signal, cutController.signal);
+  // Not AbortSignals: every call joins both, and a shared signal costs O(open calls) per call (see Broadcast).
+  const shutdownCalls = new Broadcast<ConnectError>();
+  const cutCalls = new Broadcast<ConnectError>();
+  const pipeline = { logger, shutdown: shutdownCalls, cut: cutCalls };
   let draining = false;
   let inFlight = 0;
   let idle: (() => void) | undefined;
@@ -96,8 +96,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     readMaxBytes: config.maxRequestBytes,
     // Connect reads 0 as "no deadline allowed"; our 0 means no cap.
     ...(config.maxTimeoutMs > 0 && { maxTimeoutMs: config.maxTimeoutMs }),
-    shutdownSignal: shutdownController.signal,
-    interceptors: callPipeline({ logger, cutSignal: cutController.signal }),
+    // No shutdownSignal: callGate aborts every call's signal at shutdown instead.
+    requestGate: callGate(pipeline),
+    interceptors: callPipeline(pipeline),
     contextValues: callContextValues(peerAddress),
   });
 
@@ -146,9 +147,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       stopStoreProbes.forEach((stop) => stop());
       logger.info("shutting down", { graceMs, openCalls: inFlight });
       listener.stopAccepting();
-      shutdownController.abort(new ConnectError("the server is shutting down; reconnect", Code.Unavailable));
+      shutdownCalls.fire(new ConnectError("the server is shutting down; reconnect", Code.Unavailable));
       await callsFinished(graceMs);
-      cutController.abort(new ConnectError("the server stopped before this call finished; retry", Code.Unavailable));
+      cutCalls.fire(new ConnectError("the server stopped before this call finished; retry", Code.Unavailable));
       await callsFinished(responseFlushMs);
       // Let the last frames of finished and cut calls reach their clients before cutting connections.
       await listener.closed(responseFlushMs);
