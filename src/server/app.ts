@@ -10,6 +10,7 @@ import { createIceService } from "../service/ice-service.js";
 import { createRoomService } from "../service/room-service.js";
 import type { RoomStore } from "../store/room-store.js";
 import { createSignalingService } from "../service/signaling-service.js";
+import { StreamQueues } from "../service/stream-queue.js";
 import type { ChannelStore } from "../store/store.js";
 import { compatEndpoint } from "./compat/compat-endpoint.js";
 import type { Config } from "./config.js";
@@ -70,8 +71,10 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const logger = options.logger ?? silentLogger;
   const store = options.store ?? (await openStore(config, clock, logger));
   const roomStore = options.roomStore ?? (await openRoomStore(config, clock, logger).catch(closing(options.store ? undefined : store)));
-  const signaling = createSignalingService({ store, clock, limits: config.limits });
-  const rooms = createRoomService({ store: roomStore, clock, limits: config.rooms });
+  // One bound for what every stream holds for slow clients, per stream and in total.
+  const streamQueues = new StreamQueues(config.streams);
+  const signaling = createSignalingService({ store, clock, limits: config.limits, streamQueues });
+  const rooms = createRoomService({ store: roomStore, clock, limits: config.rooms, streamQueues });
   const health = new HealthStatus([SignalingService.typeName, RoomService.typeName]);
   const stopStoreProbes = [
     probeStoreHealth(store, health, SignalingService.typeName, config.storeHealthIntervalMs, logger),
@@ -91,7 +94,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       signaling: signaling.impl,
       ice: createIceService({ store, clock, ice: config.ice }),
       rooms: rooms.impl,
-      health: createHealthService(health, { maxWatchStreams: config.maxHealthWatchStreams }),
+      health: createHealthService(health, { maxWatchStreams: config.maxHealthWatchStreams, streamQueues }),
     }),
     readMaxBytes: config.maxRequestBytes,
     // Connect reads 0 as "no deadline allowed"; our 0 means no cap.
