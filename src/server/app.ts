@@ -116,6 +116,13 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         });
 
   const demo = config.demo ? demoRoute(options.demoDir ?? defaultDemoDir()) : undefined;
+  let lastRefusalLog = 0;
+  const onRefused = (reason: string, address: string) => {
+    // At most one line a second: a flood of refused connections must not flood the log.
+    if (Date.now() - lastRefusalLog < 1000) return;
+    lastRefusalLog = Date.now();
+    logger.warn("connection closed by a limit", { setting: reason, address });
+  };
   const listener = new DualProtocolListener(withCors(config.corsAllowedOrigins, (req, res) => {
     if (req.url === "/healthz" && (req.method === "GET" || req.method === "HEAD")) {
       void writeHealth(res, draining, health.get("") === ServingStatus.SERVING, store);
@@ -128,7 +135,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     });
     if (compat?.matches(req)) compat.handle(req, res);
     else rpcHandler(req, res);
-  }));
+  }), { limits: config.connections, onRefused });
 
   const port = await listener.listen(config.port, config.host);
   const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
