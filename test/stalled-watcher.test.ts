@@ -90,6 +90,27 @@ describe("a watcher that stops reading", () => {
   });
 });
 
+describe("a watcher that never reads again", () => {
+  const servers = roomServers();
+
+  it("is cut at the transport one keep-alive interval after its stream overflowed, so it holds no slot", { timeout: 60_000 }, async () => {
+    const keepAliveIntervalMs = 500;
+    const server = await servers({
+      limits: { keepAliveIntervalMs },
+      rooms: { maxBacklogBytes: 64 * MiB, keepAliveIntervalMs },
+      streams: { maxQueuedBytes: 1 * MiB, maxQueuedMessages: 1000, maxQueuedBytesTotal: 64 * MiB },
+    });
+    const room = await stalledRoom(server.url);
+    expect(server.openRoomStreams()).toBe(1);
+    for (let n = 1; n <= 500; n++) await room.send(n);
+    for (let i = 0; i < 200 && server.openRoomStreams() > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(server.openRoomStreams()).toBe(0);
+    const { error } = await room.drain();
+    expect(Code[error.code]).toBe("ResourceExhausted");
+    await room.close();
+  });
+});
+
 describe("a watcher that stops reading while 2,000 × 64 KiB messages are sent to it", () => {
   let server: ServerProcess | undefined;
   afterEach(async () => {

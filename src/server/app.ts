@@ -72,7 +72,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const store = options.store ?? (await openStore(config, clock, logger));
   const roomStore = options.roomStore ?? (await openRoomStore(config, clock, logger).catch(closing(options.store ? undefined : store)));
   // One bound for what every stream holds for slow clients, per stream and in total.
-  const streamQueues = new StreamQueues(config.streams);
+  // A stream that overflowed and does not take its ending within a keep-alive interval is cut.
+  const streamQueues = new StreamQueues(config.streams, config.limits.keepAliveIntervalMs);
   const signaling = createSignalingService({ store, clock, limits: config.limits, streamQueues });
   const rooms = createRoomService({ store: roomStore, clock, limits: config.rooms, streamQueues });
   const health = new HealthStatus([SignalingService.typeName, RoomService.typeName]);

@@ -24,7 +24,7 @@ import { roomError } from "./room-errors.js";
 import { validBody, validDisplayName, validMessageKind, validRecipient, validRoomName, validSeats } from "./room-validation.js";
 import { hashToken, newSessionId, newToken } from "./tokens.js";
 import { watchRoomStream } from "./watch-room.js";
-import { StreamQueues } from "./stream-queue.js";
+import { abandonStreamKey, StreamQueues } from "./stream-queue.js";
 import { WatchSlots } from "./watch-slots.js";
 
 export interface RoomServiceDeps {
@@ -83,6 +83,7 @@ export class RoomHandlers implements Impl {
       renewIntervalMs: Math.max(1, Math.floor(limits.sessionTimeoutMs / 3)),
       queues: this.streamQueues,
       backlogBytes: limits.maxBacklogBytes,
+      abandon: ctx.values.get(abandonStreamKey),
     };
     yield* watchRoomStream(deps, req.room, member.sessionId, Number(req.afterSequence), ctx.signal);
   }

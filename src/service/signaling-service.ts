@@ -28,7 +28,7 @@ import type { SignalingLimits } from "./limits.js";
 import { hashToken, newChannelId, newToken } from "./tokens.js";
 import { validCandidate, validChannelId, validDescription, validSide, validTtlMs } from "./validation.js";
 import { watchChannelStream } from "./watch-channel.js";
-import { StreamQueues } from "./stream-queue.js";
+import { abandonStreamKey, StreamQueues } from "./stream-queue.js";
 import { WatchSlots } from "./watch-slots.js";
 
 export interface SignalingServiceDeps {
@@ -157,7 +157,7 @@ export class SignalingHandlers implements Impl {
 
   async *watchChannel(req: WatchChannelRequest, ctx: HandlerContext) {
     const channelId = validChannelId(req.channelId);
-    const deps = { store: this.deps.store, slots: this.watchSlots, keepAlive: this.keepAlive, queues: this.streamQueues };
+    const deps = { store: this.deps.store, slots: this.watchSlots, keepAlive: this.keepAlive, queues: this.streamQueues, abandon: ctx.values.get(abandonStreamKey) };
     yield* watchChannelStream(deps, channelId, req.afterVersion, ctx.signal);
   }
 

@@ -1,4 +1,5 @@
 import type { ConnectError } from "@connectrpc/connect";
+import { createContextKey } from "@connectrpc/connect";
 import { limitExceeded } from "./limit-error.js";
 
 /** How much one server-streaming response may have waiting for its client, and all of them together. */
@@ -18,13 +19,30 @@ export const defaultStreamQueueLimits: StreamQueueLimits = {
 };
 
 /**
+ * How to cut a call's stream at the transport, set per call by the server that serves it: on HTTP/2
+ * RST_STREAM ENHANCE_YOUR_CALM (which gRPC and Connect clients read as RESOURCE_EXHAUSTED), on HTTP/1.1
+ * closing the connection. A queue that overflowed uses it when its client does not even take the
+ * ending within the grace period: a client that never reads again then holds nothing, not even its slot.
+ */
+export const abandonStreamKey = createContextKey<(() => void) | undefined>(undefined, {
+  description: "cuts the call's stream at the transport",
+});
+
+/**
  * The queues of every stream in a process: their limits and the bytes they
  * hold together. Make one per process and share it between services.
  */
 export class StreamQueues {
   private heldBytes = 0;
 
-  constructor(readonly limits: StreamQueueLimits = defaultStreamQueueLimits) {}
+  /**
+   * `abandonAfterMs`: how long a stream that overflowed may take to deliver its ending before it is
+   * cut at the transport (see abandonStreamKey).
+   */
+  constructor(
+    readonly limits: StreamQueueLimits = defaultStreamQueueLimits,
+    readonly abandonAfterMs = 15_000,
+  ) {}
 
   /** Bytes every queue holds now. */
   get queuedBytes(): number {
@@ -57,6 +75,8 @@ export interface QueueOptions<T> {
   readonly supersedes?: (next: T, last: T) => boolean;
   /** A lower byte bound for this queue than the process's `maxQueuedBytes`. */
   readonly maxQueuedBytes?: number;
+  /** Cuts the stream at the transport (the call's abandonStreamKey value). */
+  readonly abandon?: (() => void) | undefined;
 }
 
 interface Held<T> {
@@ -87,6 +107,7 @@ export class StreamQueue<T> {
   private waiter: { resolve: (item: T) => void; reject: (error: unknown) => void } | undefined;
   private failure: ConnectError | undefined;
   private overflowListener: (() => void) | undefined;
+  private abandonTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly pool: StreamQueues,
@@ -191,6 +212,7 @@ export class StreamQueue<T> {
 
   /** Gives back what the queue holds; call when the stream ends. */
   close(): void {
+    clearTimeout(this.abandonTimer);
     this.clear();
   }
 
@@ -198,6 +220,11 @@ export class StreamQueue<T> {
     this.failure = limitExceeded(setting, message);
     this.clear();
     this.overflowListener?.();
+    const abandon = this.options.abandon;
+    if (abandon) {
+      this.abandonTimer = setTimeout(abandon, this.pool.abandonAfterMs);
+      this.abandonTimer.unref();
+    }
   }
 
   private clear(): void {

@@ -17,6 +17,8 @@ export interface WatchDeps {
   readonly keepAlive: TimerWheel;
   /** Bounds what the stream holds for a client that reads slower than the channel changes. */
   readonly queues: StreamQueues;
+  /** Cuts this stream at the transport (see abandonStreamKey). */
+  readonly abandon?: (() => void) | undefined;
 }
 
 type Queued = ChannelChange | typeof keepAlive;
@@ -54,7 +56,7 @@ export async function* watchChannelStream(
   signal: AbortSignal,
 ): AsyncGenerator<WatchResponseInit> {
   const release = deps.slots.acquire(channelId);
-  const queue = deps.queues.create<Queued>("WatchChannel", changeBytes, { supersedes: newerUpdate });
+  const queue = deps.queues.create<Queued>("WatchChannel", changeBytes, { supersedes: newerUpdate, abandon: deps.abandon });
   const unsubscribe = deps.store.watchChannel(channelId, (change) => queue.push(change));
   queue.onOverflow(unsubscribe);
   const idle = new KeepAliveTimer(deps.keepAlive, () => queue.push(keepAlive));

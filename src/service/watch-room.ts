@@ -26,6 +26,8 @@ export interface WatchRoomDeps {
    * holds at most half of it, so a member whose stream overflows finds what it missed still kept.
    */
   readonly backlogBytes: number;
+  /** Cuts this stream at the transport (see abandonStreamKey). */
+  readonly abandon?: (() => void) | undefined;
 }
 
 /** A renewal made for the stream failed: the session ended elsewhere or the store failed. */
@@ -56,6 +58,7 @@ export async function* watchRoomStream(
     item !== keepAlive && item.kind === "event" && isFor(item.event, sessionId) ? roomEventBytes(item.event) : 64;
   const queue = deps.queues.create<RoomChange | RenewFailed | typeof keepAlive>("WatchRoom", eventBytes, {
     maxQueuedBytes: Math.floor(deps.backlogBytes / 2),
+    abandon: deps.abandon,
   });
   const unsubscribe = store.watchRoom(room, (change) => queue.push(change));
   queue.onOverflow(unsubscribe);

@@ -1,7 +1,7 @@
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { limitExceeded } from "../../service/limit-error.js";
-import { StreamQueues } from "../../service/stream-queue.js";
+import { abandonStreamKey, StreamQueues } from "../../service/stream-queue.js";
 import type { HealthCheckRequest } from "../../../gen/health/v1/health_pb.js";
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../../../gen/health/v1/health_pb.js";
 import type { HealthStatus } from "./health-status.js";
@@ -38,7 +38,7 @@ export function createHealthService(status: HealthStatus, options: HealthService
       }
       watching++;
       // A change only says "read the status again": any number of them merge into one.
-      const changes = queues.create<void>("Health.Watch", () => 16, { supersedes: () => true });
+      const changes = queues.create<void>("Health.Watch", () => 16, { supersedes: () => true, abandon: ctx.values.get(abandonStreamKey) });
       const unsubscribe = status.onChange(() => changes.push());
       try {
         let sent: ServingStatus | undefined;
