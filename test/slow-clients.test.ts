@@ -52,7 +52,7 @@ describe("slow clients", () => {
   afterEach(async () => {
     stops.splice(0).forEach((stop) => stop());
     await server?.shutdown(0);
-    child?.child.kill("SIGKILL");
+    await child?.kill();
     server = child = undefined;
   });
 
@@ -111,7 +111,7 @@ describe("slow clients", () => {
 
   it("SIGTERM with slow clients connected: the server stops without waiting for them", { timeout: 60_000 }, async () => {
     const graceMs = 5_000;
-    child = await startServerProcess(["--log-level", "warn", "--shutdown-grace-ms", String(graceMs)]);
+    child = await startServerProcess({ SWITCHBOARD_LOG_LEVEL: "warn", SWITCHBOARD_SHUTDOWN_GRACE_MS: String(graceMs) });
     const port = Number(new URL(child.url).port);
     const slow = Array.from({ length: 50 }, () => slowloris(port));
     const bodyless = Array.from({ length: 50 }, () => bodylessStream(child!.url));
@@ -119,8 +119,7 @@ describe("slow clients", () => {
     await new Promise((r) => setTimeout(r, 1_000));
 
     const started = performance.now();
-    child.child.kill("SIGTERM");
-    const code = await child.exited;
+    const code = await child.stop();
     const stoppedMs = performance.now() - started;
     console.log(`SIGTERM with 50 slowloris and 50 body-less HTTP/2 streams connected: stopped after ${Math.round(stoppedMs)} ms (grace ${graceMs} ms)`);
     expect(code).toBe(0);

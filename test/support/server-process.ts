@@ -1,48 +1,93 @@
-import type { ChildProcess } from "node:child_process";
 import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { freePort } from "../../src/lib/free-port.js";
+import { fileURLToPath } from "node:url";
 
+const root = fileURLToPath(new URL("../../", import.meta.url));
+
+/** The real program (src/server/main.ts) in a child process: what a user runs, so a crash or a leak is its own. */
 export interface ServerProcess {
   readonly url: string;
-  readonly child: ChildProcess;
-  /** Resident memory of the server process now, in bytes. */
+  readonly pid: number;
+  /** Every log line the server wrote, parsed. */
+  readonly logs: Record<string, unknown>[];
+  /** Whether the process is still running. */
+  alive(): boolean;
+  /** process.memoryUsage() of the server right after a full garbage collection. */
+  memoryAfterGc(): Promise<NodeJS.MemoryUsage>;
+  /** Resident memory of the server process now (VmRSS), in bytes. */
   rssBytes(): number;
-  /** Everything it wrote to stdout and stderr so far. */
-  output(): string;
-  /** Resolves with the exit code once the process has exited. */
-  readonly exited: Promise<number | null>;
+  /** SIGTERM, then the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL, then the exit code. */
+  kill(): Promise<number | null>;
 }
 
-/** Runs the server program (src/server/main.ts, as `npm start` would) in its own process on a free loopback port. */
-export async function startServerProcess(args: readonly string[] = [], nodeArgs: readonly string[] = []): Promise<ServerProcess> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const child = spawn(
-    process.execPath,
-    [...nodeArgs, "node_modules/vite-node/vite-node.mjs", "src/server/main.ts", "--", "--host", "127.0.0.1", "--port", String(port), ...args],
-    { stdio: ["ignore", "pipe", "pipe"] },
+/**
+ * Starts the server program with these SWITCHBOARD_* variables (port 0 on loopback unless given), and
+ * these options for node (e.g. `--max-old-space-size=96`).
+ */
+export async function startServerProcess(env: Record<string, string> = {}, nodeArgs: readonly string[] = []): Promise<ServerProcess> {
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, "--expose-gc", `${root}node_modules/vite-node/vite-node.mjs`, `${root}test/support/server-main-gc.ts`], {
+    cwd: root,
+    env: { ...process.env, SWITCHBOARD_HOST: "127.0.0.1", SWITCHBOARD_PORT: "0", SWITCHBOARD_DEMO: "off", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const logs: Record<string, unknown>[] = [];
+  let stderr = "";
+  let exitCode: number | null | undefined;
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => {
+      exitCode = code;
+      resolve(code);
+    }),
   );
-  let output = "";
-  child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  let alive = true;
-  void exited.then(() => (alive = false));
-  for (let i = 0; ; i++) {
-    if (!alive) throw new Error(`the server exited before it was ready:\n${output}`);
-    if (i > 300) throw new Error(`the server was not ready after 30 s:\n${output}`);
-    if (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  const url = await new Promise<string>((resolve, reject) => {
+    let pending = "";
+    child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
+      pending += chunk;
+      let newline;
+      while ((newline = pending.indexOf("\n")) >= 0) {
+        const line = pending.slice(0, newline);
+        pending = pending.slice(newline + 1);
+        try {
+          const record = JSON.parse(line) as Record<string, unknown>;
+          logs.push(record);
+          if (record["msg"] === "listening") resolve(String(record["url"]));
+        } catch {
+          logs.push({ level: "raw", msg: line });
+        }
+      }
+    });
+    void exited.then((code) => reject(new Error(`the server exited (${code}) before listening:\n${stderr}`)));
+  });
   return {
     url,
-    child,
-    output: () => output,
-    exited,
+    pid: child.pid!,
+    logs,
+    alive: () => exitCode === undefined,
+    async memoryAfterGc() {
+      const seen = logs.length;
+      child.kill("SIGUSR2");
+      for (;;) {
+        const line = logs.slice(seen).find((r) => r["msg"] === "memory after gc");
+        if (line) return line as unknown as NodeJS.MemoryUsage;
+        if (exitCode !== undefined) throw new Error("the server exited");
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
     rssBytes() {
       const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"));
       return match ? Number(match[1]) * 1024 : Number.NaN;
+    },
+    async stop() {
+      if (exitCode === undefined) child.kill("SIGTERM");
+      return exited;
+    },
+    async kill() {
+      if (exitCode === undefined) child.kill("SIGKILL");
+      return exited;
     },
   };
 }
