@@ -111,7 +111,7 @@ describe("slow clients", () => {
 
   it("SIGTERM with slow clients connected: the server stops without waiting for them", { timeout: 60_000 }, async () => {
     const graceMs = 5_000;
-    child = await startServerProcess({ SWITCHBOARD_LOG_LEVEL: "warn", SWITCHBOARD_SHUTDOWN_GRACE_MS: String(graceMs) });
+    child = await startServerProcess({ SWITCHBOARD_SHUTDOWN_GRACE_MS: String(graceMs) });
     const port = Number(new URL(child.url).port);
     const slow = Array.from({ length: 50 }, () => slowloris(port));
     const bodyless = Array.from({ length: 50 }, () => bodylessStream(child!.url));

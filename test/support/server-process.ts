@@ -25,7 +25,8 @@ export interface ServerProcess {
 
 /**
  * Starts the server program with these SWITCHBOARD_* variables (port 0 on loopback unless given), and
- * these options for node (e.g. `--max-old-space-size=96`).
+ * these options for node (e.g. `--max-old-space-size=96`). It waits for the "listening" line, so the log
+ * level must stay at info or below.
  */
 export async function startServerProcess(env: Record<string, string> = {}, nodeArgs: readonly string[] = []): Promise<ServerProcess> {
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, "--expose-gc", `${root}node_modules/vite-node/vite-node.mjs`, `${root}test/support/server-main-gc.ts`], {
