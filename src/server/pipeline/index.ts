@@ -1,5 +1,7 @@
-import type { Interceptor } from "@connectrpc/connect";
+import type { ConnectError, HandlerContext, Interceptor } from "@connectrpc/connect";
+import type { Broadcast } from "../../lib/broadcast.js";
 import type { Logger } from "../logger.js";
+import { abortOnShutdown } from "./call-abort.js";
 import type { ServerMetrics } from "../metrics/server-metrics.js";
 import { hardStop } from "./hard-stop.js";
 import { rpcMetrics } from "./metrics.js";
@@ -7,8 +9,13 @@ import { requestLog } from "./request-log.js";
 
 export interface PipelineOptions {
   readonly logger: Logger;
+  /**
+   * Fires when the server starts shutting down: every call's signal aborts with its reason, so watch
+   * streams end with it. Use this instead of the router's `shutdownSignal` (see call-abort.ts).
+   */
+  readonly shutdown: Broadcast<ConnectError>;
   /** Fires at the end of the shutdown grace period: calls still running then fail with its reason. */
-  readonly cutSignal: AbortSignal;
+  readonly cut: Broadcast<ConnectError>;
   /** Prometheus metrics; none are kept when undefined (`--metrics off`). */
   readonly metrics?: {
     readonly metrics: ServerMetrics;
@@ -35,6 +42,18 @@ export function callPipeline(options: PipelineOptions): Interceptor[] {
     ...(options.tracing ? [options.tracing] : []),
     requestLog(options.logger),
     ...(options.metrics ? [rpcMetrics(options.metrics.metrics, options.metrics.streamKinds)] : []),
-    hardStop(options.cutSignal),
+    hardStop(options.cut),
   ];
+}
+
+/**
+ * What runs for every call once its headers are in and before its body is
+ * read (the router's `requestGate`): a route that builds its own
+ * HandlerContext (a lean path) calls it with that context too.
+ */
+export function callGate(options: PipelineOptions): (context: HandlerContext) => void {
+  const onShutdown = abortOnShutdown(options.shutdown);
+  return (context) => {
+    onShutdown(context);
+  };
 }
