@@ -8,6 +8,8 @@ import { serverCore } from "./servers.js";
 export interface MongoBackend {
   /** For the report, e.g. "FerretDB v1.24.0 (SQLite), pinned to core 0". */
   readonly label: string;
+  /** Where it listens (the database is named in `args`). */
+  readonly uri: string;
   /** Switchboard flags that select it. */
   readonly args: readonly string[];
   stop(): Promise<void>;
@@ -22,7 +24,7 @@ export interface MongoBackend {
 export async function startMongoBackend(repoRoot: string): Promise<MongoBackend | { readonly missing: string }> {
   const database = ["--mongodb-database", `switchboard_bench_${Date.now()}`];
   const uri = process.env["MONGODB_URI"];
-  if (uri) return { label: "MongoDB at MONGODB_URI (not pinned)", args: ["--mongodb-uri", uri, ...database], stop: async () => {} };
+  if (uri) return { label: "MongoDB at MONGODB_URI (not pinned)", uri, args: ["--mongodb-uri", uri, ...database], stop: async () => {} };
   const binary = process.env["FERRETDB_BIN"] ?? path.join(repoRoot, ".tools/bin/ferretdb");
   if (!existsSync(binary)) return { missing: "no MongoDB server: run `bash scripts/provision-ferretdb.sh` or set MONGODB_URI" };
   const stamp = path.join(path.dirname(binary), "ferretdb.version");
@@ -37,6 +39,7 @@ export async function startMongoBackend(repoRoot: string): Promise<MongoBackend 
   );
   return {
     label: `FerretDB ${version} (SQLite backend), pinned to core ${serverCore} with the server`,
+    uri: `mongodb://127.0.0.1:${port}/`,
     args: ["--mongodb-uri", `mongodb://127.0.0.1:${port}/`, ...database],
     stop: async () => {
       await ferret.stop();

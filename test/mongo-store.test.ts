@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ChannelDocument } from "../src/store/mongo/document.js";
 import type { MongoChannelStore } from "../src/store/mongo/mongo-store.js";
 import { openMongoStore } from "../src/store/mongo/open-mongo-store.js";
+import { ensureExpiryIndex } from "../src/store/mongo/expiry.js";
 import { pollOnce } from "../src/store/mongo/poll-feed.js";
 import { channelFeedSink, WatchHub } from "../src/store/mongo/watch-hub.js";
 import { StoreError } from "../src/store/store.js";
@@ -89,6 +90,40 @@ describe.skipIf(!target)("MongoDB store", () => {
         await store.close();
       }
     });
+    it("hands over exactly the channels that moved past the version their watchers have, with watchers at different versions", async () => {
+      const clock = new FakeClock(Date.now());
+      const store = await openMongoStore(testMongoOptions(server.uri, database, limits), clock, new RecordingLogger());
+      try {
+        const now = clock.now();
+        const ids: string[] = [];
+        for (let n = 0; n < 6; n++) {
+          ids.push((await store.createChannel({ id: `behind-${now}-${n}`, offererTokenHash: "h", createTime: now, expireTime: now + 60_000 })).id);
+        }
+        // Channels 0-2 at version 2, channels 3-5 at version 3.
+        for (const [n, id] of ids.entries()) {
+          await store.setOffer(id, "offer");
+          if (n >= 3) await store.addCandidates(id, "offerer", [{ candidate: "candidate:1" }], false);
+        }
+        const hub = new WatchHub();
+        const seen: string[] = [];
+        for (const id of ids) hub.add(id, (change) => change.kind === "updated" && seen.push(`${id}@${change.state.version}`));
+        const sink = channelFeedSink(hub, clock);
+        const collection = admin.db(database).collection<ChannelDocument>("channels");
+        await pollOnce(collection, sink, new RecordingLogger());
+        expect(seen.sort()).toEqual(ids.map((id, n) => `${id}@${n >= 3 ? 3 : 2}`).sort());
+        // Channel 0 moves to 3 and channel 3 to 4; the rest stay where their watchers are.
+        await store.addCandidates(ids[0]!, "offerer", [{ candidate: "candidate:1" }], false);
+        await store.addCandidates(ids[3]!, "offerer", [{ candidate: "candidate:2" }], false);
+        seen.length = 0;
+        await pollOnce(collection, sink, new RecordingLogger());
+        expect(seen.sort()).toEqual([`${ids[0]}@3`, `${ids[3]}@4`].sort());
+        seen.length = 0;
+        await pollOnce(collection, sink, new RecordingLogger());
+        expect(seen).toEqual([]);
+      } finally {
+        await store.close();
+      }
+    });
   });
 
   describe("expiry", () => {
@@ -113,6 +148,35 @@ describe.skipIf(!target)("MongoDB store", () => {
         expect(warnings.map((w) => w.msg)).toEqual([
           "this MongoDB server refuses TTL indexes; a background sweeper deletes expired channels instead",
         ]);
+      }
+    });
+
+    it("asks the server for a TTL index MongoDB honours: one ascending key on the Date field expireAt, expireAfterSeconds 0", async () => {
+      const observer = new MongoClient(server.uri, { monitorCommands: true, serverSelectionTimeoutMS: 2000 });
+      // The index specs as the driver puts them on the wire (it sends each key as an ordered Map).
+      const sent: { createIndexes: string; indexes: Record<string, unknown>[] }[] = [];
+      observer.on("commandStarted", ({ commandName, command }) => {
+        if (commandName !== "createIndexes") return;
+        const indexes = (command["indexes"] as { key: Map<string, unknown> }[]).map((spec) => ({ ...spec, key: Object.fromEntries(spec.key) }));
+        sent.push({ createIndexes: command["createIndexes"] as string, indexes });
+      });
+      try {
+        const collection = observer.db(database).collection<ChannelDocument>(`ttl-${Date.now()}`);
+        const mode = await ensureExpiryIndex(collection, new RecordingLogger());
+        expect(sent[0]).toEqual({
+          createIndexes: collection.collectionName,
+          indexes: [{ key: { expireAt: 1 }, name: "expireAt_ttl", expireAfterSeconds: 0 }],
+        });
+        // Refused (FerretDB 1.x): the sweeper's plain index instead, and nothing else.
+        if (mode === "sweeper") expect(sent.slice(1)).toEqual([{ createIndexes: collection.collectionName, indexes: [{ key: { expireAt: 1 }, name: "expireAt" }] }]);
+        else expect(sent).toHaveLength(1);
+        // The TTL monitor only deletes documents whose field is a BSON date.
+        const now = clock.now();
+        const { id } = await store.createChannel({ id: `ttl-${now}`, offererTokenHash: "h", createTime: now, expireTime: now + 60_000 });
+        const raw = await admin.db(database).collection("channels").findOne({ _id: id as never });
+        expect(raw?.["expireAt"]).toBeInstanceOf(Date);
+      } finally {
+        await observer.close();
       }
     });
 

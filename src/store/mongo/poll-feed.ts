@@ -16,9 +16,9 @@ export interface WatchTicksOptions<TDoc extends Document> {
 }
 
 /**
- * Every interval, when polling, runs ONE query for the documents of all
- * locally watched ids that moved past what their watchers have, however
- * many watchers there are; then runs `tick`.
+ * Every interval, when polling, fetches the documents of all locally
+ * watched ids that moved past what their watchers have (a few queries,
+ * however many watchers there are); then runs `tick`.
  */
 export function startWatchTicks<TDoc extends Document>({ clock, intervalMs, logger, poll, tick }: WatchTicksOptions<TDoc>): () => void {
   return repeat(intervalMs, async () => {
@@ -28,15 +28,13 @@ export function startWatchTicks<TDoc extends Document>({ clock, intervalMs, logg
 }
 
 /**
- * ONE query for the documents of every locally watched id that moved past
- * what its watchers have. When MongoDB cannot be reached, every watch ends
- * with `unavailable`.
+ * The documents of every locally watched id that moved past what its
+ * watchers have, in a few queries (see pollFiltersByCounter) run one after
+ * another. When MongoDB cannot be reached, every watch ends with `unavailable`.
  */
 export async function pollOnce<TDoc extends Document>(collection: Collection<TDoc>, sink: FeedSink<TDoc>, logger: StoreLogger): Promise<void> {
-  const filter = sink.pollFilter();
-  if (!filter) return;
   try {
-    await sink.deliver((await collection.find(filter).toArray()) as TDoc[]);
+    for (const filter of sink.pollFilters()) await sink.deliver((await collection.find(filter).toArray()) as TDoc[]);
   } catch (error) {
     if (isUnavailableError(error)) {
       sink.failAll(`MongoDB is unavailable: ${(error as Error).message}`);

@@ -3,6 +3,7 @@ import type { RoomChange, RoomListener } from "../room-store.js";
 import { RoomStoreError } from "../room-store.js";
 import type { Unsubscribe } from "../store.js";
 import type { FeedSink } from "./feed-sink.js";
+import { maxIdsPerPollQuery, pollFiltersByCounter } from "./poll-filter.js";
 import type { StoreLogger } from "./options.js";
 import type { RoomDocument, RoomEventDocument } from "./room-document.js";
 import type { EventRange } from "./room-events.js";
@@ -63,12 +64,17 @@ export class RoomWatchHub implements FeedSink<RoomDocument> {
     return this.watched.size;
   }
 
-  pollFilter(): Filter<RoomDocument> | undefined {
-    if (this.watched.size === 0) return undefined;
-    const clauses = [...this.watched].map(([room, { epoch, cursor }]) =>
-      epoch === undefined ? { _id: room } : { _id: room, $or: [{ sequence: { $gt: cursor } }, { epoch: { $ne: epoch } }] },
-    );
-    return { $or: clauses } as Filter<RoomDocument>;
+  /** Rooms past their watchers' cursor; rooms of another incarnation (epoch); rooms whose epoch is not known yet. */
+  pollFilters(): Filter<RoomDocument>[] {
+    const known = [...this.watched].filter(([, { epoch }]) => epoch !== undefined);
+    const unknown = [...this.watched].filter(([, { epoch }]) => epoch === undefined).map(([room]) => room);
+    const extra: Filter<RoomDocument>[] = [];
+    for (let start = 0; start < known.length; start += maxIdsPerPollQuery) {
+      const chunk = known.slice(start, start + maxIdsPerPollQuery);
+      extra.push({ _id: { $in: chunk.map(([room]) => room) }, epoch: { $nin: chunk.map(([, { epoch }]) => epoch!) } });
+    }
+    for (let start = 0; start < unknown.length; start += maxIdsPerPollQuery) extra.push({ _id: { $in: unknown.slice(start, start + maxIdsPerPollQuery) } });
+    return pollFiltersByCounter<RoomDocument>("sequence", known.map(([room, { cursor }]) => [room, cursor] as const), extra);
   }
 
   /** Never rejects: a failed fetch ends the watches (unavailable) or waits for the next document. */

@@ -1,10 +1,10 @@
-import type { Filter } from "mongodb";
 import type { Clock } from "../../lib/clock.js";
 import type { ChannelChange, ChannelListener, Unsubscribe } from "../store.js";
 import { StoreError } from "../store.js";
 import type { ChannelDocument } from "./document.js";
 import { toState } from "./document.js";
 import type { FeedSink } from "./feed-sink.js";
+import { pollFiltersByCounter } from "./poll-filter.js";
 
 interface Watched {
   readonly listeners: Set<ChannelListener>;
@@ -44,8 +44,8 @@ export class WatchHub {
   }
 
   /** Each watched channel with the newest version its listeners have. */
-  versions(): [id: string, version: number][] {
-    return [...this.watched].map(([id, entry]) => [id, entry.version]);
+  *versions(): Iterable<[id: string, version: number]> {
+    for (const [id, entry] of this.watched) yield [id, entry.version];
   }
 
   /** A document of a channel as it is now. */
@@ -95,10 +95,7 @@ export class WatchHub {
 /** The channel hub as the feeds see it: documents newer than the version each channel's watchers have. */
 export function channelFeedSink(hub: WatchHub, clock: Clock): FeedSink<ChannelDocument> {
   return {
-    pollFilter(): Filter<ChannelDocument> | undefined {
-      const watched = hub.versions();
-      return watched.length === 0 ? undefined : { $or: watched.map(([id, version]) => ({ _id: id, version: { $gt: version } })) };
-    },
+    pollFilters: () => pollFiltersByCounter<ChannelDocument>("version", hub.versions()),
     deliver(docs) {
       const now = clock.now();
       for (const doc of docs) hub.deliver(doc, now);

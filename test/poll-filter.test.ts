@@ -1,0 +1,36 @@
+import { describe, expect, it } from "vitest";
+import { pollFiltersByCounter } from "../src/store/mongo/poll-filter.js";
+
+describe("pollFiltersByCounter", () => {
+  it("asks nothing when nothing is watched", () => {
+    expect(pollFiltersByCounter("version", [])).toEqual([]);
+  });
+
+  it("groups the watched ids by the counter their watchers have: one clause per distinct counter", () => {
+    const watched = [["a", 1], ["b", 3], ["c", 1], ["d", 3], ["e", 7]] as const;
+    expect(pollFiltersByCounter("version", watched)).toEqual([
+      {
+        $or: [
+          { version: { $gt: 1 }, _id: { $in: ["a", "c"] } },
+          { version: { $gt: 3 }, _id: { $in: ["b", "d"] } },
+          { version: { $gt: 7 }, _id: { $in: ["e"] } },
+        ],
+      },
+    ]);
+  });
+
+  it("names at most maxIds ids per query, splitting a group across queries, and names every id once", () => {
+    const watched = Array.from({ length: 10 }, (_, n) => [`c${n}`, n < 7 ? 1 : 2] as const);
+    const filters = pollFiltersByCounter("version", watched, [], 4);
+    expect(filters).toEqual([
+      { version: { $gt: 1 }, _id: { $in: ["c0", "c1", "c2", "c3"] } },
+      { $or: [{ version: { $gt: 1 }, _id: { $in: ["c4", "c5", "c6"] } }, { version: { $gt: 2 }, _id: { $in: ["c7"] } }] },
+      { version: { $gt: 2 }, _id: { $in: ["c8", "c9"] } },
+    ]);
+  });
+
+  it("puts the counter before the ids in every clause, so an unchanged document fails at the first comparison", () => {
+    const [filter] = pollFiltersByCounter("sequence", [["room", 4]]);
+    expect(Object.keys(filter!)).toEqual(["sequence", "_id"]);
+  });
+});
