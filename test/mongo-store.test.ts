@@ -1,10 +1,10 @@
 import { MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ChannelDocument } from "../src/store/mongo/document.js";
-import type { MongoChannelStore } from "../src/store/mongo/mongo-store.js";
-import { openMongoStore } from "../src/store/mongo/open-mongo-store.js";
-import { pollOnce } from "../src/store/mongo/poll-feed.js";
-import { channelFeedSink, WatchHub } from "../src/store/mongo/watch-hub.js";
+import type { ChannelDocument } from "../src/store/mongo/channels/document.js";
+import type { MongoChannelStore } from "../src/store/mongo/channels/mongo-store.js";
+import { openMongoStore } from "../src/store/mongo/channels/open-mongo-store.js";
+import { pollOnce } from "../src/store/mongo/deployment/poll-feed.js";
+import { channelFeedSink, WatchHub } from "../src/store/mongo/channels/watch-hub.js";
 import { StoreError } from "../src/store/store.js";
 import { ChangeRecorder } from "./support/change-recorder.js";
 import { FakeClock } from "./support/fake-clock.js";

@@ -1,7 +1,7 @@
 import type { Clock } from "../lib/clock.js";
 import { MemoryChannelStore } from "../store/memory/memory-store.js";
-import { openMongoRoomStore } from "../store/mongo/open-mongo-room-store.js";
-import { openMongoStore } from "../store/mongo/open-mongo-store.js";
+import { openMongoRoomStore } from "../store/mongo/rooms/open-mongo-room-store.js";
+import { openMongoStore } from "../store/mongo/channels/open-mongo-store.js";
 import type { ChannelStore } from "../store/store.js";
 import { MemoryRoomStore } from "../store/memory/memory-room-store.js";
 import type { RoomStore } from "../store/room-store.js";

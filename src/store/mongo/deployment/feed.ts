@@ -1,11 +1,11 @@
 import type { Collection, Document, MongoClient } from "mongodb";
 import { MongoServerError } from "mongodb";
-import type { Clock } from "../../lib/clock.js";
+import type { Clock } from "../../../lib/clock.js";
 import { ChangeStreamFeed } from "./change-stream-feed.js";
 import type { FeedSink } from "./feed-sink.js";
 import type { MongoStoreOptions, StoreLogger, WatchMode } from "./options.js";
 import { pollOnce, startWatchTicks } from "./poll-feed.js";
-import { detectWatchMode } from "./deployment.js";
+import { detectWatchMode } from "./client.js";
 import { guarded } from "./unavailable.js";
 
 export interface FeedSetup<TDoc extends Document & { _id: string }> {

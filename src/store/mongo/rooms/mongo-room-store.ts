@@ -1,15 +1,15 @@
 import { randomUUID } from "node:crypto";
 import type { Collection, MongoClient } from "mongodb";
 import { MongoServerError } from "mongodb";
-import type { Clock } from "../../lib/clock.js";
-import { KeyedSerializer } from "../../lib/keyed-serializer.js";
-import type { NewMember, NewMessage, RoomEvent, RoomState } from "../room.js";
-import type { RoomLimits, RoomListener, RoomStore } from "../room-store.js";
-import { RoomStoreError } from "../room-store.js";
-import type { StoreHealth, Unsubscribe } from "../store.js";
-import type { ChangeStreamFeed } from "./change-stream-feed.js";
-import type { ExpiryMode } from "./expiry.js";
-import type { StoreLogger, WatchMode } from "./options.js";
+import type { Clock } from "../../../lib/clock.js";
+import { KeyedSerializer } from "../../../lib/keyed-serializer.js";
+import type { NewMember, NewMessage, RoomEvent, RoomState } from "../../room.js";
+import type { RoomLimits, RoomListener, RoomStore } from "../../room-store.js";
+import { RoomStoreError } from "../../room-store.js";
+import type { StoreHealth, Unsubscribe } from "../../store.js";
+import type { ChangeStreamFeed } from "../deployment/change-stream-feed.js";
+import type { ExpiryMode } from "../deployment/expiry.js";
+import type { StoreLogger, WatchMode } from "../deployment/options.js";
 import type { RoomDocument, RoomEventDocument } from "./room-document.js";
 import { isGone, toRoomState } from "./room-document.js";
 import type { DraftContext } from "./room-draft.js";
@@ -18,8 +18,8 @@ import type { EventReader } from "./room-events.js";
 import { copyPending, eventsAfter, firstGap, missingRange, trimBacklog } from "./room-events.js";
 import type { RoomSequences } from "./room-sequences.js";
 import type { RoomWatchHub } from "./room-watch-hub.js";
-import { guardedRoom } from "./unavailable.js";
-import type { WriteGuard } from "./write-lock.js";
+import { guardedRoom } from "../deployment/unavailable.js";
+import type { WriteGuard } from "../deployment/write-lock.js";
 
 export interface MongoRoomStoreParts {
   readonly client: MongoClient;

@@ -1,19 +1,19 @@
 import type { Collection, Filter, MongoClient, UpdateFilter } from "mongodb";
 import { MongoServerError } from "mongodb";
-import type { Clock } from "../../lib/clock.js";
-import type { ChannelState, NewChannel, Side, StoredCandidate } from "../channel.js";
-import { freshCandidates } from "../channel.js";
-import type { CandidateBatchResult, ChannelListener, ChannelStore, StoreHealth, Unsubscribe } from "../store.js";
-import { StoreError } from "../store.js";
-import type { ChangeStreamFeed } from "./change-stream-feed.js";
+import type { Clock } from "../../../lib/clock.js";
+import type { ChannelState, NewChannel, Side, StoredCandidate } from "../../channel.js";
+import { freshCandidates } from "../../channel.js";
+import type { CandidateBatchResult, ChannelListener, ChannelStore, StoreHealth, Unsubscribe } from "../../store.js";
+import { StoreError } from "../../store.js";
+import type { ChangeStreamFeed } from "../deployment/change-stream-feed.js";
 import type { ChangeCode, ChannelDocument } from "./document.js";
 import { candidateChange, candidateKey, completeChange, newChannelDocument, storedCandidate, toState } from "./document.js";
-import type { ExpiryMode } from "./expiry.js";
-import type { MongoStoreOptions, WatchMode } from "./options.js";
-import { tombstoneMs } from "./options.js";
-import { guarded } from "./unavailable.js";
+import type { ExpiryMode } from "../deployment/expiry.js";
+import type { MongoStoreOptions, WatchMode } from "../deployment/options.js";
+import { tombstoneMs } from "../deployment/options.js";
+import { guarded } from "../deployment/unavailable.js";
 import type { WatchHub } from "./watch-hub.js";
-import type { WriteGuard } from "./write-lock.js";
+import type { WriteGuard } from "../deployment/write-lock.js";
 
 export interface MongoStoreParts {
   readonly client: MongoClient;

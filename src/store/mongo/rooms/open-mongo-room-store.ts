@@ -1,15 +1,15 @@
-import type { Clock } from "../../lib/clock.js";
-import { createClient, isFerretDb, writeLeaseMs } from "./deployment.js";
-import { ensureExpiryIndex, startSweeper } from "./expiry.js";
-import { startFeed } from "./feed.js";
+import type { Clock } from "../../../lib/clock.js";
+import { createClient, isFerretDb, writeLeaseMs } from "../deployment/client.js";
+import { ensureExpiryIndex, startSweeper } from "../deployment/expiry.js";
+import { startFeed } from "../deployment/feed.js";
 import { MongoRoomStore } from "./mongo-room-store.js";
-import type { MongoRoomStoreOptions, StoreLogger } from "./options.js";
+import type { MongoRoomStoreOptions, StoreLogger } from "../deployment/options.js";
 import type { RoomDocument, RoomEventDocument } from "./room-document.js";
 import { eventReader } from "./room-events.js";
 import { RoomSequences } from "./room-sequences.js";
 import { RoomWatchHub } from "./room-watch-hub.js";
-import { guardedRoom } from "./unavailable.js";
-import { atomicUpdates, LeaseLock } from "./write-lock.js";
+import { guardedRoom } from "../deployment/unavailable.js";
+import { atomicUpdates, LeaseLock } from "../deployment/write-lock.js";
 
 /**
  * Connects, creates the indexes of the rooms and events collections, picks

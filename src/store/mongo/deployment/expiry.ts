@@ -1,6 +1,6 @@
 import type { Collection, Filter } from "mongodb";
 import { MongoServerError } from "mongodb";
-import type { Clock } from "../../lib/clock.js";
+import type { Clock } from "../../../lib/clock.js";
 import type { StoreLogger } from "./options.js";
 import { repeat } from "./repeat.js";
 

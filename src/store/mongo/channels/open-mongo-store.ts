@@ -1,13 +1,13 @@
-import type { Clock } from "../../lib/clock.js";
+import type { Clock } from "../../../lib/clock.js";
 import type { ChannelDocument } from "./document.js";
-import { ensureExpiryIndex, startSweeper } from "./expiry.js";
-import { createClient, isFerretDb, writeLeaseMs } from "./deployment.js";
-import { startFeed } from "./feed.js";
+import { ensureExpiryIndex, startSweeper } from "../deployment/expiry.js";
+import { createClient, isFerretDb, writeLeaseMs } from "../deployment/client.js";
+import { startFeed } from "../deployment/feed.js";
 import { MongoChannelStore } from "./mongo-store.js";
-import type { MongoStoreOptions, StoreLogger } from "./options.js";
-import { guarded } from "./unavailable.js";
+import type { MongoStoreOptions, StoreLogger } from "../deployment/options.js";
+import { guarded } from "../deployment/unavailable.js";
 import { channelFeedSink, WatchHub } from "./watch-hub.js";
-import { atomicUpdates, LeaseLock } from "./write-lock.js";
+import { atomicUpdates, LeaseLock } from "../deployment/write-lock.js";
 
 /**
  * Connects, creates the indexes, picks how watchers learn of other
