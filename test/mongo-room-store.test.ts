@@ -250,7 +250,7 @@ describe.skipIf(!target)("MongoDB room store", () => {
     await b.renew(room, renewing.sessionId);
     clock.advance(1000);
     // Both stores' reapers and explicit reaping race for it.
-    await Promise.all([a.reapExpiredMembers(), b.reapExpiredMembers(), a.reapExpiredMembers(), b.reapExpiredMembers()]);
+    await Promise.all([a.timeOutExpiredMembers(), b.timeOutExpiredMembers(), a.timeOutExpiredMembers(), b.timeOutExpiredMembers()]);
     // Exactly one left event: the next event each watcher sees after it is a later message.
     await a.send(message(room, renewing.sessionId, "after"));
     for (const log of [onA, onB]) {
