@@ -8,10 +8,10 @@
 import { MongoClient } from "mongodb";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
-import type { ChannelDocument } from "../src/store/mongo/document.js";
-import { newChannelDocument } from "../src/store/mongo/document.js";
-import { pollOnce } from "../src/store/mongo/poll-feed.js";
-import { channelFeedSink, WatchHub } from "../src/store/mongo/watch-hub.js";
+import type { ChannelDocument } from "../src/store/mongo/channels/document.js";
+import { newChannelDocument } from "../src/store/mongo/channels/document.js";
+import { pollOnce } from "../src/store/mongo/deployment/poll-feed.js";
+import { channelFeedSink, WatchHub } from "../src/store/mongo/channels/watch-hub.js";
 import { startMongoBackend } from "./mongo-backend.js";
 
 const watched = Number(process.argv[2] ?? 10_000);

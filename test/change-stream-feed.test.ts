@@ -1,11 +1,11 @@
 import { MongoNetworkError, MongoServerError } from "mongodb";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { ChannelChange } from "../src/store/store.js";
-import { ChangeStreamFeed } from "../src/store/mongo/change-stream-feed.js";
-import type { ChannelDocument } from "../src/store/mongo/document.js";
-import { newChannelDocument } from "../src/store/mongo/document.js";
-import type { FeedSink } from "../src/store/mongo/feed-sink.js";
-import { channelFeedSink, WatchHub } from "../src/store/mongo/watch-hub.js";
+import { ChangeStreamFeed } from "../src/store/mongo/deployment/change-stream-feed.js";
+import type { ChannelDocument } from "../src/store/mongo/channels/document.js";
+import { newChannelDocument } from "../src/store/mongo/channels/document.js";
+import type { FeedSink } from "../src/store/mongo/deployment/feed-sink.js";
+import { channelFeedSink, WatchHub } from "../src/store/mongo/channels/watch-hub.js";
 import { FakeClock } from "./support/fake-clock.js";
 import { RecordingLogger } from "./support/mongo-options.js";
 import { ScriptedChangeHistory } from "./support/scripted-change-stream.js";

@@ -1,11 +1,12 @@
 import { MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ChannelDocument } from "../src/store/mongo/document.js";
-import type { MongoChannelStore } from "../src/store/mongo/mongo-store.js";
-import { openMongoStore } from "../src/store/mongo/open-mongo-store.js";
-import { ensureExpiryIndex } from "../src/store/mongo/expiry.js";
-import { pollOnce } from "../src/store/mongo/poll-feed.js";
-import { channelFeedSink, WatchHub } from "../src/store/mongo/watch-hub.js";
+import type { ChannelDocument } from "../src/store/mongo/channels/document.js";
+import type { MongoChannelStore } from "../src/store/mongo/channels/mongo-store.js";
+import { openMongoStore } from "../src/store/mongo/channels/open-mongo-store.js";
+import { pollOnce } from "../src/store/mongo/deployment/poll-feed.js";
+import { channelFeedSink, WatchHub } from "../src/store/mongo/channels/watch-hub.js";
+import { detectCapabilities } from "../src/store/mongo/deployment/capabilities.js";
+import { ensureExpiryIndex } from "../src/store/mongo/deployment/expiry.js";
 import { StoreError } from "../src/store/store.js";
 import { ChangeRecorder } from "./support/change-recorder.js";
 import { FakeClock } from "./support/fake-clock.js";
@@ -161,15 +162,15 @@ describe.skipIf(!target)("MongoDB store", () => {
         sent.push({ createIndexes: command["createIndexes"] as string, indexes });
       });
       try {
+        const ttlSpec = { key: { expireAt: 1 }, name: "expireAt_ttl", expireAfterSeconds: 0 };
+        // The probe at start asks for exactly the index the store then creates.
+        const capabilities = await detectCapabilities(observer, observer.db(database));
+        expect(sent).toEqual([{ createIndexes: "switchboard.capabilities", indexes: [ttlSpec] }]);
         const collection = observer.db(database).collection<ChannelDocument>(`ttl-${Date.now()}`);
-        const mode = await ensureExpiryIndex(collection, new RecordingLogger());
-        expect(sent[0]).toEqual({
-          createIndexes: collection.collectionName,
-          indexes: [{ key: { expireAt: 1 }, name: "expireAt_ttl", expireAfterSeconds: 0 }],
-        });
-        // Refused (FerretDB 1.x): the sweeper's plain index instead, and nothing else.
-        if (mode === "sweeper") expect(sent.slice(1)).toEqual([{ createIndexes: collection.collectionName, indexes: [{ key: { expireAt: 1 }, name: "expireAt" }] }]);
-        else expect(sent).toHaveLength(1);
+        await ensureExpiryIndex(collection, capabilities.ttlIndexes ? "ttl-index" : "sweeper");
+        // Refused (FerretDB 1.x): the sweeper's plain index instead.
+        const expected = capabilities.ttlIndexes ? ttlSpec : { key: { expireAt: 1 }, name: "expireAt" };
+        expect(sent.slice(1)).toEqual([{ createIndexes: collection.collectionName, indexes: [expected] }]);
         // The TTL monitor only deletes documents whose field is a BSON date.
         const now = clock.now();
         const { id } = await store.createChannel({ id: `ttl-${now}`, offererTokenHash: "h", createTime: now, expireTime: now + 60_000 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { pollFiltersByCounter } from "../src/store/mongo/poll-filter.js";
+import { pollFiltersByCounter } from "../src/store/mongo/deployment/poll-filter.js";
 
 describe("pollFiltersByCounter", () => {
   it("asks nothing when nothing is watched", () => {

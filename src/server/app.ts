@@ -27,7 +27,7 @@ import { callContextValues, peerAddress } from "./pipeline/client-address.js";
 import { probeStoreHealth } from "./store-health-probe.js";
 import routes from "./routes.js";
 import { DualProtocolListener } from "./listener.js";
-import { openRoomStore, openStore } from "./store-factory.js";
+import { openStores } from "./store-factory.js";
 
 // Time the error responses of calls cut at the end of the grace period get to reach their clients.
 const responseFlushMs = 1000;
@@ -68,8 +68,10 @@ export interface RunningServer {
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
-  const store = options.store ?? (await openStore(config, clock, logger));
-  const roomStore = options.roomStore ?? (await openRoomStore(config, clock, logger).catch(closing(options.store ? undefined : store)));
+  const { store, roomStore } = await openStores(config, clock, logger, {
+    ...(options.store && { store: options.store }),
+    ...(options.roomStore && { roomStore: options.roomStore }),
+  });
   const signaling = createSignalingService({ store, clock, limits: config.limits });
   const rooms = createRoomService({ store: roomStore, clock, limits: config.rooms });
   const health = new HealthStatus([SignalingService.typeName, RoomService.typeName]);
@@ -185,12 +187,4 @@ async function writeHealth(
   const body = JSON.stringify({ status, ...(storeHealth && { store: storeHealth.details }) });
   (res as http.ServerResponse).writeHead(status === "serving" ? 200 : 503, { "content-type": "application/json" });
   res.end(body);
-}
-
-/** Closes the store this server opened (if any) when what follows it fails to open, then rethrows. */
-function closing(opened: ChannelStore | undefined): (error: unknown) => Promise<never> {
-  return async (error) => {
-    await opened?.close().catch(() => {});
-    throw error;
-  };
 }

@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import type { IceConfig } from "../service/ice-service.js";
 import type { RoomServiceLimits, SignalingLimits } from "../service/limits.js";
 import type { RoomLimits } from "../store/room-store.js";
-import type { MongoStoreOptions } from "../store/mongo/options.js";
+import type { MongoStoreOptions } from "../store/mongo/deployment/options.js";
 import type { StoreLimits } from "../store/store.js";
 import { parseCompatPath } from "./compat/compat-path.js";
 import { parseOrigins } from "./cors.js";

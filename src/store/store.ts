@@ -85,6 +85,8 @@ export type StoreFailure =
   | "candidates-complete"
   | "candidate-limit"
   | "channel-limit"
+  | "channel-bytes"
+  | "store-bytes"
   | "unavailable";
 
 /** Why a store call failed. The service layer turns it into a status code. */

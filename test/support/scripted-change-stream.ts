@@ -1,6 +1,6 @@
 import type { ChangeStreamDocument, ChangeStreamOptions, Document, ResumeToken } from "mongodb";
 import { MongoAPIError, MongoRuntimeError, MongoServerError } from "mongodb";
-import type { ChangeSource, ChangeStreamLike } from "../../src/store/mongo/change-stream-feed.js";
+import type { ChangeSource, ChangeStreamLike } from "../../src/store/mongo/deployment/change-stream-feed.js";
 
 type Entry<TDoc extends Document> = { readonly token: ResumeToken; readonly change: ChangeStreamDocument<TDoc> };
 

@@ -1,6 +1,7 @@
 import type { Interceptor } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "../logger.js";
+import { observeOutcome } from "./outcome.js";
 
 // Codes that mean the server, not the caller, is at fault.
 const serverFaults = new Set([Code.Internal, Code.Unknown, Code.DataLoss, Code.Unimplemented]);
@@ -10,7 +11,7 @@ const serverFaults = new Set([Code.Internal, Code.Unknown, Code.DataLoss, Code.U
  * duration; never message contents), at error for server faults always.
  */
 export function requestLog(logger: Logger): Interceptor {
-  return (next) => async (req) => {
+  return (next) => (req) => {
     const started = performance.now();
     const finish = (error?: unknown) => {
       const code = error === undefined ? "ok" : Code[ConnectError.from(error).code];
@@ -21,29 +22,12 @@ export function requestLog(logger: Logger): Interceptor {
         logger.debug("request", fields);
       }
     };
-    let res;
-    try {
-      res = await next(req);
-    } catch (error) {
-      finish(error);
-      throw error;
-    }
-    if (!res.stream) {
-      finish();
-      return res;
-    }
-    const messages = res.message;
-    return {
-      ...res,
-      message: (async function* () {
-        try {
-          yield* messages;
-          finish();
-        } catch (error) {
-          finish(error);
-          throw error;
-        }
-      })(),
-    };
+    return observeOutcome(() => next(req), {
+      succeeded: () => finish(),
+      failed: (error) => {
+        finish(error);
+        return error;
+      },
+    });
   };
 }

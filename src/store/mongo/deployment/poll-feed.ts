@@ -1,5 +1,5 @@
 import type { Collection, Document } from "mongodb";
-import type { Clock } from "../../lib/clock.js";
+import type { Clock } from "../../../lib/clock.js";
 import type { FeedSink } from "./feed-sink.js";
 import { isUnavailableError } from "./unavailable.js";
 import type { StoreLogger } from "./options.js";

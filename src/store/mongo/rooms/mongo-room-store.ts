@@ -1,15 +1,16 @@
 import { randomUUID } from "node:crypto";
-import type { Collection, MongoClient } from "mongodb";
+import type { Collection } from "mongodb";
 import { MongoServerError } from "mongodb";
-import type { Clock } from "../../lib/clock.js";
-import { KeyedSerializer } from "../../lib/keyed-serializer.js";
-import type { NewMember, NewMessage, RoomEvent, RoomState } from "../room.js";
-import type { RoomLimits, RoomListener, RoomStore } from "../room-store.js";
-import { RoomStoreError } from "../room-store.js";
-import type { StoreHealth, Unsubscribe } from "../store.js";
-import type { ChangeStreamFeed } from "./change-stream-feed.js";
-import type { ExpiryMode } from "./expiry.js";
-import type { StoreLogger, WatchMode } from "./options.js";
+import type { Clock } from "../../../lib/clock.js";
+import { KeyedSerializer } from "../../../lib/keyed-serializer.js";
+import type { NewMember, NewMessage, RoomEvent, RoomState } from "../../room.js";
+import type { RoomLimits, RoomListener, RoomStore } from "../../room-store.js";
+import { RoomStoreError } from "../../room-store.js";
+import type { StoreHealth, Unsubscribe } from "../../store.js";
+import type { ChangeStreamFeed } from "../deployment/change-stream-feed.js";
+import type { MongoDeployment } from "../deployment/deployment.js";
+import type { ExpiryMode } from "../deployment/expiry.js";
+import type { StoreLogger, WatchMode } from "../deployment/options.js";
 import type { RoomDocument, RoomEventDocument } from "./room-document.js";
 import { isGone, toRoomState } from "./room-document.js";
 import type { DraftContext } from "./room-draft.js";
@@ -18,27 +19,26 @@ import type { EventReader } from "./room-events.js";
 import { copyPending, eventsAfter, firstGap, missingRange, trimBacklog } from "./room-events.js";
 import type { RoomSequences } from "./room-sequences.js";
 import type { RoomWatchHub } from "./room-watch-hub.js";
-import { guardedRoom } from "./unavailable.js";
-import type { WriteGuard } from "./write-lock.js";
+import { guardedRoom } from "../deployment/unavailable.js";
+import type { WriteGuard } from "../deployment/write-lock.js";
 
 export interface MongoRoomStoreParts {
-  readonly client: MongoClient;
+  readonly deployment: MongoDeployment;
   readonly rooms: Collection<RoomDocument>;
   readonly events: Collection<RoomEventDocument>;
   readonly readEvents: EventReader;
-  /** Whether the writer of a message deletes the events the backlog limit trimmed (else the TTL index or sweeper does, later). */
-  readonly trimEagerly: boolean;
   readonly clock: Clock;
   readonly limits: RoomLimits;
   readonly logger: StoreLogger;
   readonly hub: RoomWatchHub;
   readonly known: RoomSequences;
   readonly watchMode: WatchMode;
-  readonly expiryMode: ExpiryMode;
   readonly changeStream?: ChangeStreamFeed<RoomDocument>;
   readonly writeGuard: WriteGuard;
   /** Stops the poller, the member reaper and the sweepers. */
   readonly stopTimers: () => void;
+  /** Gives back this store's share of the deployment's client. */
+  readonly release: () => Promise<void>;
 }
 
 /** What one write attempt did; undefined when another writer came first and it must read again. */
@@ -80,7 +80,7 @@ export class MongoRoomStore implements RoomStore {
   }
 
   get expiryMode(): ExpiryMode {
-    return this.parts.expiryMode;
+    return this.parts.deployment.concessions.expiry;
   }
 
   get writes(): WriteGuard["kind"] {
@@ -128,20 +128,14 @@ export class MongoRoomStore implements RoomStore {
     return this.parts.hub.add(room, listener);
   }
 
-  async health(): Promise<StoreHealth> {
-    const details = { store: "mongodb", watchMode: this.parts.watchMode, expiry: this.parts.expiryMode, writes: this.parts.writeGuard.kind };
-    try {
-      await guardedRoom("*", () => this.parts.rooms.db.command({ ping: 1 }));
-      return { ready: true, details };
-    } catch {
-      return { ready: false, details: { ...details, error: "unreachable" } };
-    }
+  health(): Promise<StoreHealth> {
+    return this.parts.deployment.health({ store: "mongodb", watchMode: this.parts.watchMode, expiry: this.expiryMode, writes: this.writes });
   }
 
   async close(): Promise<void> {
     this.parts.stopTimers();
     await this.parts.changeStream?.close();
-    await this.parts.client.close();
+    await this.parts.release();
   }
 
   /**
@@ -149,7 +143,7 @@ export class MongoRoomStore implements RoomStore {
    * some, one compare-and-set per room: with several processes reaping at
    * once, each `left` event is still appended exactly once. Never throws.
    */
-  async reapExpiredMembers(): Promise<void> {
+  async timeOutExpiredMembers(): Promise<void> {
     try {
       const due = await this.parts.rooms
         .find({ nextExpireAt: { $lte: this.parts.clock.now() } }, { projection: { _id: 1 }, limit: reapBatch })
@@ -272,7 +266,7 @@ export class MongoRoomStore implements RoomStore {
   private afterWrite(doc: RoomDocument, draft: RoomDraft): void {
     this.seen(doc);
     const below = draft.trimBelow;
-    if (below !== undefined && this.parts.trimEagerly) {
+    if (below !== undefined && this.parts.deployment.concessions.trimBacklogEagerly) {
       // Best effort: readers skip trimmed events by their offset, and the TTL index or sweeper deletes what is left.
       void trimBacklog(this.parts.events, doc.epoch, below).catch((error: unknown) =>
         this.parts.logger.warn("trimming a room's event backlog failed", { room: doc._id, error: String(error) }),

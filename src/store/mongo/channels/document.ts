@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import type { ChannelState, NewChannel, PerSide, Side, StoredCandidate, Versioned } from "../channel.js";
-import { candidateIdentity, sides } from "../channel.js";
+import type { ChannelState, NewChannel, PerSide, Side, StoredCandidate, Versioned } from "../../channel.js";
+import { candidateIdentity, sides } from "../../channel.js";
 
 /**
  * One channel as stored in MongoDB. The version of every value is not

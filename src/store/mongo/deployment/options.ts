@@ -1,6 +1,6 @@
 import type { W } from "mongodb";
-import type { RoomLimits } from "../room-store.js";
-import type { StoreLimits } from "../store.js";
+import type { RoomLimits } from "../../room-store.js";
+import type { StoreLimits } from "../../store.js";
 
 /** How channel changes made by other processes reach this one's watchers. */
 export type WatchMode = "change-stream" | "poll";

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Collection, Db } from "mongodb";
 import { MongoServerError } from "mongodb";
-import { StoreError } from "../store.js";
+import { StoreError } from "../../store.js";
 import { guarded } from "./unavailable.js";
 
 /** How the writes to one channel are kept from interleaving. */

@@ -1,10 +1,10 @@
-import type { Clock } from "../../lib/clock.js";
-import type { ChannelChange, ChannelListener, Unsubscribe } from "../store.js";
-import { StoreError } from "../store.js";
+import type { Clock } from "../../../lib/clock.js";
+import type { ChannelChange, ChannelListener, Unsubscribe } from "../../store.js";
+import { StoreError } from "../../store.js";
 import type { ChannelDocument } from "./document.js";
 import { toState } from "./document.js";
-import type { FeedSink } from "./feed-sink.js";
-import { pollFiltersByCounter } from "./poll-filter.js";
+import type { FeedSink } from "../deployment/feed-sink.js";
+import { pollFiltersByCounter } from "../deployment/poll-filter.js";
 
 interface Watched {
   readonly listeners: Set<ChannelListener>;

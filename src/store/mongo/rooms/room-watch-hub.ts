@@ -1,15 +1,15 @@
 import type { Filter } from "mongodb";
-import type { RoomChange, RoomListener } from "../room-store.js";
-import { RoomStoreError } from "../room-store.js";
-import type { Unsubscribe } from "../store.js";
-import type { FeedSink } from "./feed-sink.js";
-import { maxIdsPerPollQuery, pollFiltersByCounter } from "./poll-filter.js";
-import type { StoreLogger } from "./options.js";
+import type { RoomChange, RoomListener } from "../../room-store.js";
+import { RoomStoreError } from "../../room-store.js";
+import type { Unsubscribe } from "../../store.js";
+import type { FeedSink } from "../deployment/feed-sink.js";
+import type { StoreLogger } from "../deployment/options.js";
+import { maxIdsPerPollQuery, pollFiltersByCounter } from "../deployment/poll-filter.js";
 import type { RoomDocument, RoomEventDocument } from "./room-document.js";
 import type { EventRange } from "./room-events.js";
 import { eventsAfter, firstGap, missingRange } from "./room-events.js";
 import type { RoomSequences } from "./room-sequences.js";
-import { isUnavailableError } from "./unavailable.js";
+import { isUnavailableError } from "../deployment/unavailable.js";
 
 interface WatchedRoom {
   readonly listeners: Set<RoomListener>;

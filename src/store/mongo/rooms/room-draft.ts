@@ -1,7 +1,7 @@
-import type { NewMember, NewMessage, RoomEvent, RoomMemberState, RoomState } from "../room.js";
-import { findMember, isFor, roomEventBytes } from "../room.js";
-import { RoomStoreError } from "../room-store.js";
-import { takeSeat } from "../room-seats.js";
+import type { NewMember, NewMessage, RoomEvent, RoomMemberState, RoomState } from "../../room.js";
+import { findMember, isFor, roomEventBytes } from "../../room.js";
+import { RoomStoreError } from "../../room-store.js";
+import { takeSeat } from "../../room-seats.js";
 import type { RoomDocument, RoomEventDocument } from "./room-document.js";
 import { eventId, pendingKey, toRoomState } from "./room-document.js";
 

@@ -1,4 +1,4 @@
-import type { RoomEvent, RoomMemberState, RoomState } from "../room.js";
+import type { RoomEvent, RoomMemberState, RoomState } from "../../room.js";
 
 /**
  * One room as stored in MongoDB (collection `rooms` unless configured).

@@ -1,32 +1,34 @@
-import type { Collection, Filter, MongoClient, UpdateFilter } from "mongodb";
+import type { Collection, Filter, UpdateFilter } from "mongodb";
 import { MongoServerError } from "mongodb";
-import type { Clock } from "../../lib/clock.js";
-import type { ChannelState, NewChannel, Side, StoredCandidate } from "../channel.js";
-import { freshCandidates } from "../channel.js";
-import type { CandidateBatchResult, ChannelListener, ChannelStore, StoreHealth, Unsubscribe } from "../store.js";
-import { StoreError } from "../store.js";
-import type { ChangeStreamFeed } from "./change-stream-feed.js";
+import type { Clock } from "../../../lib/clock.js";
+import type { ChannelState, NewChannel, Side, StoredCandidate } from "../../channel.js";
+import { freshCandidates } from "../../channel.js";
+import type { CandidateBatchResult, ChannelListener, ChannelStore, StoreHealth, Unsubscribe } from "../../store.js";
+import { StoreError } from "../../store.js";
+import type { ChangeStreamFeed } from "../deployment/change-stream-feed.js";
 import type { ChangeCode, ChannelDocument } from "./document.js";
 import { candidateChange, candidateKey, completeChange, newChannelDocument, storedCandidate, toState } from "./document.js";
-import type { ExpiryMode } from "./expiry.js";
-import type { MongoStoreOptions, WatchMode } from "./options.js";
-import { tombstoneMs } from "./options.js";
-import { guarded } from "./unavailable.js";
+import type { MongoDeployment } from "../deployment/deployment.js";
+import type { ExpiryMode } from "../deployment/expiry.js";
+import type { MongoStoreOptions, WatchMode } from "../deployment/options.js";
+import { tombstoneMs } from "../deployment/options.js";
+import { guarded } from "../deployment/unavailable.js";
 import type { WatchHub } from "./watch-hub.js";
-import type { WriteGuard } from "./write-lock.js";
+import type { WriteGuard } from "../deployment/write-lock.js";
 
 export interface MongoStoreParts {
-  readonly client: MongoClient;
+  readonly deployment: MongoDeployment;
   readonly collection: Collection<ChannelDocument>;
   readonly clock: Clock;
   readonly options: MongoStoreOptions;
   readonly hub: WatchHub;
   readonly watchMode: WatchMode;
-  readonly expiryMode: ExpiryMode;
   readonly changeStream?: ChangeStreamFeed<ChannelDocument>;
   readonly writeGuard: WriteGuard;
   /** Stops the poller and the sweeper. */
   readonly stopTimers: () => void;
+  /** Gives back this store's share of the deployment's client. */
+  readonly release: () => Promise<void>;
 }
 
 const duplicateKey = 11000;
@@ -53,7 +55,7 @@ export class MongoChannelStore implements ChannelStore {
   }
 
   get expiryMode(): ExpiryMode {
-    return this.parts.expiryMode;
+    return this.parts.deployment.concessions.expiry;
   }
 
   async createChannel(init: NewChannel): Promise<ChannelState> {
@@ -147,20 +149,14 @@ export class MongoChannelStore implements ChannelStore {
     return this.parts.hub.add(id, listener);
   }
 
-  async health(): Promise<StoreHealth> {
-    const details = { store: "mongodb", watchMode: this.parts.watchMode, expiry: this.parts.expiryMode, writes: this.parts.writeGuard.kind };
-    try {
-      await guarded("*", () => this.parts.client.db(this.parts.options.database).command({ ping: 1 }));
-      return { ready: true, details };
-    } catch (error) {
-      return { ready: false, details: { ...details, error: error instanceof StoreError ? "unreachable" : String(error) } };
-    }
+  health(): Promise<StoreHealth> {
+    return this.parts.deployment.health({ store: "mongodb", watchMode: this.parts.watchMode, expiry: this.expiryMode, writes: this.parts.writeGuard.kind });
   }
 
   async close(): Promise<void> {
     this.parts.stopTimers();
     await this.parts.changeStream?.close();
-    await this.parts.client.close();
+    await this.parts.release();
   }
 
   private liveFilter(id: string): Filter<ChannelDocument> {
