@@ -27,6 +27,8 @@ export interface ChannelDocument {
   candidateKeys: PerSide<string[]>;
   /** Set by CloseChannel; the document stays briefly as a tombstone so other processes' watchers learn of it. */
   closedBy?: Side;
+  /** The fencing token of the last lease-lock holder that wrote it (FerretDB; see write-lock.ts). */
+  fence?: number;
 }
 
 export type ChangeCode = "offer" | "answer" | `candidate:${Side}` | `complete:${Side}` | "close";

@@ -14,7 +14,7 @@ import type { MongoStoreOptions, WatchMode } from "../deployment/options.js";
 import { tombstoneMs } from "../deployment/options.js";
 import { guarded } from "../deployment/unavailable.js";
 import type { WatchHub } from "./watch-hub.js";
-import type { WriteGuard } from "../deployment/write-lock.js";
+import type { Fence, WriteGuard } from "../deployment/write-lock.js";
 
 export interface MongoStoreParts {
   readonly deployment: MongoDeployment;
@@ -187,10 +187,12 @@ export class MongoChannelStore implements ChannelStore {
     const filter = { ...this.liveFilter(id), ...conditions } as Filter<ChannelDocument>;
     const codes = typeof change === "string" ? [change] : change;
     const changes = codes.length === 1 ? codes[0] : { $each: codes };
-    const step = { ...update, $inc: { version: codes.length }, $push: { ...update.$push, changes } } as UpdateFilter<ChannelDocument>;
+    const step = (fence: Fence) =>
+      ({ ...update, $set: { ...update.$set, ...fence.set }, $inc: { version: codes.length }, $push: { ...update.$push, changes } }) as UpdateFilter<ChannelDocument>;
     const { collection, writeGuard } = this.parts;
     const stillApplies = async () => (await guarded(id, () => collection.countDocuments(filter, { limit: 1 }))) > 0;
-    const write = () => guarded(id, () => collection.findOneAndUpdate(filter, step, { returnDocument: "after" }));
+    const write = (fence: Fence) =>
+      guarded(id, () => collection.findOneAndUpdate({ ...filter, ...fence.filter } as Filter<ChannelDocument>, step(fence), { returnDocument: "after" }));
     const doc = (await writeGuard.run(id, write, stillApplies)) ?? null;
     if (doc) this.parts.hub.deliver(doc, this.parts.clock.now());
     return doc;

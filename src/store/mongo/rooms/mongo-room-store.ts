@@ -20,7 +20,7 @@ import { copyPending, eventsAfter, firstGap, missingRange, trimBacklog } from ".
 import type { RoomSequences } from "./room-sequences.js";
 import type { RoomWatchHub } from "./room-watch-hub.js";
 import { guardedRoom } from "../deployment/unavailable.js";
-import type { WriteGuard } from "../deployment/write-lock.js";
+import type { Fence, WriteGuard } from "../deployment/write-lock.js";
 
 export interface MongoRoomStoreParts {
   readonly deployment: MongoDeployment;
@@ -185,7 +185,7 @@ export class MongoRoomStore implements RoomStore {
     const context: DraftContext = { now: clock.now(), sessionTimeoutMs: limits.sessionTimeoutMs, maxBacklogBytes: limits.maxBacklogBytes };
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       const written = await this.writers.run(room, () =>
-        guardedRoom(room, () => this.parts.writeGuard.run(room, () => this.attempt(room, context, op, create), async () => true)),
+        guardedRoom(room, () => this.parts.writeGuard.run(room, (fence) => this.attempt(room, context, op, fence, create), async () => true)),
       );
       if (written) {
         this.afterWrite(written.doc, written.draft);
@@ -201,6 +201,7 @@ export class MongoRoomStore implements RoomStore {
     room: string,
     context: DraftContext,
     op: (draft: RoomDraft) => T,
+    fence: Fence,
     create: NewRoom | undefined,
   ): Promise<Written<T> | undefined> {
     const { rooms, events } = this.parts;
@@ -227,25 +228,25 @@ export class MongoRoomStore implements RoomStore {
     }
     // The events earlier writes left in `pending` go to the events collection before this write removes them.
     if (doc) await copyPending(events, doc, draft.fields().backlogFrom);
-    const after = doc ? await this.compareAndSet(doc, draft) : await this.insert(draft);
+    const after = doc ? await this.compareAndSet(doc, draft, fence) : await this.insert(draft, fence);
     if (!after) return undefined;
     return { doc: after, draft, ...(failure ? { failure } : { result: result as T }) };
   }
 
   /** Writes the draft if the document is still the one it was made from; null when another writer came first. */
-  private compareAndSet(doc: RoomDocument, draft: RoomDraft): Promise<RoomDocument | null> {
+  private compareAndSet(doc: RoomDocument, draft: RoomDraft, fence: Fence): Promise<RoomDocument | null> {
     const added = Object.fromEntries(Object.entries(draft.pendingEvents()).map(([key, event]) => [`pending.${key}`, event]));
     const copied = Object.fromEntries(Object.keys(doc.pending).map((key) => [`pending.${key}`, "" as const]));
     return this.parts.rooms.findOneAndUpdate(
-      { _id: doc._id, epoch: doc.epoch, revision: doc.revision },
-      { $set: { ...draft.fields(), revision: doc.revision + 1, ...added }, ...(Object.keys(copied).length > 0 && { $unset: copied }) },
+      { _id: doc._id, epoch: doc.epoch, revision: doc.revision, ...fence.filter },
+      { $set: { ...draft.fields(), revision: doc.revision + 1, ...added, ...fence.set }, ...(Object.keys(copied).length > 0 && { $unset: copied }) },
       { returnDocument: "after" },
     );
   }
 
   /** Creates the room; null when another process created it first (the caller reads it and joins that one). */
-  private async insert(draft: RoomDraft): Promise<RoomDocument | null> {
-    const doc = draft.newDocument();
+  private async insert(draft: RoomDraft, fence: Fence): Promise<RoomDocument | null> {
+    const doc = { ...draft.newDocument(), ...fence.set };
     try {
       await this.parts.rooms.insertOne(doc);
       return doc;

@@ -38,6 +38,8 @@ export interface RoomDocument {
   sequence: number;
   /** One more on every write; the compare-and-set token. */
   revision: number;
+  /** The fencing token of the last lease-lock holder that wrote it (FerretDB; see write-lock.ts). */
+  fence?: number;
   /** Events not yet copied into the events collection, by pendingKey(sequence). */
   pending: Record<string, RoomEventDocument>;
   /** Bytes of all events ever appended to this incarnation, each counted by roomEventBytes. */
