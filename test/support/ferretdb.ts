@@ -1,6 +1,7 @@
 import { MongoClient } from "mongodb";
 import { canConnect, freePort } from "../../src/lib/free-port.js";
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { promisify } from "node:util";
 import type { ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -18,7 +19,35 @@ export function ferretDbBinary(): string | undefined {
   return binaryCandidates.find((candidate): candidate is string => !!candidate && existsSync(candidate));
 }
 
-/** A FerretDB process on a free loopback port with an SQLite backend in a temporary directory. */
+/** FerretDB's storage: SQLite files in a temporary directory, or a PostgreSQL database of its own. */
+export type FerretBackend = "sqlite" | "pg";
+
+/** The PostgreSQL scripts/provision-postgres.sh starts (a role that may create databases). */
+export function postgresUrl(): string {
+  return process.env["SWITCHBOARD_POSTGRES_URL"] ?? "postgres://switchboard:switchboard@127.0.0.1:5432/postgres";
+}
+
+/**
+ * FERRETDB_BACKEND (sqlite or pg) when set; else PostgreSQL when it answers
+ * (faster: FerretDB finds a document by `_id` in an index there, where its
+ * SQLite backend reads the whole collection), else SQLite.
+ */
+export async function ferretBackend(): Promise<FerretBackend> {
+  const chosen = process.env["FERRETDB_BACKEND"];
+  if (chosen === "sqlite" || chosen === "pg") return chosen;
+  if (chosen) throw new Error(`FERRETDB_BACKEND must be sqlite or pg, not ${chosen}`);
+  const url = new URL(postgresUrl());
+  return (await canConnect(Number(url.port || 5432), url.hostname)) ? "pg" : "sqlite";
+}
+
+const run = promisify(execFile);
+
+/** Runs one SQL statement as the provisioned role (psql comes with Debian's postgresql). */
+async function postgres(sql: string): Promise<void> {
+  await run("psql", [postgresUrl(), "-v", "ON_ERROR_STOP=1", "-qc", sql]);
+}
+
+/** A FerretDB process on a free loopback port, with its own SQLite directory or PostgreSQL database. */
 export class FerretDb {
   private process: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
@@ -28,13 +57,31 @@ export class FerretDb {
     private readonly binary: string,
     private readonly dir: string,
     readonly port: number,
+    readonly backend: FerretBackend,
+    /** The PostgreSQL database of a `pg` instance. */
+    private readonly pgDatabase?: string,
   ) {}
 
-  static async start(binary: string): Promise<FerretDb> {
+  static async start(binary: string, backend?: FerretBackend): Promise<FerretDb> {
+    const chosen = backend ?? (await ferretBackend());
     const dir = await mkdtemp(path.join(tmpdir(), "switchboard-ferretdb-"));
-    const server = new FerretDb(binary, dir, await freePort());
+    let pgDatabase: string | undefined;
+    if (chosen === "pg") {
+      pgDatabase = `ferretdb_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+      await postgres(`create database ${pgDatabase}`).catch((error: unknown) => {
+        throw new Error(`FerretDB's PostgreSQL backend: cannot create a database at ${postgresUrl()} (run scripts/provision-postgres.sh): ${String(error)}`);
+      });
+    }
+    const server = new FerretDb(binary, dir, await freePort(), chosen, pgDatabase);
     await server.start();
     return server;
+  }
+
+  private backendArgs(): string[] {
+    if (this.backend === "sqlite") return ["--handler=sqlite", `--sqlite-url=file:${this.dir}/`];
+    const url = new URL(postgresUrl());
+    url.pathname = `/${this.pgDatabase}`;
+    return ["--handler=pg", `--postgresql-url=${url.toString()}`];
   }
 
   get uri(): string {
@@ -46,8 +93,7 @@ export class FerretDb {
     const child = spawn(
       this.binary,
       [
-        "--handler=sqlite",
-        `--sqlite-url=file:${this.dir}/`,
+        ...this.backendArgs(),
         `--state-dir=${this.dir}`,
         `--listen-addr=127.0.0.1:${this.port}`,
         "--debug-addr=-",
@@ -74,6 +120,7 @@ export class FerretDb {
   async dispose(): Promise<void> {
     await this.stop();
     await rm(this.dir, { recursive: true, force: true });
+    if (this.pgDatabase) await postgres(`drop database if exists ${this.pgDatabase} with (force)`).catch(() => {});
   }
 
   private async waitUntilListening(child: ChildProcess): Promise<void> {
