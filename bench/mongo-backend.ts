@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { freePort, startPinnedCommand, waitForTcp } from "./lib/processes.js";
+import { createPostgresDatabase, dropPostgresDatabase } from "./lib/postgres.js";
 import { serverCore } from "./servers.js";
 
 /** The MongoDB server the Switchboard server under test uses for `--store mongodb`. */
@@ -18,7 +19,8 @@ export interface MongoBackend {
 /**
  * MONGODB_URI when set (a real MongoDB; a fresh database per run), else the
  * FerretDB that scripts/provision-ferretdb.sh installs, started here with an
- * SQLite backend in a temporary directory and pinned to the server core
+ * SQLite backend in a temporary directory (FERRETDB_BACKEND=pg: a fresh
+ * database of scripts/provision-postgres.sh's PostgreSQL) and pinned to the server core
  * (it is part of the server side). Undefined, with the reason, when neither exists.
  */
 export async function startMongoBackend(repoRoot: string): Promise<MongoBackend | { readonly missing: string }> {
@@ -31,19 +33,26 @@ export async function startMongoBackend(repoRoot: string): Promise<MongoBackend 
   const version = existsSync(stamp) ? readFileSync(stamp, "utf8").trim() : "(version unknown)";
   const dir = mkdtempSync(path.join(os.tmpdir(), "switchboard-bench-ferretdb-"));
   const port = await freePort();
+  const backend = process.env["FERRETDB_BACKEND"] ?? "sqlite";
+  if (backend !== "sqlite" && backend !== "pg") return { missing: `FERRETDB_BACKEND must be sqlite or pg, not ${backend}` };
+  const pg = backend === "pg" ? await createPostgresDatabase("ferretdb_bench") : undefined;
+  const storage = pg ? ["--handler=pg", `--postgresql-url=${pg.url}`] : ["--handler=sqlite", `--sqlite-url=file:${dir}/`];
   const ferret = await startPinnedCommand(
     "ferretdb",
     serverCore,
-    [binary, "--handler=sqlite", `--sqlite-url=file:${dir}/`, `--state-dir=${dir}`, `--listen-addr=127.0.0.1:${port}`, "--debug-addr=-", "--telemetry=disable", "--log-level=warn"],
+    [binary, ...storage, `--state-dir=${dir}`, `--listen-addr=127.0.0.1:${port}`, "--debug-addr=-", "--telemetry=disable", "--log-level=warn"],
     () => waitForTcp(port),
   );
   return {
-    label: `FerretDB ${version} (SQLite backend), pinned to core ${serverCore} with the server`,
+    label: pg
+      ? `FerretDB ${version} (PostgreSQL backend: Debian's postgresql, not pinned), FerretDB pinned to core ${serverCore} with the server`
+      : `FerretDB ${version} (SQLite backend), pinned to core ${serverCore} with the server`,
     uri: `mongodb://127.0.0.1:${port}/`,
     args: ["--mongodb-uri", `mongodb://127.0.0.1:${port}/`, ...database],
     stop: async () => {
       await ferret.stop();
       rmSync(dir, { recursive: true, force: true });
+      if (pg) await dropPostgresDatabase(pg.name);
     },
   };
 }

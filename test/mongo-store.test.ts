@@ -70,6 +70,7 @@ describe.skipIf(!target)("MongoDB store", () => {
         for (let n = 0; n < 20; n++) {
           const now = clock.now();
           ids.push((await store.createChannel({ id: `poll-${now}-${n}`, offererTokenHash: "h", createTime: now, expireTime: now + 60_000 })).id);
+          await store.setOffer(ids.at(-1)!, "offer");
         }
         // Three watchers on each of 20 channels.
         const hub = new WatchHub();

@@ -1,7 +1,7 @@
 import { MongoClient } from "mongodb";
 import { canConnect, freePort } from "../../src/lib/free-port.js";
-import { execFile, spawn } from "node:child_process";
-import { promisify } from "node:util";
+import { createPostgresDatabase, dropPostgresDatabase, postgresUrl } from "../../bench/lib/postgres.js";
+import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -22,11 +22,6 @@ export function ferretDbBinary(): string | undefined {
 /** FerretDB's storage: SQLite files in a temporary directory, or a PostgreSQL database of its own. */
 export type FerretBackend = "sqlite" | "pg";
 
-/** The PostgreSQL scripts/provision-postgres.sh starts (a role that may create databases). */
-export function postgresUrl(): string {
-  return process.env["SWITCHBOARD_POSTGRES_URL"] ?? "postgres://switchboard:switchboard@127.0.0.1:5432/postgres";
-}
-
 /**
  * FERRETDB_BACKEND (sqlite or pg) when set; else PostgreSQL when it answers
  * (faster: FerretDB finds a document by `_id` in an index there, where its
@@ -38,13 +33,6 @@ export async function ferretBackend(): Promise<FerretBackend> {
   if (chosen) throw new Error(`FERRETDB_BACKEND must be sqlite or pg, not ${chosen}`);
   const url = new URL(postgresUrl());
   return (await canConnect(Number(url.port || 5432), url.hostname)) ? "pg" : "sqlite";
-}
-
-const run = promisify(execFile);
-
-/** Runs one SQL statement as the provisioned role (psql comes with Debian's postgresql). */
-async function postgres(sql: string): Promise<void> {
-  await run("psql", [postgresUrl(), "-v", "ON_ERROR_STOP=1", "-qc", sql]);
 }
 
 /** A FerretDB process on a free loopback port, with its own SQLite directory or PostgreSQL database. */
@@ -59,29 +47,20 @@ export class FerretDb {
     readonly port: number,
     readonly backend: FerretBackend,
     /** The PostgreSQL database of a `pg` instance. */
-    private readonly pgDatabase?: string,
+    private readonly pg?: { readonly name: string; readonly url: string },
   ) {}
 
   static async start(binary: string, backend?: FerretBackend): Promise<FerretDb> {
     const chosen = backend ?? (await ferretBackend());
     const dir = await mkdtemp(path.join(tmpdir(), "switchboard-ferretdb-"));
-    let pgDatabase: string | undefined;
-    if (chosen === "pg") {
-      pgDatabase = `ferretdb_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
-      await postgres(`create database ${pgDatabase}`).catch((error: unknown) => {
-        throw new Error(`FerretDB's PostgreSQL backend: cannot create a database at ${postgresUrl()} (run scripts/provision-postgres.sh): ${String(error)}`);
-      });
-    }
-    const server = new FerretDb(binary, dir, await freePort(), chosen, pgDatabase);
+    const pg = chosen === "pg" ? await createPostgresDatabase("ferretdb_test") : undefined;
+    const server = new FerretDb(binary, dir, await freePort(), chosen, pg);
     await server.start();
     return server;
   }
 
   private backendArgs(): string[] {
-    if (this.backend === "sqlite") return ["--handler=sqlite", `--sqlite-url=file:${this.dir}/`];
-    const url = new URL(postgresUrl());
-    url.pathname = `/${this.pgDatabase}`;
-    return ["--handler=pg", `--postgresql-url=${url.toString()}`];
+    return this.pg ? ["--handler=pg", `--postgresql-url=${this.pg.url}`] : ["--handler=sqlite", `--sqlite-url=file:${this.dir}/`];
   }
 
   get uri(): string {
@@ -120,7 +99,7 @@ export class FerretDb {
   async dispose(): Promise<void> {
     await this.stop();
     await rm(this.dir, { recursive: true, force: true });
-    if (this.pgDatabase) await postgres(`drop database if exists ${this.pgDatabase} with (force)`).catch(() => {});
+    if (this.pg) await dropPostgresDatabase(this.pg.name);
   }
 
   private async waitUntilListening(child: ChildProcess): Promise<void> {

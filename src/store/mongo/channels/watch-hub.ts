@@ -60,7 +60,8 @@ export class WatchHub {
     entry.expireTime = doc.expireAt.getTime();
     if (entry.expireTime <= now) return this.end(doc._id, { kind: "expired", version: doc.version + 1 });
     entry.version = doc.version;
-    this.notify(entry, { kind: "updated", state: toState(doc) });
+    // Version 1 is the channel as created: no change to tell (a poll may read it before the first change lands).
+    if (doc.version > 1) this.notify(entry, { kind: "updated", state: toState(doc) });
   }
 
   /** The channel's document was deleted: it expired (a closed one was seen closed before). */

@@ -4,7 +4,7 @@ import { RoomStoreError } from "../../room-store.js";
 import type { Unsubscribe } from "../../store.js";
 import type { FeedSink } from "../deployment/feed-sink.js";
 import type { StoreLogger } from "../deployment/options.js";
-import { maxIdsPerPollQuery, pollFiltersByCounter } from "../deployment/poll-filter.js";
+import { counterClauses, idClauses, packClauses } from "../deployment/poll-filter.js";
 import type { RoomDocument, RoomEventDocument } from "./room-document.js";
 import type { EventRange } from "./room-events.js";
 import { eventsAfter, firstGap, missingRange } from "./room-events.js";
@@ -64,17 +64,16 @@ export class RoomWatchHub implements FeedSink<RoomDocument> {
     return this.watched.size;
   }
 
-  /** Rooms past their watchers' cursor; rooms of another incarnation (epoch); rooms whose epoch is not known yet. */
+  /** Rooms past their watchers' cursor, rooms of another incarnation (epoch), rooms whose epoch is not known yet: one query for up to maxIdsPerPollQuery rooms. */
   pollFilters(): Filter<RoomDocument>[] {
     const known = [...this.watched].filter(([, { epoch }]) => epoch !== undefined);
     const unknown = [...this.watched].filter(([, { epoch }]) => epoch === undefined).map(([room]) => room);
-    const extra: Filter<RoomDocument>[] = [];
-    for (let start = 0; start < known.length; start += maxIdsPerPollQuery) {
-      const chunk = known.slice(start, start + maxIdsPerPollQuery);
-      extra.push({ _id: { $in: chunk.map(([room]) => room) }, epoch: { $nin: chunk.map(([, { epoch }]) => epoch!) } });
-    }
-    for (let start = 0; start < unknown.length; start += maxIdsPerPollQuery) extra.push({ _id: { $in: unknown.slice(start, start + maxIdsPerPollQuery) } });
-    return pollFiltersByCounter<RoomDocument>("sequence", known.map(([room, { cursor }]) => [room, cursor] as const), extra);
+    const epochs = new Map(known.map(([room, { epoch }]) => [room, epoch!]));
+    return packClauses([
+      ...counterClauses<RoomDocument>("sequence", known.map(([room, { cursor }]) => [room, cursor] as const)),
+      ...idClauses<RoomDocument>([...epochs.keys()], (chunk) => ({ _id: { $in: chunk }, epoch: { $nin: chunk.map((room) => epochs.get(room)!) } })),
+      ...idClauses<RoomDocument>(unknown, (chunk) => ({ _id: { $in: chunk } })),
+    ]);
   }
 
   /** Never rejects: a failed fetch ends the watches (unavailable) or waits for the next document. */
