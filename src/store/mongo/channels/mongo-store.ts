@@ -156,6 +156,7 @@ export class MongoChannelStore implements ChannelStore {
   async close(): Promise<void> {
     this.parts.stopTimers();
     await this.parts.changeStream?.close();
+    await this.parts.writeGuard.settle?.();
     await this.parts.release();
   }
 

@@ -135,6 +135,7 @@ export class MongoRoomStore implements RoomStore {
   async close(): Promise<void> {
     this.parts.stopTimers();
     await this.parts.changeStream?.close();
+    await this.parts.writeGuard.settle?.();
     await this.parts.release();
   }
 
