@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { idClauses, packClauses, pollFiltersByCounter } from "../src/store/mongo/deployment/poll-filter.js";
+import { idClauses, maxPollLookupsById, packClauses, pollFiltersByCounter } from "../src/store/mongo/deployment/poll-filter.js";
 
 describe("pollFiltersByCounter", () => {
   it("asks nothing when nothing is watched", () => {
@@ -21,7 +21,7 @@ describe("pollFiltersByCounter", () => {
 
   it("names at most maxIds ids per query, splitting a group across queries, and names every id once", () => {
     const watched = Array.from({ length: 10 }, (_, n) => [`c${n}`, n < 7 ? 1 : 2] as const);
-    const filters = pollFiltersByCounter("version", watched, 4);
+    const filters = pollFiltersByCounter("version", watched, "range", 4);
     expect(filters).toEqual([
       { version: { $gt: 1 }, _id: { $in: ["c0", "c1", "c2", "c3"] } },
       { version: { $gt: 1 }, _id: { $in: ["c4", "c5", "c6"] } },
@@ -44,5 +44,14 @@ describe("pollFiltersByCounter", () => {
       { $or: [{ _id: { $in: ["r1", "r2"] }, epoch: { $nin: ["e1", "e2"] } }, { _id: { $in: ["r3"] } }] },
       { _id: { $in: ["r4", "r5"] } },
     ]);
+  });
+
+  it("reads by id, one lookup per watched document, where the server scans for anything else (FerretDB), while few are watched", () => {
+    expect(pollFiltersByCounter("version", [["a", 1], ["b", 3]], "by-id")).toEqual([
+      { _id: "a", version: { $gt: 1 } },
+      { _id: "b", version: { $gt: 3 } },
+    ]);
+    const many = Array.from({ length: maxPollLookupsById + 1 }, (_, n) => [`c${n}`, 1] as const);
+    expect(pollFiltersByCounter("version", many, "by-id")).toEqual([{ version: { $gt: 1 }, _id: { $in: many.map(([id]) => id) } }]);
   });
 });

@@ -96,7 +96,7 @@ export class WatchHub {
 /** The channel hub as the feeds see it: documents newer than the version each channel's watchers have. */
 export function channelFeedSink(hub: WatchHub, clock: Clock): FeedSink<ChannelDocument> {
   return {
-    pollFilters: () => pollFiltersByCounter<ChannelDocument>("version", hub.versions()),
+    pollFilters: (lookup) => pollFiltersByCounter<ChannelDocument>("version", [...hub.versions()], lookup),
     deliver(docs) {
       const now = clock.now();
       for (const doc of docs) hub.deliver(doc, now);

@@ -1,4 +1,5 @@
 import type { Filter } from "mongodb";
+import type { PollLookup } from "./poll-filter.js";
 
 /**
  * What a feed (one polling query per interval, or one change stream per
@@ -11,7 +12,7 @@ export interface FeedSink<TDoc> {
    * watchers have (see pollFiltersByCounter): a few per poll however many
    * watchers there are, none when nothing is watched.
    */
-  pollFilters(): Filter<TDoc>[];
+  pollFilters(lookup: PollLookup): Filter<TDoc>[];
   /** Documents as they are now, in the order they were read; the feed waits for the returned promise before its next poll. */
   deliver(docs: readonly TDoc[]): void | Promise<void>;
   /** A document was deleted. */

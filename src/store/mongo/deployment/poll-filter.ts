@@ -8,6 +8,22 @@ import type { Document, Filter } from "mongodb";
  */
 export const maxIdsPerPollQuery = 20_000;
 
+/**
+ * How a poll reads the watched documents: `range`, the grouped queries
+ * below (MongoDB answers them from the `_id` index); `by-id`, one `_id`
+ * lookup per watched document, for a server that reads the whole
+ * collection for any other filter (FerretDB 1.x) — while few are watched.
+ */
+export type PollLookup = "range" | "by-id";
+
+/** Above this many watched documents a `by-id` poll reads by range instead: one scan then costs less than the lookups. */
+export const maxPollLookupsById = 256;
+
+/** Whether this poll reads by id. */
+export function pollsById(lookup: PollLookup, watched: number): boolean {
+  return lookup === "by-id" && watched <= maxPollLookupsById;
+}
+
 /** One clause of a poll query and how many ids it names. */
 export interface PollClause<TDoc extends Document> {
   readonly filter: Filter<TDoc>;
@@ -70,8 +86,10 @@ export function packClauses<TDoc extends Document>(clauses: readonly PollClause<
 /** The poll queries for documents whose counter `field` moved past what their watchers have. */
 export function pollFiltersByCounter<TDoc extends Document>(
   field: string,
-  watched: Iterable<readonly [id: string, counter: number]>,
+  watched: readonly (readonly [id: string, counter: number])[],
+  lookup: PollLookup = "range",
   maxIds = maxIdsPerPollQuery,
 ): Filter<TDoc>[] {
+  if (pollsById(lookup, watched.length)) return watched.map(([id, counter]) => ({ _id: id, [field]: { $gt: counter } }) as Filter<TDoc>);
   return packClauses(counterClauses<TDoc>(field, watched, maxIds), maxIds);
 }
