@@ -22,7 +22,7 @@ const target = mongoTarget();
 
 /** FerretDB reads the whole events collection to sweep it: every second is often enough here. */
 const roomOptions = (uri: string, database: string, roomLimits: RoomLimits): MongoRoomStoreOptions => ({
-  ...testMongoOptions(uri, database, { maxChannels: 1, maxCandidatesPerSide: 1 }),
+  ...testMongoOptions(uri, database, { maxChannels: 1, maxCandidatesPerSide: 1, maxChannelBytes: 1 << 20, maxStoreBytes: 1 << 26 }),
   collection: "rooms",
   sweepIntervalMs: 1000,
   limits: roomLimits,
