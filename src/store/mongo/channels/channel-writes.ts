@@ -58,7 +58,7 @@ export class ChannelWrites {
     const write = (fence: Fence) =>
       guarded(id, () => this.collection.findOneAndUpdate({ ...filter, ...fence.filter } as Filter<ChannelDocument>, step(fence), { returnDocument: "after" }));
     const doc = (await this.writeGuard.run(id, write, stillApplies)) ?? null;
-    if (doc) this.hub.deliver(doc, this.clock.now());
+    if (doc) this.hub.publish(doc, this.clock.now());
     return doc;
   }
 }

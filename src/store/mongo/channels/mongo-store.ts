@@ -19,7 +19,7 @@ import type { ChannelDocument } from "./document.js";
 import { candidateChange, candidateKey, completeChange, heldBytes, newChannelDocument, storedCandidate, toState } from "./document.js";
 import type { WatchHub } from "./watch-hub.js";
 
-export interface MongoStoreParts {
+export interface MongoChannelStoreDeps {
   readonly deployment: MongoDeployment;
   readonly collection: Collection<ChannelDocument>;
   readonly writes: ChannelWrites;
@@ -52,21 +52,21 @@ const maxAttempts = 8;
  * rules the memory store applies (channel-rules.ts). Build it with openMongoStore.
  */
 export class MongoChannelStore implements ChannelStore {
-  constructor(private readonly parts: MongoStoreParts) {}
+  constructor(private readonly deps: MongoChannelStoreDeps) {}
 
   /** How watchers learn of changes made elsewhere: `change-stream` or `poll`. */
   get watchMode(): WatchMode {
-    return this.parts.watchMode;
+    return this.deps.watchMode;
   }
 
   get expiryMode(): ExpiryMode {
-    return this.parts.deployment.concessions.expiry;
+    return this.deps.deployment.concessions.expiry;
   }
 
   async createChannel(init: NewChannel): Promise<ChannelState> {
     const doc = newChannelDocument(init);
     try {
-      await insertWithinLimit(this.parts.collection, doc, this.parts.options.limits.maxChannels, this.parts.createGate, this.parts.writes);
+      await insertWithinLimit(this.deps.collection, doc, this.deps.options.limits.maxChannels, this.deps.createGate, this.deps.writes);
     } catch (error) {
       // Ids are random; a clash means a retry of a create that went through.
       if (!(error instanceof MongoServerError && error.code === duplicateKey)) throw error;
@@ -78,40 +78,40 @@ export class MongoChannelStore implements ChannelStore {
   }
 
   async getChannel(id: string): Promise<ChannelState | undefined> {
-    const doc = await this.parts.writes.findLive(id);
+    const doc = await this.deps.writes.findLive(id);
     if (!doc) return undefined;
     // A watch stream reads the channel right after subscribing: this tells the hub its expire time.
-    this.parts.hub.deliver(doc, this.parts.clock.now());
+    this.deps.hub.publish(doc, this.deps.clock.now());
     return toState(doc);
   }
 
   /** An offer replaces the earlier one: the update is conditioned on the earlier one's size, read when there is one. */
   async setOffer(id: string, sdp: string): Promise<ChannelState> {
-    const max = this.parts.options.limits.maxChannelBytes;
+    const max = this.deps.options.limits.maxChannelBytes;
     const size = textBytes(sdp);
     let current: ChannelDocument | undefined;
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
       if (current?.answer !== undefined) throw new StoreError("offer-locked", id);
       const freed = current?.offerBytes ?? 0;
-      if (current) checkChannelBytes(id, heldBytes(current), size, this.parts.options.limits, freed);
+      if (current) checkChannelBytes(id, heldBytes(current), size, this.deps.options.limits, freed);
       const conditions = { answer: { $exists: false }, offerBytes: current?.offerBytes ?? { $exists: false }, ...bytesRoom(max, size - freed) };
       const update = { $set: { offer: sdp, offerBytes: size }, $inc: { bytes: size - freed } };
-      const doc = await this.parts.writes.mutate(id, conditions, update, "offer");
+      const doc = await this.deps.writes.mutate(id, conditions, update, "offer");
       if (doc) return toState(doc);
-      current = await this.parts.writes.requireLive(id);
+      current = await this.deps.writes.requireLive(id);
     }
     throw new StoreError("unavailable", id, `channel ${id}: ${maxAttempts} concurrent offers in a row kept this one from being set`);
   }
 
   async setAnswer(id: string, sdp: string, answererTokenHash: string): Promise<ChannelState> {
     const size = textBytes(sdp);
-    const conditions = { offer: { $exists: true }, answer: { $exists: false }, ...bytesRoom(this.parts.options.limits.maxChannelBytes, size) };
+    const conditions = { offer: { $exists: true }, answer: { $exists: false }, ...bytesRoom(this.deps.options.limits.maxChannelBytes, size) };
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
-      const doc = await this.parts.writes.mutate(id, conditions, { $set: { answer: sdp, answererTokenHash }, $inc: { bytes: size } }, "answer");
+      const doc = await this.deps.writes.mutate(id, conditions, { $set: { answer: sdp, answererTokenHash }, $inc: { bytes: size } }, "answer");
       if (doc) return toState(doc);
-      const current = await this.parts.writes.requireLive(id);
+      const current = await this.deps.writes.requireLive(id);
       admitAnswer(id, { hasOffer: current.offer !== undefined, hasAnswer: current.answer !== undefined });
-      checkChannelBytes(id, heldBytes(current), size, this.parts.options.limits);
+      checkChannelBytes(id, heldBytes(current), size, this.deps.options.limits);
     }
     throw new StoreError("unavailable", id, `channel ${id}: ${maxAttempts} concurrent changes in a row kept this answer from being set`);
   }
@@ -123,12 +123,12 @@ export class MongoChannelStore implements ChannelStore {
    * or say why, and the update tried again with what is left.
    */
   async addCandidates(id: string, side: Side, batch: readonly StoredCandidate[], complete: boolean): Promise<CandidateBatchResult> {
-    const { limits } = this.parts.options;
+    const { limits } = this.deps.options;
     let current: ChannelDocument | undefined;
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
       const fresh = freshCandidates(current?.candidates[side] ?? [], batch);
       if (!current && (fresh.length > limits.maxCandidatesPerSide || (fresh.length === 0 && !complete))) {
-        current = await this.parts.writes.requireLive(id); // decided by the stored state alone
+        current = await this.deps.writes.requireLive(id); // decided by the stored state alone
         continue;
       }
       const alreadyComplete = current?.changes.includes(completeChange(side)) ?? false;
@@ -147,31 +147,31 @@ export class MongoChannelStore implements ChannelStore {
       }
       const push = fresh.length > 0 ? { [`candidates.${side}`]: { $each: fresh.map(storedCandidate) }, [`candidateKeys.${side}`]: { $each: keys } } : {};
       const codes = [...fresh.map(() => candidateChange(side)), ...(completed ? [completeChange(side)] : [])];
-      const doc = await this.parts.writes.mutate(id, conditions, { $push: push, $inc: { bytes: added } }, codes);
+      const doc = await this.deps.writes.mutate(id, conditions, { $push: push, $inc: { bytes: added } }, codes);
       if (doc) return { state: toState(doc), changed: true, added: fresh.length, completed };
-      current = await this.parts.writes.requireLive(id);
+      current = await this.deps.writes.requireLive(id);
     }
     throw new StoreError("unavailable", id, `channel ${id}: ${maxAttempts} concurrent changes in a row kept these candidates from being added`);
   }
 
   async closeChannel(id: string, closedBy: Side): Promise<void> {
     // The document stays as a tombstone for a while so that watchers in other processes see "closed".
-    const tombstoneUntil = new Date(this.parts.clock.now() + tombstoneMs);
-    const doc = await this.parts.writes.mutate(id, {}, { $set: { closedBy, expireAt: tombstoneUntil } }, "close");
+    const tombstoneUntil = new Date(this.deps.clock.now() + tombstoneMs);
+    const doc = await this.deps.writes.mutate(id, {}, { $set: { closedBy, expireAt: tombstoneUntil } }, "close");
     if (!doc) throw new StoreError("not-found", id);
   }
 
   watchChannel(id: string, listener: ChannelListener): Unsubscribe {
-    return this.parts.hub.add(id, listener);
+    return this.deps.hub.add(id, listener);
   }
 
   health(): Promise<StoreHealth> {
-    return this.parts.deployment.health({ store: "mongodb", watchMode: this.parts.watchMode, expiry: this.expiryMode, writes: this.parts.writeGuard.kind });
+    return this.deps.deployment.health({ store: "mongodb", watchMode: this.deps.watchMode, expiry: this.expiryMode, writes: this.deps.writeGuard.kind });
   }
 
   async close(): Promise<void> {
-    this.parts.stopTimers();
-    await this.parts.changeStream?.close();
-    await this.parts.release();
+    this.deps.stopTimers();
+    await this.deps.changeStream?.close();
+    await this.deps.release();
   }
 }
