@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     pollIntervalMs,
     serverSelectionTimeoutMs: 5000,
     sweepIntervalMs: 10_000,
-    limits: { maxCandidatesPerSide: 50 },
+    limits: { maxChannels: 100_000, maxCandidatesPerSide: 50, maxChannelBytes: 1 << 20 },
   };
   const [a, b] = [await openMongoStore(options, systemClock, logger), await openMongoStore(options, systemClock, logger)];
   try {

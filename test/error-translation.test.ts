@@ -32,7 +32,7 @@ const lines: Record<string, unknown>[] = [];
 let server: RunningServer;
 beforeAll(async () => {
   const logger = createLogger("info", (line) => lines.push(JSON.parse(line) as Record<string, unknown>));
-  server = await startTestServer({}, { logger, store: new BrokenStore(systemClock, { maxChannels: 10, maxCandidatesPerSide: 4 }) });
+  server = await startTestServer({}, { logger, store: new BrokenStore(systemClock, { maxChannels: 10, maxCandidatesPerSide: 4, maxChannelBytes: 1 << 20, maxStoreBytes: 1 << 26 }) });
 });
 afterAll(() => server.shutdown(0));
 

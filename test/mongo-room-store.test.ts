@@ -22,7 +22,7 @@ const target = mongoTarget();
 
 /** FerretDB reads the whole events collection to sweep it: every second is often enough here. */
 const roomOptions = (uri: string, database: string, roomLimits: RoomLimits): MongoRoomStoreOptions => ({
-  ...testMongoOptions(uri, database, { maxChannels: 1, maxCandidatesPerSide: 1 }),
+  ...testMongoOptions(uri, database, { maxChannels: 1, maxCandidatesPerSide: 1, maxChannelBytes: 1 << 20, maxStoreBytes: 1 << 26 }),
   collection: "rooms",
   sweepIntervalMs: 1000,
   limits: roomLimits,
@@ -182,7 +182,7 @@ describe.skipIf(!target)("MongoDB room store", () => {
       const room = roomName("backlog");
       const x = member(room);
       await small.join(x);
-      // Each counts 1000 + 64 bytes: 7 fit in 7/8 of the limit, which is what a trim keeps.
+      // Each counts 1000 + 64 bytes: exactly 7 fit in the limit.
       for (let n = 0; n < 20; n++) await small.send(message(room, x.sessionId, "m".repeat(1000)));
       const doc = (await roomDoc(room))!;
       const stored = await storedEvents(doc.epoch);

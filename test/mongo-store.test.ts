@@ -16,7 +16,7 @@ import { RecordingLogger, testMongoOptions } from "./support/mongo-options.js";
 import { describeChannelStoreContract } from "./store-contract.js";
 
 const target = mongoTarget();
-const limits = { maxChannels: 1000, maxCandidatesPerSide: 3 };
+const limits = { maxChannels: 1000, maxCandidatesPerSide: 3, maxChannelBytes: 1 << 20, maxStoreBytes: 1 << 26 };
 
 describe.skipIf(!target)("MongoDB store", () => {
   let server: MongoServer;
@@ -33,11 +33,39 @@ describe.skipIf(!target)("MongoDB store", () => {
     await server?.dispose();
   });
 
+  // Each store of the contract gets a database of its own, so that maxChannels counts only its test's channels.
+  const contractDatabases: string[] = [];
+  afterAll(async () => {
+    for (const name of contractDatabases) await admin?.db(name).dropDatabase().catch(() => {});
+  });
   describeChannelStoreContract("mongodb", {
-    open: (clock, storeLimits) => openMongoStore(testMongoOptions(server.uri, database, storeLimits), clock, new RecordingLogger()),
+    open: (clock, storeLimits) => {
+      const name = testDatabaseName();
+      contractDatabases.push(name);
+      return openMongoStore(testMongoOptions(server.uri, name, storeLimits), clock, new RecordingLogger());
+    },
   });
 
   describe("shared by several processes", () => {
+    it("holds max-channels exactly across processes: 30 concurrent creates through three stores make exactly 5 channels", async () => {
+      const clock = new FakeClock(Date.now());
+      const shared = testDatabaseName();
+      const stores = await Promise.all([0, 1, 2].map(() => openMongoStore(testMongoOptions(server.uri, shared, { ...limits, maxChannels: 5 }), clock, new RecordingLogger())));
+      try {
+        const now = clock.now();
+        const creates = Array.from({ length: 30 }, (_, i) =>
+          stores[i % 3]!.createChannel({ id: `max-${now}-${i}`, offererTokenHash: "h", createTime: now, expireTime: now + 60_000 }),
+        );
+        const results = await Promise.allSettled(creates);
+        expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(5);
+        for (const r of results) if (r.status === "rejected") expect(r.reason).toMatchObject({ reason: "channel-limit" });
+        expect(await admin.db(shared).collection("channels").countDocuments()).toBe(5);
+      } finally {
+        await Promise.all(stores.map((store) => store.close()));
+        await admin.db(shared).dropDatabase();
+      }
+    });
+
     it("hands a watcher on one store the changes made through another", async () => {
       const clock = new FakeClock(Date.now());
       const [a, b] = await Promise.all([

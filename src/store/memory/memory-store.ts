@@ -2,6 +2,7 @@ import type { Cancel, Clock } from "../../lib/clock.js";
 import { MinHeap } from "../../lib/min-heap.js";
 import type { ChannelState, NewChannel, Side, StoredCandidate } from "../channel.js";
 import { freshCandidates, isExpired, newChannelState } from "../channel.js";
+import { admitAnswer, admitCandidates, channelBytes, checkChannelBytes, textBytes } from "../channel-rules.js";
 import type {
   CandidateBatchResult,
   ChannelChange,
@@ -25,6 +26,8 @@ export class MemoryChannelStore implements ChannelStore {
   private readonly listeners = new Listeners<ChannelChange>();
   private readonly expiries = new MinHeap<string>();
   private sweepTimer: { at: number; cancel: Cancel } | undefined;
+  /** Bytes every held channel counts (channelBytes), together; at most maxStoreBytes. */
+  private heldBytes = 0;
 
   constructor(
     private readonly clock: Clock,
@@ -33,6 +36,11 @@ export class MemoryChannelStore implements ChannelStore {
 
   get size(): number {
     return this.channels.size;
+  }
+
+  /** Bytes all held channels count together (offer, answer and candidates). */
+  get bytes(): number {
+    return this.heldBytes;
   }
 
   async createChannel(init: NewChannel): Promise<ChannelState> {
@@ -56,16 +64,17 @@ export class MemoryChannelStore implements ChannelStore {
   async setOffer(id: string, sdp: string): Promise<ChannelState> {
     const state = this.require(id);
     if (state.answer) throw new StoreError("offer-locked", id);
+    checkChannelBytes(id, channelBytes(state), textBytes(sdp), this.limits, textBytes(state.offer?.value ?? ""));
     const version = state.version + 1;
-    return this.replace({ ...state, offer: { value: sdp, version }, version });
+    return this.replace(state, { ...state, offer: { value: sdp, version }, version });
   }
 
   async setAnswer(id: string, sdp: string, answererTokenHash: string): Promise<ChannelState> {
     const state = this.require(id);
-    if (!state.offer) throw new StoreError("no-offer", id);
-    if (state.answer) throw new StoreError("already-answered", id);
+    admitAnswer(id, { hasOffer: state.offer !== undefined, hasAnswer: state.answer !== undefined });
+    checkChannelBytes(id, channelBytes(state), textBytes(sdp), this.limits);
     const version = state.version + 1;
-    return this.replace({ ...state, answer: { value: sdp, version }, answererTokenHash, version });
+    return this.replace(state, { ...state, answer: { value: sdp, version }, answererTokenHash, version });
   }
 
   async addCandidates(id: string, side: Side, batch: readonly StoredCandidate[], complete: boolean): Promise<CandidateBatchResult> {
@@ -73,22 +82,19 @@ export class MemoryChannelStore implements ChannelStore {
     const existing = state.candidates[side];
     const fresh = freshCandidates(existing.map((c) => c.value), batch);
     const alreadyComplete = state.candidatesComplete[side] !== undefined;
-    if (fresh.length > 0 && alreadyComplete) throw new StoreError("candidates-complete", id);
-    if (existing.length + fresh.length > this.limits.maxCandidatesPerSide) {
-      throw new StoreError("candidate-limit", id, `a side holds at most ${this.limits.maxCandidatesPerSide} candidates`);
-    }
+    admitCandidates(id, { count: existing.length, complete: alreadyComplete, channelBytes: channelBytes(state) }, fresh, this.limits);
     const completed = complete && !alreadyComplete;
     if (fresh.length === 0 && !completed) return { state, changed: false, added: 0, completed: false };
     let version = state.version;
     const candidates = { ...state.candidates, [side]: [...existing, ...fresh.map((value) => ({ value, version: ++version }))] };
     const candidatesComplete = completed ? { ...state.candidatesComplete, [side]: ++version } : state.candidatesComplete;
-    const next = this.replace({ ...state, candidates, candidatesComplete, version });
+    const next = this.replace(state, { ...state, candidates, candidatesComplete, version });
     return { state: next, changed: true, added: fresh.length, completed };
   }
 
   async closeChannel(id: string, closedBy: Side): Promise<void> {
     const state = this.require(id);
-    this.channels.delete(id);
+    this.forget(state);
     this.notify(id, { kind: "closed", closedBy, version: state.version + 1 });
     this.listeners.drop(id);
   }
@@ -127,14 +133,25 @@ export class MemoryChannelStore implements ChannelStore {
     return state;
   }
 
-  private replace(state: ChannelState): ChannelState {
-    this.channels.set(state.id, state);
-    this.notify(state.id, { kind: "updated", state });
-    return state;
+  /** Puts `next` in place of `previous`, within max-store-bytes (else `store-bytes`), and tells the watchers. */
+  private replace(previous: ChannelState, next: ChannelState): ChannelState {
+    const held = this.heldBytes - channelBytes(previous) + channelBytes(next);
+    if (held > this.limits.maxStoreBytes) {
+      throw new StoreError("store-bytes", next.id, `the channels of this process would hold ${held} bytes; at most ${this.limits.maxStoreBytes} (max-store-bytes)`);
+    }
+    this.heldBytes = held;
+    this.channels.set(next.id, next);
+    this.notify(next.id, { kind: "updated", state: next });
+    return next;
+  }
+
+  private forget(state: ChannelState): void {
+    this.channels.delete(state.id);
+    this.heldBytes -= channelBytes(state);
   }
 
   private expire(state: ChannelState): void {
-    this.channels.delete(state.id);
+    this.forget(state);
     this.notify(state.id, { kind: "expired", version: state.version + 1 });
     this.listeners.drop(state.id);
   }

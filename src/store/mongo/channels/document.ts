@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { ChannelState, NewChannel, PerSide, Side, StoredCandidate, Versioned } from "../../channel.js";
 import { candidateIdentity, sides } from "../../channel.js";
+import { channelBytes } from "../../channel-rules.js";
 
 /**
  * One channel as stored in MongoDB. The version of every value is not
@@ -27,6 +28,10 @@ export interface ChannelDocument {
   candidateKeys: PerSide<string[]>;
   /** Set by CloseChannel; the document stays briefly as a tombstone so other processes' watchers learn of it. */
   closedBy?: Side;
+  /** Bytes the channel holds (offer + answer + candidates, as channel-rules.ts counts them), kept by `$inc` in each write. */
+  bytes?: number;
+  /** Bytes of the current offer, so that a new offer's update can free them. */
+  offerBytes?: number;
   /** The fencing token of the last lease-lock holder that wrote it (FerretDB; see write-lock.ts). */
   fence?: number;
 }
@@ -43,10 +48,16 @@ export function newChannelDocument(init: NewChannel): ChannelDocument {
     createTime: new Date(init.createTime),
     expireAt: new Date(init.expireTime),
     version: 1,
+    bytes: 0,
     changes: [],
     candidates: { offerer: [], answerer: [] },
     candidateKeys: { offerer: [], answerer: [] },
   };
+}
+
+/** Bytes the channel holds; a document written before the field existed counts what it holds now. */
+export function heldBytes(doc: ChannelDocument): number {
+  return doc.bytes ?? channelBytes(toState(doc));
 }
 
 /** Identical candidates (every field equal) have the same key. */

@@ -1,24 +1,30 @@
-import type { Collection, Filter, UpdateFilter } from "mongodb";
+import type { Collection } from "mongodb";
 import { MongoServerError } from "mongodb";
 import type { Clock } from "../../../lib/clock.js";
 import type { ChannelState, NewChannel, Side, StoredCandidate } from "../../channel.js";
 import { freshCandidates } from "../../channel.js";
+import { admitAnswer, admitCandidates, checkChannelBytes, textBytes } from "../../channel-rules.js";
 import type { CandidateBatchResult, ChannelListener, ChannelStore, StoreHealth, Unsubscribe } from "../../store.js";
 import { StoreError } from "../../store.js";
 import type { ChangeStreamFeed } from "../deployment/change-stream-feed.js";
-import type { ChangeCode, ChannelDocument } from "./document.js";
-import { candidateChange, candidateKey, completeChange, newChannelDocument, storedCandidate, toState } from "./document.js";
 import type { MongoDeployment } from "../deployment/deployment.js";
 import type { ExpiryMode } from "../deployment/expiry.js";
 import type { MongoStoreOptions, WatchMode } from "../deployment/options.js";
 import { tombstoneMs } from "../deployment/options.js";
-import { guarded } from "../deployment/unavailable.js";
+import type { LeaseLock, WriteGuard } from "../deployment/write-lock.js";
+import { insertWithinLimit } from "./channel-count.js";
+import type { ChannelWrites } from "./channel-writes.js";
+import { bytesRoom } from "./channel-writes.js";
+import type { ChannelDocument } from "./document.js";
+import { candidateChange, candidateKey, completeChange, heldBytes, newChannelDocument, storedCandidate, toState } from "./document.js";
 import type { WatchHub } from "./watch-hub.js";
-import type { Fence, WriteGuard } from "../deployment/write-lock.js";
 
-export interface MongoStoreParts {
+export interface MongoChannelStoreDeps {
   readonly deployment: MongoDeployment;
   readonly collection: Collection<ChannelDocument>;
+  readonly writes: ChannelWrites;
+  /** The lock every create takes, so that max-channels holds exactly (see channel-count.ts). */
+  readonly createGate: LeaseLock;
   readonly clock: Clock;
   readonly options: MongoStoreOptions;
   readonly hub: WatchHub;
@@ -32,36 +38,35 @@ export interface MongoStoreParts {
 }
 
 const duplicateKey = 11000;
-/** Tries of one addCandidates against concurrent changes of the same side (each retry follows such a change). */
-const maxBatchAttempts = 8;
+/** Tries of one addCandidates or setOffer against concurrent changes of the same channel (each retry follows such a change). */
+const maxAttempts = 8;
 
 /**
  * Channels in one MongoDB collection, shared by every process using it.
  * Every mutation is ONE conditional findOneAndUpdate whose filter holds all
  * its preconditions (live, not closed, not answered, no identical
- * candidate, side not complete, below the candidate limit), so concurrent
- * calls through any number of processes serialise in the database: the
- * first answer wins and limits hold. Only when the filter matches nothing
- * is the document read, to say why. (On FerretDB, whose updates are not
- * atomic, a lease lock per channel serialises them; see write-lock.ts.)
- * Build it with openMongoStore.
+ * candidate, side not complete, below the candidate limit and the byte
+ * budget), so concurrent calls through any number of processes serialise
+ * in the database: the first answer wins and limits hold. Only when the
+ * filter matches nothing is the document read, to say why, with the same
+ * rules the memory store applies (channel-rules.ts). Build it with openMongoStore.
  */
 export class MongoChannelStore implements ChannelStore {
-  constructor(private readonly parts: MongoStoreParts) {}
+  constructor(private readonly deps: MongoChannelStoreDeps) {}
 
   /** How watchers learn of changes made elsewhere: `change-stream` or `poll`. */
   get watchMode(): WatchMode {
-    return this.parts.watchMode;
+    return this.deps.watchMode;
   }
 
   get expiryMode(): ExpiryMode {
-    return this.parts.deployment.concessions.expiry;
+    return this.deps.deployment.concessions.expiry;
   }
 
   async createChannel(init: NewChannel): Promise<ChannelState> {
     const doc = newChannelDocument(init);
     try {
-      await guarded(init.id, () => this.parts.collection.insertOne(doc));
+      await insertWithinLimit(this.deps.collection, doc, this.deps.options.limits.maxChannels, this.deps.createGate, this.deps.writes);
     } catch (error) {
       // Ids are random; a clash means a retry of a create that went through.
       if (!(error instanceof MongoServerError && error.code === duplicateKey)) throw error;
@@ -73,129 +78,101 @@ export class MongoChannelStore implements ChannelStore {
   }
 
   async getChannel(id: string): Promise<ChannelState | undefined> {
-    const doc = await this.findLive(id);
+    const doc = await this.deps.writes.findLive(id);
     if (!doc) return undefined;
     // A watch stream reads the channel right after subscribing: this tells the hub its expire time.
-    this.parts.hub.deliver(doc, this.parts.clock.now());
+    this.deps.hub.publish(doc, this.deps.clock.now());
     return toState(doc);
   }
 
+  /** An offer replaces the earlier one: the update is conditioned on the earlier one's size, read when there is one. */
   async setOffer(id: string, sdp: string): Promise<ChannelState> {
-    const doc = await this.mutate(id, { answer: { $exists: false } }, { $set: { offer: sdp } }, "offer");
-    if (doc) return toState(doc);
-    await this.requireLive(id);
-    throw new StoreError("offer-locked", id);
+    const max = this.deps.options.limits.maxChannelBytes;
+    const size = textBytes(sdp);
+    let current: ChannelDocument | undefined;
+    for (let attempt = 0; attempt < maxAttempts; attempt++) {
+      if (current?.answer !== undefined) throw new StoreError("offer-locked", id);
+      const freed = current?.offerBytes ?? 0;
+      if (current) checkChannelBytes(id, heldBytes(current), size, this.deps.options.limits, freed);
+      const conditions = { answer: { $exists: false }, offerBytes: current?.offerBytes ?? { $exists: false }, ...bytesRoom(max, size - freed) };
+      const update = { $set: { offer: sdp, offerBytes: size }, $inc: { bytes: size - freed } };
+      const doc = await this.deps.writes.mutate(id, conditions, update, "offer");
+      if (doc) return toState(doc);
+      current = await this.deps.writes.requireLive(id);
+    }
+    throw new StoreError("unavailable", id, `channel ${id}: ${maxAttempts} concurrent offers in a row kept this one from being set`);
   }
 
   async setAnswer(id: string, sdp: string, answererTokenHash: string): Promise<ChannelState> {
-    const doc = await this.mutate(
-      id,
-      { offer: { $exists: true }, answer: { $exists: false } },
-      { $set: { answer: sdp, answererTokenHash } },
-      "answer",
-    );
-    if (doc) return toState(doc);
-    const current = await this.requireLive(id);
-    throw new StoreError(current.offer === undefined ? "no-offer" : "already-answered", id);
+    const size = textBytes(sdp);
+    const conditions = { offer: { $exists: true }, answer: { $exists: false }, ...bytesRoom(this.deps.options.limits.maxChannelBytes, size) };
+    for (let attempt = 0; attempt < maxAttempts; attempt++) {
+      const doc = await this.deps.writes.mutate(id, conditions, { $set: { answer: sdp, answererTokenHash }, $inc: { bytes: size } }, "answer");
+      if (doc) return toState(doc);
+      const current = await this.deps.writes.requireLive(id);
+      admitAnswer(id, { hasOffer: current.offer !== undefined, hasAnswer: current.answer !== undefined });
+      checkChannelBytes(id, heldBytes(current), size, this.deps.options.limits);
+    }
+    throw new StoreError("unavailable", id, `channel ${id}: ${maxAttempts} concurrent changes in a row kept this answer from being set`);
   }
 
   /**
    * First tries the update as if none of the candidates were stored yet; its
-   * filter refuses it if one is, if the side is complete, or if the limit
+   * filter refuses it if one is, if the side is complete, or if a limit
    * would be passed. Only then is the document read, to drop the duplicates
    * or say why, and the update tried again with what is left.
    */
   async addCandidates(id: string, side: Side, batch: readonly StoredCandidate[], complete: boolean): Promise<CandidateBatchResult> {
-    const max = this.parts.options.limits.maxCandidatesPerSide;
+    const { limits } = this.deps.options;
     let current: ChannelDocument | undefined;
-    for (let attempt = 0; attempt < maxBatchAttempts; attempt++) {
+    for (let attempt = 0; attempt < maxAttempts; attempt++) {
       const fresh = freshCandidates(current?.candidates[side] ?? [], batch);
-      if (!current && (fresh.length > max || (fresh.length === 0 && !complete))) {
-        current = await this.requireLive(id); // decided by the stored state alone
+      if (!current && (fresh.length > limits.maxCandidatesPerSide || (fresh.length === 0 && !complete))) {
+        current = await this.deps.writes.requireLive(id); // decided by the stored state alone
         continue;
       }
       const alreadyComplete = current?.changes.includes(completeChange(side)) ?? false;
-      if (fresh.length > 0 && alreadyComplete) throw new StoreError("candidates-complete", id);
-      if ((current?.candidates[side].length ?? 0) + fresh.length > max) {
-        throw new StoreError("candidate-limit", id, `a side holds at most ${max} candidates`);
-      }
+      const holding = { count: current?.candidates[side].length ?? 0, complete: alreadyComplete, channelBytes: current ? heldBytes(current) : 0 };
+      const added = admitCandidates(id, holding, fresh, limits);
       const completed = complete && !alreadyComplete;
       if (fresh.length === 0 && !completed) return { state: toState(current!), changed: false, added: 0, completed: false };
       const keys = fresh.map(candidateKey);
-      const conditions: Filter<ChannelDocument> = { changes: { $ne: completeChange(side) } };
+      const conditions = { changes: { $ne: completeChange(side) } };
       if (fresh.length > 0) {
         Object.assign(conditions, {
           [`candidateKeys.${side}`]: { $nin: keys },
-          [`candidates.${side}.${max - fresh.length}`]: { $exists: false },
+          [`candidates.${side}.${limits.maxCandidatesPerSide - fresh.length}`]: { $exists: false },
+          ...bytesRoom(limits.maxChannelBytes, added),
         });
       }
       const push = fresh.length > 0 ? { [`candidates.${side}`]: { $each: fresh.map(storedCandidate) }, [`candidateKeys.${side}`]: { $each: keys } } : {};
       const codes = [...fresh.map(() => candidateChange(side)), ...(completed ? [completeChange(side)] : [])];
-      const doc = await this.mutate(id, conditions, { $push: push }, codes);
+      const doc = await this.deps.writes.mutate(id, conditions, { $push: push, $inc: { bytes: added } }, codes);
       if (doc) return { state: toState(doc), changed: true, added: fresh.length, completed };
-      current = await this.requireLive(id);
+      current = await this.deps.writes.requireLive(id);
     }
-    throw new StoreError("unavailable", id, `channel ${id}: ${maxBatchAttempts} concurrent changes in a row kept these candidates from being added`);
+    throw new StoreError("unavailable", id, `channel ${id}: ${maxAttempts} concurrent changes in a row kept these candidates from being added`);
   }
 
   async closeChannel(id: string, closedBy: Side): Promise<void> {
     // The document stays as a tombstone for a while so that watchers in other processes see "closed".
-    const tombstoneUntil = new Date(this.parts.clock.now() + tombstoneMs);
-    const doc = await this.mutate(id, {}, { $set: { closedBy, expireAt: tombstoneUntil } }, "close");
+    const tombstoneUntil = new Date(this.deps.clock.now() + tombstoneMs);
+    const doc = await this.deps.writes.mutate(id, {}, { $set: { closedBy, expireAt: tombstoneUntil } }, "close");
     if (!doc) throw new StoreError("not-found", id);
   }
 
   watchChannel(id: string, listener: ChannelListener): Unsubscribe {
-    return this.parts.hub.add(id, listener);
+    return this.deps.hub.add(id, listener);
   }
 
   health(): Promise<StoreHealth> {
-    return this.parts.deployment.health({ store: "mongodb", watchMode: this.parts.watchMode, expiry: this.expiryMode, writes: this.parts.writeGuard.kind });
+    return this.deps.deployment.health({ store: "mongodb", watchMode: this.deps.watchMode, expiry: this.expiryMode, writes: this.deps.writeGuard.kind });
   }
 
   async close(): Promise<void> {
-    this.parts.stopTimers();
-    await this.parts.changeStream?.close();
-    await this.parts.writeGuard.settle?.();
-    await this.parts.release();
-  }
-
-  private liveFilter(id: string): Filter<ChannelDocument> {
-    return { _id: id, expireAt: { $gt: new Date(this.parts.clock.now()) }, closedBy: { $exists: false } };
-  }
-
-  private findLive(id: string): Promise<ChannelDocument | null> {
-    return guarded(id, () => this.parts.collection.findOne(this.liveFilter(id)));
-  }
-
-  private async requireLive(id: string): Promise<ChannelDocument> {
-    const doc = await this.findLive(id);
-    if (!doc) throw new StoreError("not-found", id);
-    return doc;
-  }
-
-  /**
-   * Applies `update` plus one version step per change code, if the channel
-   * is live and `conditions` hold; null when they do not. Local watchers hear of the
-   * change at once; other processes' watchers through their feed.
-   */
-  private async mutate(
-    id: string,
-    conditions: Filter<ChannelDocument>,
-    update: Pick<UpdateFilter<ChannelDocument>, "$set" | "$push">,
-    change: ChangeCode | readonly ChangeCode[],
-  ): Promise<ChannelDocument | null> {
-    const filter = { ...this.liveFilter(id), ...conditions } as Filter<ChannelDocument>;
-    const codes = typeof change === "string" ? [change] : change;
-    const changes = codes.length === 1 ? codes[0] : { $each: codes };
-    const step = (fence: Fence) =>
-      ({ ...update, $set: { ...update.$set, ...fence.set }, $inc: { version: codes.length }, $push: { ...update.$push, changes } }) as UpdateFilter<ChannelDocument>;
-    const { collection, writeGuard } = this.parts;
-    const stillApplies = async () => (await guarded(id, () => collection.countDocuments(filter, { limit: 1 }))) > 0;
-    const write = (fence: Fence) =>
-      guarded(id, () => collection.findOneAndUpdate({ ...filter, ...fence.filter } as Filter<ChannelDocument>, step(fence), { returnDocument: "after" }));
-    const doc = (await writeGuard.run(id, write, stillApplies)) ?? null;
-    if (doc) this.parts.hub.deliver(doc, this.parts.clock.now());
-    return doc;
+    this.deps.stopTimers();
+    await this.deps.changeStream?.close();
+    await this.deps.writeGuard.settle?.();
+    await this.deps.release();
   }
 }

@@ -3,6 +3,7 @@ import { MongoDeployment } from "../deployment/deployment.js";
 import { startFeed } from "../deployment/feed.js";
 import type { MongoStoreOptions, StoreLogger } from "../deployment/options.js";
 import { guarded } from "../deployment/unavailable.js";
+import { ChannelWrites } from "./channel-writes.js";
 import type { ChannelDocument } from "./document.js";
 import { MongoChannelStore } from "./mongo-store.js";
 import { channelFeedSink, WatchHub } from "./watch-hub.js";
@@ -43,6 +44,8 @@ export async function openMongoStore(
     return new MongoChannelStore({
       deployment: shared,
       collection,
+      writes: new ChannelWrites(collection, writeGuard, hub, clock),
+      createGate: shared.lock(options.collection),
       clock,
       options,
       hub,

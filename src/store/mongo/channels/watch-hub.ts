@@ -48,8 +48,8 @@ export class WatchHub {
     for (const [id, entry] of this.watched) yield [id, entry.version];
   }
 
-  /** A document of a channel as it is now. */
-  deliver(doc: ChannelDocument, now: number): void {
+  /** Tells the channel's watchers of its document as it is now (each version once). */
+  publish(doc: ChannelDocument, now: number): void {
     const entry = this.watched.get(doc._id);
     if (!entry || doc.version <= entry.version) return;
     if (doc.closedBy) {
@@ -99,7 +99,7 @@ export function channelFeedSink(hub: WatchHub, clock: Clock): FeedSink<ChannelDo
     pollFilters: (lookup) => pollFiltersByCounter<ChannelDocument>("version", [...hub.versions()], lookup),
     deliver(docs) {
       const now = clock.now();
-      for (const doc of docs) hub.deliver(doc, now);
+      for (const doc of docs) hub.publish(doc, now);
     },
     deleted: (id) => hub.deleted(id),
     failAll: (detail) => hub.failAll(new StoreError("unavailable", "*", detail)),

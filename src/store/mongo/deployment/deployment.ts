@@ -7,6 +7,7 @@ import type { Concessions } from "./concessions.js";
 import { concessionsFor } from "./concessions.js";
 import type { MongoStoreOptions, StoreLogger } from "./options.js";
 import { guarded } from "./unavailable.js";
+import { LeaseLock } from "./write-lock.js";
 
 /** The connection settings the channel and room stores share. */
 export type DeploymentOptions = Pick<
@@ -29,6 +30,7 @@ export class MongoDeployment {
     readonly db: Db,
     readonly capabilities: Capabilities,
     readonly concessions: Concessions,
+    private readonly leaseMs: number,
   ) {}
 
   /** Connects and detects the capabilities; fails with StoreError("unavailable") when MongoDB cannot be reached in time. */
@@ -37,13 +39,19 @@ export class MongoDeployment {
     try {
       const db = client.db(options.database);
       const capabilities = await guarded("*", () => detectCapabilities(client, db));
-      const concessions = concessionsFor(capabilities, db, writeLeaseMs(options), options.sweepIntervalMs, logger);
+      const leaseMs = writeLeaseMs(options);
+      const concessions = concessionsFor(capabilities, db, leaseMs, options.sweepIntervalMs, logger);
       logger.info("mongodb deployment", { database: options.database, ...capabilities });
-      return new MongoDeployment(client, db, capabilities, concessions);
+      return new MongoDeployment(client, db, capabilities, concessions, leaseMs);
     } catch (error) {
       await client.close().catch(() => {});
       throw error;
     }
+  }
+
+  /** A lease lock over the keys of `<collection>.locks`, on any deployment: for work no single atomic update can do. */
+  lock(collection: string): LeaseLock {
+    return LeaseLock.forCollection(this.db, collection, this.leaseMs);
   }
 
   /** Takes a share of the client; the returned function gives it back, closing the client after the last. */

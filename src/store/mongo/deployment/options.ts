@@ -20,7 +20,7 @@ export interface MongoStoreOptions {
   readonly serverSelectionTimeoutMs: number;
   /** Time between deletions of expired documents, in ms, where the server has no TTL index. */
   readonly sweepIntervalMs: number;
-  readonly limits: Pick<StoreLimits, "maxCandidatesPerSide">;
+  readonly limits: Pick<StoreLimits, "maxChannels" | "maxCandidatesPerSide" | "maxChannelBytes">;
 }
 
 /**

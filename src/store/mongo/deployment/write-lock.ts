@@ -122,6 +122,25 @@ export class LeaseLock implements WriteGuard {
     });
   }
 
+  /**
+   * Runs `work` holding the lock of `key`; `kept` says whether the lock was
+   * still this holder's when it let go (false: its lease ran out and another
+   * process took the lock over meanwhile, so the work may have overlapped).
+   */
+  async hold<T>(key: string, work: () => Promise<T>): Promise<{ readonly value: T; readonly kept: boolean }> {
+    const owner = randomUUID();
+    await this.acquire(key, owner, async () => true, this.now() + 2 * this.leaseMs);
+    let value: T;
+    try {
+      value = await work();
+    } catch (error) {
+      await this.locks.deleteOne({ _id: key, owner }).catch(() => {});
+      throw error;
+    }
+    const released = await guarded(key, () => this.locks.deleteOne({ _id: key, owner }));
+    return { value, kept: released.deletedCount === 1 };
+  }
+
   /** Above every token this process handed out, and (by time) above every expired holder's. */
   private nextToken(): number {
     this.lastToken = Math.max(this.now() * 1000 + Math.floor(Math.random() * 1000), this.lastToken + 1);

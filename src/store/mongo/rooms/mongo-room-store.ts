@@ -4,6 +4,8 @@ import { MongoServerError } from "mongodb";
 import type { Clock } from "../../../lib/clock.js";
 import { KeyedSerializer } from "../../../lib/keyed-serializer.js";
 import type { NewMember, NewMessage, RoomEvent, RoomState } from "../../room.js";
+import type { DraftContext } from "../../room-rules.js";
+import { RoomDraft } from "../../room-rules.js";
 import type { RoomLimits, RoomListener, RoomStore } from "../../room-store.js";
 import { RoomStoreError } from "../../room-store.js";
 import type { StoreHealth, Unsubscribe } from "../../store.js";
@@ -12,9 +14,7 @@ import type { MongoDeployment } from "../deployment/deployment.js";
 import type { ExpiryMode } from "../deployment/expiry.js";
 import type { StoreLogger, WatchMode } from "../deployment/options.js";
 import type { RoomDocument, RoomEventDocument } from "./room-document.js";
-import { isGone, toRoomState } from "./room-document.js";
-import type { DraftContext } from "./room-draft.js";
-import { RoomDraft } from "./room-draft.js";
+import { isGone, newRoomDocument, openDraft, pendingEvents, roomFields, toRoomState } from "./room-document.js";
 import type { EventReader } from "./room-events.js";
 import { copyPending, eventsAfter, firstGap, missingRange, trimBacklog } from "./room-events.js";
 import type { RoomSequences } from "./room-sequences.js";
@@ -22,7 +22,7 @@ import type { RoomWatchHub } from "./room-watch-hub.js";
 import { guardedRoom } from "../deployment/unavailable.js";
 import type { Fence, WriteGuard } from "../deployment/write-lock.js";
 
-export interface MongoRoomStoreParts {
+export interface MongoRoomStoreDeps {
   readonly deployment: MongoDeployment;
   readonly rooms: Collection<RoomDocument>;
   readonly events: Collection<RoomEventDocument>;
@@ -31,7 +31,7 @@ export interface MongoRoomStoreParts {
   readonly limits: RoomLimits;
   readonly logger: StoreLogger;
   readonly hub: RoomWatchHub;
-  readonly known: RoomSequences;
+  readonly lastSequences: RoomSequences;
   readonly watchMode: WatchMode;
   readonly changeStream?: ChangeStreamFeed<RoomDocument>;
   readonly writeGuard: WriteGuard;
@@ -73,22 +73,22 @@ export class MongoRoomStore implements RoomStore {
   /** Whether the last reaper pass failed: it runs every poll interval, so an outage is logged once, not five times a second. */
   private reaperFailing = false;
 
-  constructor(private readonly parts: MongoRoomStoreParts) {}
+  constructor(private readonly deps: MongoRoomStoreDeps) {}
 
   get watchMode(): WatchMode {
-    return this.parts.watchMode;
+    return this.deps.watchMode;
   }
 
   get expiryMode(): ExpiryMode {
-    return this.parts.deployment.concessions.expiry;
+    return this.deps.deployment.concessions.expiry;
   }
 
   get writes(): WriteGuard["kind"] {
-    return this.parts.writeGuard.kind;
+    return this.deps.writeGuard.kind;
   }
 
   async join(member: NewMember): Promise<RoomState> {
-    const { draft } = await this.mutate(member.room, (d) => d.join(member), { seats: member.seats ?? this.parts.limits.defaultSeats });
+    const { draft } = await this.mutate(member.room, (d) => d.join(member), { seats: member.seats ?? this.deps.limits.defaultSeats });
     return draft.state();
   }
 
@@ -108,7 +108,7 @@ export class MongoRoomStore implements RoomStore {
 
   async getRoom(room: string): Promise<RoomState | undefined> {
     const doc = await this.read(room);
-    return doc && toRoomState(doc, this.parts.clock.now());
+    return doc && toRoomState(doc, this.deps.clock.now());
   }
 
   async eventsSince(room: string, sequence: number): Promise<readonly RoomEvent[]> {
@@ -117,7 +117,7 @@ export class MongoRoomStore implements RoomStore {
     if (sequence >= doc.sequence) return [];
     const range = missingRange(doc, sequence);
     // Read after the document: whatever left its `pending` before that read is in the collection.
-    const stored = range ? await guardedRoom(room, () => this.parts.readEvents([range])) : [];
+    const stored = range ? await guardedRoom(room, () => this.deps.readEvents([range])) : [];
     const events = eventsAfter(doc, sequence, stored);
     const gap = firstGap(events, sequence, doc.sequence);
     if (gap !== undefined) throw new RoomStoreError("events-trimmed", room, `events of room ${room} from sequence ${gap} are no longer kept`);
@@ -125,18 +125,18 @@ export class MongoRoomStore implements RoomStore {
   }
 
   watchRoom(room: string, listener: RoomListener): Unsubscribe {
-    return this.parts.hub.add(room, listener);
+    return this.deps.hub.add(room, listener);
   }
 
   health(): Promise<StoreHealth> {
-    return this.parts.deployment.health({ store: "mongodb", watchMode: this.parts.watchMode, expiry: this.expiryMode, writes: this.writes });
+    return this.deps.deployment.health({ store: "mongodb", watchMode: this.deps.watchMode, expiry: this.expiryMode, writes: this.writes });
   }
 
   async close(): Promise<void> {
-    this.parts.stopTimers();
-    await this.parts.changeStream?.close();
-    await this.parts.writeGuard.settle?.();
-    await this.parts.release();
+    this.deps.stopTimers();
+    await this.deps.changeStream?.close();
+    await this.deps.writeGuard.settle?.();
+    await this.deps.release();
   }
 
   /**
@@ -146,27 +146,32 @@ export class MongoRoomStore implements RoomStore {
    */
   async timeOutExpiredMembers(): Promise<void> {
     try {
-      const due = await this.parts.rooms
-        .find({ nextExpireAt: { $lte: this.parts.clock.now() } }, { projection: { _id: 1 }, limit: reapBatch })
+      const due = await this.deps.rooms
+        .find({ nextExpireAt: { $lte: this.deps.clock.now() } }, { projection: { _id: 1 }, limit: reapBatch })
         .toArray();
-      for (const { _id } of due) await this.mutate(_id, () => undefined).catch((error: unknown) => this.ignoreGone(error));
+      for (const { _id } of due) await this.settle(_id);
       this.reaperFailing = false;
     } catch (error) {
-      if (!this.reaperFailing) this.parts.logger.warn("timing out expired room members failed; retrying every poll interval", { error: String(error) });
+      if (!this.reaperFailing) this.deps.logger.warn("timing out expired room members failed; retrying every poll interval", { error: String(error) });
       this.reaperFailing = true;
     }
   }
 
   /** The live room document, after timing out its expired members; undefined when the room is gone. */
   private async read(room: string): Promise<RoomDocument | undefined> {
-    const now = this.parts.clock.now();
-    const doc = await guardedRoom(room, () => this.parts.rooms.findOne({ _id: room }));
+    const now = this.deps.clock.now();
+    const doc = await guardedRoom(room, () => this.deps.rooms.findOne({ _id: room }));
     if (!doc || isGone(doc, now)) return undefined;
     if (doc.nextExpireAt !== null && doc.nextExpireAt <= now) {
-      return this.mutate(room, () => undefined).then(({ doc }) => doc, (error: unknown) => this.ignoreGone(error));
+      return this.settle(room);
     }
     this.seen(doc);
     return doc;
+  }
+
+  /** Applies what is overdue (times out expired members); the room after it, undefined when it is gone. */
+  private settle(room: string): Promise<RoomDocument | undefined> {
+    return this.mutate(room, () => undefined).then(({ doc }) => doc, (error: unknown) => this.ignoreGone(error));
   }
 
   private ignoreGone(error: unknown): undefined {
@@ -182,11 +187,11 @@ export class MongoRoomStore implements RoomStore {
    * waits for its turn.
    */
   private async mutate<T>(room: string, op: (draft: RoomDraft) => T, create?: NewRoom): Promise<{ doc: RoomDocument; draft: RoomDraft; result: T }> {
-    const { clock, limits } = this.parts;
+    const { clock, limits } = this.deps;
     const context: DraftContext = { now: clock.now(), sessionTimeoutMs: limits.sessionTimeoutMs, maxBacklogBytes: limits.maxBacklogBytes };
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       const written = await this.writers.run(room, () =>
-        guardedRoom(room, () => this.parts.writeGuard.run(room, (fence) => this.attempt(room, context, op, fence, create), async () => true)),
+        guardedRoom(room, () => this.deps.writeGuard.run(room, (fence) => this.attempt(room, context, op, fence, create), async () => true)),
       );
       if (written) {
         this.afterWrite(written.doc, written.draft);
@@ -205,7 +210,7 @@ export class MongoRoomStore implements RoomStore {
     fence: Fence,
     create: NewRoom | undefined,
   ): Promise<Written<T> | undefined> {
-    const { rooms, events } = this.parts;
+    const { rooms, events } = this.deps;
     let doc = await rooms.findOne({ _id: room });
     if (doc && isGone(doc, context.now)) {
       // A dead incarnation: remove it, so that a join creates the room afresh (its events expire on their own).
@@ -214,7 +219,8 @@ export class MongoRoomStore implements RoomStore {
     }
     if (!doc && !create) throw new RoomStoreError("room-not-found", room);
     if (!doc) await this.checkRoomLimit(room, context.now);
-    const draft = doc ? RoomDraft.open(doc, context) : RoomDraft.create(room, randomUUID(), create!.seats, context);
+    const epoch = doc?.epoch ?? randomUUID();
+    const draft = doc ? openDraft(doc, context) : RoomDraft.create(room, create!.seats, context);
     let result: T | undefined;
     let failure: RoomStoreError | undefined;
     try {
@@ -228,28 +234,29 @@ export class MongoRoomStore implements RoomStore {
       return { doc, draft, ...(failure ? { failure } : { result: result as T }) };
     }
     // The events earlier writes left in `pending` go to the events collection before this write removes them.
-    if (doc) await copyPending(events, doc, draft.fields().backlogFrom);
-    const after = doc ? await this.compareAndSet(doc, draft, fence) : await this.insert(draft, fence);
+    if (doc) await copyPending(events, doc, draft.result().backlogFrom);
+    const keepUntil = new Date(context.now + context.sessionTimeoutMs);
+    const after = doc ? await this.compareAndSet(doc, draft, keepUntil, fence) : await this.insert(draft, epoch, keepUntil, fence);
     if (!after) return undefined;
     return { doc: after, draft, ...(failure ? { failure } : { result: result as T }) };
   }
 
   /** Writes the draft if the document is still the one it was made from; null when another writer came first. */
-  private compareAndSet(doc: RoomDocument, draft: RoomDraft, fence: Fence): Promise<RoomDocument | null> {
-    const added = Object.fromEntries(Object.entries(draft.pendingEvents()).map(([key, event]) => [`pending.${key}`, event]));
+  private compareAndSet(doc: RoomDocument, draft: RoomDraft, keepUntil: Date, fence: Fence): Promise<RoomDocument | null> {
+    const added = Object.fromEntries(Object.entries(pendingEvents(draft, doc.epoch, keepUntil)).map(([key, event]) => [`pending.${key}`, event]));
     const copied = Object.fromEntries(Object.keys(doc.pending).map((key) => [`pending.${key}`, "" as const]));
-    return this.parts.rooms.findOneAndUpdate(
+    return this.deps.rooms.findOneAndUpdate(
       { _id: doc._id, epoch: doc.epoch, revision: doc.revision, ...fence.filter },
-      { $set: { ...draft.fields(), revision: doc.revision + 1, ...added, ...fence.set }, ...(Object.keys(copied).length > 0 && { $unset: copied }) },
+      { $set: { ...roomFields(draft), revision: doc.revision + 1, ...added, ...fence.set }, ...(Object.keys(copied).length > 0 && { $unset: copied }) },
       { returnDocument: "after" },
     );
   }
 
   /** Creates the room; null when another process created it first (the caller reads it and joins that one). */
-  private async insert(draft: RoomDraft, fence: Fence): Promise<RoomDocument | null> {
-    const doc = { ...draft.newDocument(), ...fence.set };
+  private async insert(draft: RoomDraft, epoch: string, keepUntil: Date, fence: Fence): Promise<RoomDocument | null> {
+    const doc = { ...newRoomDocument(draft, epoch, keepUntil), ...fence.set };
     try {
-      await this.parts.rooms.insertOne(doc);
+      await this.deps.rooms.insertOne(doc);
       return doc;
     } catch (error) {
       if (error instanceof MongoServerError && error.code === duplicateKey) return null;
@@ -259,8 +266,8 @@ export class MongoRoomStore implements RoomStore {
 
   /** Approximate across processes: rooms created at the same instant elsewhere may pass it together. */
   private async checkRoomLimit(room: string, now: number): Promise<void> {
-    const max = this.parts.limits.maxRooms;
-    const live = await this.parts.rooms.countDocuments({ expireAt: { $gt: new Date(now) } }, { limit: max });
+    const max = this.deps.limits.maxRooms;
+    const live = await this.deps.rooms.countDocuments({ expireAt: { $gt: new Date(now) } }, { limit: max });
     if (live >= max) throw new RoomStoreError("room-limit", room, `the store holds its maximum of ${max} rooms`);
   }
 
@@ -268,17 +275,17 @@ export class MongoRoomStore implements RoomStore {
   private afterWrite(doc: RoomDocument, draft: RoomDraft): void {
     this.seen(doc);
     const below = draft.trimBelow;
-    if (below !== undefined && this.parts.deployment.concessions.trimBacklogEagerly) {
+    if (below !== undefined && this.deps.deployment.concessions.trimBacklogEagerly) {
       // Best effort: readers skip trimmed events by their offset, and the TTL index or sweeper deletes what is left.
-      void trimBacklog(this.parts.events, doc.epoch, below).catch((error: unknown) =>
-        this.parts.logger.warn("trimming a room's event backlog failed", { room: doc._id, error: String(error) }),
+      void trimBacklog(this.deps.events, doc.epoch, below).catch((error: unknown) =>
+        this.deps.logger.warn("trimming a room's event backlog failed", { room: doc._id, error: String(error) }),
       );
     }
   }
 
   /** Tells the watch hub (and through it the sequence cache) of a document just read or written. */
   private seen(doc: RoomDocument): void {
-    this.parts.known.note(doc);
-    void this.parts.hub.deliver([doc]);
+    this.deps.lastSequences.note(doc);
+    void this.deps.hub.deliver([doc]);
   }
 }

@@ -38,8 +38,8 @@ export async function openMongoRoomStore(
     });
     const writeGuard = concessions.writeGuard(options.collection);
     const readEvents = eventReader(events, concessions.eventLookup);
-    const known = new RoomSequences();
-    const hub = new RoomWatchHub(readEvents, known, logger);
+    const lastSequences = new RoomSequences();
+    const hub = new RoomWatchHub(readEvents, lastSequences, logger);
     let store: MongoRoomStore | undefined;
     const feed = await guardedRoom("*", () =>
       startFeed({
@@ -64,7 +64,7 @@ export async function openMongoRoomStore(
       limits: options.limits,
       logger,
       hub,
-      known,
+      lastSequences,
       watchMode,
       writeGuard,
       ...(changeStream && { changeStream }),

@@ -41,15 +41,15 @@ export class RoomWatchHub implements FeedSink<RoomDocument> {
 
   constructor(
     private readonly fetchEvents: (ranges: readonly EventRange[]) => Promise<RoomEventDocument[]>,
-    private readonly known: RoomSequences,
+    private readonly lastSequences: RoomSequences,
     private readonly logger: StoreLogger,
   ) {}
 
   add(room: string, listener: RoomListener): Unsubscribe {
     let entry = this.watched.get(room);
     if (!entry) {
-      const known = this.known.get(room);
-      entry = { listeners: new Set(), epoch: known?.epoch, cursor: known?.sequence ?? 0, confirmed: false };
+      const last = this.lastSequences.get(room);
+      entry = { listeners: new Set(), epoch: last?.epoch, cursor: last?.sequence ?? 0, confirmed: false };
       this.watched.set(room, entry);
     }
     entry.listeners.add(listener);
@@ -100,7 +100,7 @@ export class RoomWatchHub implements FeedSink<RoomDocument> {
   private async handle(docs: readonly RoomDocument[]): Promise<void> {
     const fresh: RoomDocument[] = [];
     for (const doc of docs) {
-      this.known.note(doc);
+      this.lastSequences.note(doc);
       const entry = this.watched.get(doc._id);
       if (!entry) continue;
       if (entry.epoch !== doc.epoch) {
