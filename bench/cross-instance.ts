@@ -5,22 +5,18 @@
  * hearing of it. Against MONGODB_URI or a FerretDB started here
  * (FERRETDB_BACKEND=sqlite|pg, see mongo-backend.ts). Store level: no RPC.
  */
-import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import { systemClock } from "../src/lib/clock.js";
 import { openMongoStore } from "../src/store/mongo/channels/open-mongo-store.js";
 import type { MongoStoreOptions } from "../src/store/mongo/deployment/options.js";
-import { startMongoBackend } from "./mongo-backend.js";
+import { runWithMongoBackend } from "./lib/mongo-script.js";
 import { percentile } from "./lib/stats.js";
 
 const samples = Number(process.argv[2] ?? 40);
 const pollIntervalMs = 200;
-const repo = path.resolve(import.meta.dirname, "../..");
 const logger = { info: () => {}, warn: (msg: string, fields?: unknown) => console.warn(msg, fields) };
 
-async function main(): Promise<void> {
-  const backend = await startMongoBackend(repo);
-  if ("missing" in backend) throw new Error(backend.missing);
+runWithMongoBackend(async (backend) => {
   const options: MongoStoreOptions = {
     uri: backend.uri,
     database: `switchboard_cross_${Date.now()}`,
@@ -53,14 +49,5 @@ async function main(): Promise<void> {
     console.log(`cross-instance push latency over ${samples} writes: p50 ${percentile(sorted, 50).toFixed(0)} ms, p99 ${percentile(sorted, 99).toFixed(0)} ms, max ${sorted.at(-1)!.toFixed(0)} ms`);
   } finally {
     await Promise.all([a.close(), b.close()]);
-    await backend.stop();
   }
-}
-
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+});

@@ -6,17 +6,15 @@
  * finds nothing new, and of one that finds 1 % of the channels changed.
  */
 import { MongoClient } from "mongodb";
-import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import type { ChannelDocument } from "../src/store/mongo/channels/document.js";
 import { newChannelDocument } from "../src/store/mongo/channels/document.js";
 import { pollOnce } from "../src/store/mongo/deployment/poll-feed.js";
 import { channelFeedSink, WatchHub } from "../src/store/mongo/channels/watch-hub.js";
-import { startMongoBackend } from "./mongo-backend.js";
+import { runWithMongoBackend } from "./lib/mongo-script.js";
 
 const watched = Number(process.argv[2] ?? 10_000);
 const rounds = 5;
-const repo = path.resolve(import.meta.dirname, "../..");
 const clock = { now: () => Date.now(), schedule: () => () => {} };
 const logger = { info: () => {}, warn: (msg: string, fields?: unknown) => console.warn(msg, fields) };
 
@@ -25,9 +23,7 @@ function summary(ms: number[]): string {
   return `median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(0)} ms, worst ${sorted.at(-1)!.toFixed(0)} ms`;
 }
 
-async function main(): Promise<void> {
-  const backend = await startMongoBackend(repo);
-  if ("missing" in backend) throw new Error(backend.missing);
+runWithMongoBackend(async (backend) => {
   const client = new MongoClient(backend.uri);
   const database = `switchboard_poll_${Date.now()}`;
   try {
@@ -62,14 +58,5 @@ async function main(): Promise<void> {
   } finally {
     await client.db(database).dropDatabase().catch(() => {});
     await client.close();
-    await backend.stop();
   }
-}
-
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+});

@@ -64,6 +64,15 @@ class Harness {
   }
 }
 
+/** Opens the feed, watches channel "a" and waits until its watcher saw version 2. */
+async function watchingPastFirstChange(h: Harness): Promise<ChannelChange[]> {
+  await h.feed.open();
+  const a = h.watch("a");
+  h.write("a", 2);
+  await vi.waitFor(() => expect(seen(a)).toEqual([2]));
+  return a;
+}
+
 const settle = () => new Promise((resolve) => setTimeout(resolve, 30));
 
 describe("ChangeStreamFeed", () => {
@@ -112,10 +121,7 @@ describe("ChangeStreamFeed", () => {
 
   it("reopens from the last resume token when the driver gives up after a transient error: watchers see every change once and no failure", async () => {
     const h = harness();
-    await h.feed.open();
-    const a = h.watch("a");
-    h.write("a", 2);
-    await vi.waitFor(() => expect(seen(a)).toEqual([2]));
+    const a = await watchingPastFirstChange(h);
     h.history.breakStreams(new MongoNetworkError("connection reset by peer"));
     // Written by another process while this one has no stream.
     h.write("a", 3);
@@ -130,10 +136,7 @@ describe("ChangeStreamFeed", () => {
 
   it("delivers changes replayed after a resume once, though a catch-up poll reads the same documents again", async () => {
     const h = harness();
-    await h.feed.open();
-    const a = h.watch("a");
-    h.write("a", 2);
-    await vi.waitFor(() => expect(seen(a)).toEqual([2]));
+    const a = await watchingPastFirstChange(h);
     h.history.refuseWith = new MongoNetworkError("connect ECONNREFUSED");
     h.history.breakStreams(new MongoNetworkError("connection reset by peer"));
     await vi.waitFor(() => expect(seen(a)).toEqual([2, "failed:unavailable"]));
@@ -168,10 +171,7 @@ describe("ChangeStreamFeed", () => {
 
   it("tells watchers to reconnect when its resume token is too old (ChangeStreamHistoryLost), then follows changes from now", async () => {
     const h = harness();
-    await h.feed.open();
-    const a = h.watch("a");
-    h.write("a", 2);
-    await vi.waitFor(() => expect(seen(a)).toEqual([2]));
+    const a = await watchingPastFirstChange(h);
     h.history.breakStreams(new MongoNetworkError("connection reset by peer"));
     // Before the feed reopens, the oplog rolls over the changes after its token.
     h.write("a", 3);
