@@ -6,35 +6,27 @@ import { freshCandidates } from "../../channel.js";
 import { admitAnswer, admitCandidates, checkChannelBytes, textBytes } from "../../channel-rules.js";
 import type { CandidateBatchResult, ChannelListener, ChannelStore, StoreHealth, Unsubscribe } from "../../store.js";
 import { StoreError } from "../../store.js";
-import type { ChangeStreamFeed } from "../deployment/change-stream-feed.js";
-import type { MongoDeployment } from "../deployment/deployment.js";
+import type { StoreRuntime } from "../deployment/store-runtime.js";
+import { closeRuntime, runtimeHealth } from "../deployment/store-runtime.js";
 import type { ExpiryMode } from "../deployment/expiry.js";
 import type { MongoStoreOptions, WatchMode } from "../deployment/options.js";
 import { tombstoneMs } from "../deployment/options.js";
-import type { LeaseLock, WriteGuard } from "../deployment/write-lock.js";
-import { insertWithinLimit } from "./channel-count.js";
+import type { LeaseLock } from "../deployment/write-lock.js";
+import { insertWithinLimit } from "../deployment/limited-insert.js";
 import type { ChannelWrites } from "./channel-writes.js";
 import { bytesRoom } from "./channel-writes.js";
 import type { ChannelDocument } from "./document.js";
 import { candidateChange, candidateKey, completeChange, heldBytes, newChannelDocument, storedCandidate, toState } from "./document.js";
 import type { WatchHub } from "./watch-hub.js";
 
-export interface MongoChannelStoreDeps {
-  readonly deployment: MongoDeployment;
+export interface MongoChannelStoreDeps extends StoreRuntime<ChannelDocument> {
   readonly collection: Collection<ChannelDocument>;
   readonly writes: ChannelWrites;
-  /** The lock every create takes, so that max-channels holds exactly (see channel-count.ts). */
+  /** The lock every create takes, so that max-channels holds exactly (see limited-insert.ts). */
   readonly createGate: LeaseLock;
   readonly clock: Clock;
   readonly options: MongoStoreOptions;
   readonly hub: WatchHub;
-  readonly watchMode: WatchMode;
-  readonly changeStream?: ChangeStreamFeed<ChannelDocument>;
-  readonly writeGuard: WriteGuard;
-  /** Stops the poller and the sweeper. */
-  readonly stopTimers: () => void;
-  /** Gives back this store's share of the deployment's client. */
-  readonly release: () => Promise<void>;
 }
 
 const duplicateKey = 11000;
@@ -66,7 +58,9 @@ export class MongoChannelStore implements ChannelStore {
   async createChannel(init: NewChannel): Promise<ChannelState> {
     const doc = newChannelDocument(init);
     try {
-      await insertWithinLimit(this.deps.collection, doc, this.deps.options.limits.maxChannels, this.deps.createGate, this.deps.writes);
+      const max = this.deps.options.limits.maxChannels;
+      const refused = (id: string) => new StoreError("channel-limit", id, `the store holds its maximum of ${max} channels`);
+      await insertWithinLimit({ collection: this.deps.collection, counted: () => this.deps.writes.liveFilter(), max, gate: this.deps.createGate, refused }, doc);
     } catch (error) {
       // Ids are random; a clash means a retry of a create that went through.
       if (!(error instanceof MongoServerError && error.code === duplicateKey)) throw error;
@@ -166,12 +160,10 @@ export class MongoChannelStore implements ChannelStore {
   }
 
   health(): Promise<StoreHealth> {
-    return this.deps.deployment.health({ store: "mongodb", watchMode: this.deps.watchMode, expiry: this.expiryMode, writes: this.deps.writeGuard.kind });
+    return runtimeHealth(this.deps);
   }
 
-  async close(): Promise<void> {
-    this.deps.stopTimers();
-    await this.deps.changeStream?.close();
-    await this.deps.release();
+  close(): Promise<void> {
+    return closeRuntime(this.deps);
   }
 }
