@@ -97,8 +97,9 @@ describe.skipIf(!target)("MongoDB store", () => {
         const ids: string[] = [];
         for (let n = 0; n < 20; n++) {
           const now = clock.now();
-          ids.push((await store.createChannel({ id: `poll-${now}-${n}`, offererTokenHash: "h", createTime: now, expireTime: now + 60_000 })).id);
-          await store.setOffer(ids.at(-1)!, "offer");
+          const { id } = await store.createChannel({ id: `poll-${now}-${n}`, offererTokenHash: "h", createTime: now, expireTime: now + 60_000 });
+          await store.setOffer(id, "offer");
+          ids.push(id);
         }
         // Three watchers on each of 20 channels.
         const hub = new WatchHub();

@@ -1,11 +1,13 @@
 import type { ChannelState, StoredCandidate } from "./channel.js";
+import { candidateRefusal } from "./channel.js";
 import type { StoreLimits } from "./store.js";
 import { StoreError } from "./store.js";
 
 /**
  * The rules of a channel that every store applies the same way, whatever
- * holds the channel: which changes a state admits and the byte budget. A
- * store reads the state (its own way), asks these, then applies the change.
+ * holds it: which changes a state admits (with channel.ts's
+ * candidateRefusal and withCandidates) and the byte budget. A store reads
+ * the state its own way, asks these, then applies the change.
  */
 
 /** Bytes a text counts against a channel's budget: its UTF-8 length. */
@@ -23,37 +25,27 @@ export function channelBytes(state: Pick<ChannelState, "offer" | "answer" | "can
   return bytes;
 }
 
-/** Fails with `channel-bytes` when a channel holding `held` bytes would hold more than the budget after `held - freed + added`. */
-export function checkChannelBytes(id: string, held: number, added: number, limits: Pick<StoreLimits, "maxChannelBytes">, freed = 0): void {
-  if (held - freed + added > limits.maxChannelBytes) {
-    throw new StoreError("channel-bytes", id, `channel ${id} would hold ${held - freed + added} bytes; at most ${limits.maxChannelBytes} (max-channel-bytes)`);
+/** Fails with `channel-bytes` when a channel would hold `bytes`, more than the budget. */
+export function checkChannelBytes(id: string, bytes: number, limits: Pick<StoreLimits, "maxChannelBytes">): void {
+  if (bytes > limits.maxChannelBytes) {
+    throw new StoreError("channel-bytes", id, `channel ${id} would hold ${bytes} bytes; at most ${limits.maxChannelBytes} (max-channel-bytes)`);
   }
 }
 
-/** What the candidate rules need to know of one side and the channel. */
-export interface SideHolding {
-  readonly count: number;
-  readonly complete: boolean;
-  /** Bytes the whole channel holds. */
-  readonly channelBytes: number;
+/** Fails with `candidates-complete` or `candidate-limit` when a batch may not join a side. */
+export function refuseCandidates(
+  id: string,
+  existing: readonly StoredCandidate[],
+  complete: boolean,
+  batch: readonly StoredCandidate[],
+  limits: Pick<StoreLimits, "maxCandidatesPerSide">,
+): void {
+  const refusal = candidateRefusal(existing, complete, batch, limits.maxCandidatesPerSide);
+  if (refusal === "candidate-limit") throw new StoreError(refusal, id, `a side holds at most ${limits.maxCandidatesPerSide} candidates`);
+  if (refusal) throw new StoreError(refusal, id);
 }
 
-/**
- * Whether `fresh` (candidates not yet held) may join a side: fails with
- * `candidates-complete`, `candidate-limit` or `channel-bytes`. Returns the
- * bytes they add.
- */
-export function admitCandidates(id: string, side: SideHolding, fresh: readonly StoredCandidate[], limits: Pick<StoreLimits, "maxCandidatesPerSide" | "maxChannelBytes">): number {
-  if (fresh.length > 0 && side.complete) throw new StoreError("candidates-complete", id);
-  if (side.count + fresh.length > limits.maxCandidatesPerSide) {
-    throw new StoreError("candidate-limit", id, `a side holds at most ${limits.maxCandidatesPerSide} candidates`);
-  }
-  const added = fresh.reduce((sum, candidate) => sum + candidateBytes(candidate), 0);
-  checkChannelBytes(id, side.channelBytes, added, limits);
-  return added;
-}
-
-/** Whether an answer may be set: fails with `no-offer` or `already-answered`. */
+/** Fails with `no-offer` or `already-answered` when an answer may not be set. */
 export function admitAnswer(id: string, state: { readonly hasOffer: boolean; readonly hasAnswer: boolean }): void {
   if (!state.hasOffer) throw new StoreError("no-offer", id);
   if (state.hasAnswer) throw new StoreError("already-answered", id);

@@ -1,8 +1,8 @@
 import type { Cancel, Clock } from "../../lib/clock.js";
 import { MinHeap } from "../../lib/min-heap.js";
-import type { ChannelState, NewChannel, Side, StoredCandidate } from "../channel.js";
-import { freshCandidates, isExpired, newChannelState } from "../channel.js";
-import { admitAnswer, admitCandidates, channelBytes, checkChannelBytes, textBytes } from "../channel-rules.js";
+import type { CandidateBatch, ChannelState, NewChannel, Side, StoredCandidate } from "../channel.js";
+import { isExpired, newChannelState, noCandidates, withCandidates } from "../channel.js";
+import { admitAnswer, channelBytes, checkChannelBytes, refuseCandidates } from "../channel-rules.js";
 import type {
   CandidateBatchResult,
   ChannelChange,
@@ -50,7 +50,8 @@ export class MemoryChannelStore implements ChannelStore {
         throw new StoreError("channel-limit", init.id, `the server holds its maximum of ${this.limits.maxChannels} channels`);
       }
     }
-    const state = newChannelState(init);
+    if (init.offer) refuseCandidates(init.id, [], false, init.offer.candidates.batch, this.limits);
+    const state = this.admit(undefined, newChannelState(init));
     this.channels.set(state.id, state);
     this.expiries.push(state.expireTime, state.id);
     this.scheduleSweep();
@@ -61,35 +62,29 @@ export class MemoryChannelStore implements ChannelStore {
     return this.live(id);
   }
 
-  async setOffer(id: string, sdp: string): Promise<ChannelState> {
+  async setOffer(id: string, sdp: string, candidates: CandidateBatch = noCandidates): Promise<ChannelState> {
     const state = this.require(id);
     if (state.answer) throw new StoreError("offer-locked", id);
-    checkChannelBytes(id, channelBytes(state), textBytes(sdp), this.limits, textBytes(state.offer?.value ?? ""));
+    this.checkSide(state, "offerer", candidates.batch);
     const version = state.version + 1;
-    return this.replace(state, { ...state, offer: { value: sdp, version }, version });
+    return this.replace(state, withCandidates({ ...state, offer: { value: sdp, version }, version }, "offerer", candidates).state);
   }
 
-  async setAnswer(id: string, sdp: string, answererTokenHash: string): Promise<ChannelState> {
+  async setAnswer(id: string, sdp: string, answererTokenHash: string, candidates: CandidateBatch = noCandidates): Promise<ChannelState> {
     const state = this.require(id);
     admitAnswer(id, { hasOffer: state.offer !== undefined, hasAnswer: state.answer !== undefined });
-    checkChannelBytes(id, channelBytes(state), textBytes(sdp), this.limits);
+    this.checkSide(state, "answerer", candidates.batch);
     const version = state.version + 1;
-    return this.replace(state, { ...state, answer: { value: sdp, version }, answererTokenHash, version });
+    const answered = { ...state, answer: { value: sdp, version }, answererTokenHash, version };
+    return this.replace(state, withCandidates(answered, "answerer", candidates).state);
   }
 
   async addCandidates(id: string, side: Side, batch: readonly StoredCandidate[], complete: boolean): Promise<CandidateBatchResult> {
     const state = this.require(id);
-    const existing = state.candidates[side];
-    const fresh = freshCandidates(existing.map((c) => c.value), batch);
-    const alreadyComplete = state.candidatesComplete[side] !== undefined;
-    admitCandidates(id, { count: existing.length, complete: alreadyComplete, channelBytes: channelBytes(state) }, fresh, this.limits);
-    const completed = complete && !alreadyComplete;
-    if (fresh.length === 0 && !completed) return { state, changed: false, added: 0, completed: false };
-    let version = state.version;
-    const candidates = { ...state.candidates, [side]: [...existing, ...fresh.map((value) => ({ value, version: ++version }))] };
-    const candidatesComplete = completed ? { ...state.candidatesComplete, [side]: ++version } : state.candidatesComplete;
-    const next = this.replace(state, { ...state, candidates, candidatesComplete, version });
-    return { state: next, changed: true, added: fresh.length, completed };
+    this.checkSide(state, side, batch);
+    const applied = withCandidates(state, side, { batch, complete });
+    if (applied.state === state) return { state, changed: false, added: 0, completed: false };
+    return { ...applied, state: this.replace(state, applied.state), changed: true };
   }
 
   async closeChannel(id: string, closedBy: Side): Promise<void> {
@@ -127,20 +122,34 @@ export class MemoryChannelStore implements ChannelStore {
     return state;
   }
 
+  private checkSide(state: ChannelState, side: Side, batch: readonly StoredCandidate[]): void {
+    refuseCandidates(state.id, state.candidates[side].map((c) => c.value), state.candidatesComplete[side] !== undefined, batch, this.limits);
+  }
+
+  /**
+   * `next` in place of `previous` (undefined for a new channel) if it fits
+   * max-channel-bytes (else `channel-bytes`) and all channels together fit
+   * max-store-bytes (else `store-bytes`); counts its bytes.
+   */
+  private admit(previous: ChannelState | undefined, next: ChannelState): ChannelState {
+    const bytes = channelBytes(next);
+    checkChannelBytes(next.id, bytes, this.limits);
+    const held = this.heldBytes - (previous ? channelBytes(previous) : 0) + bytes;
+    if (held > this.limits.maxStoreBytes) {
+      throw new StoreError("store-bytes", next.id, `the channels of this process would hold ${held} bytes; at most ${this.limits.maxStoreBytes} (max-store-bytes)`);
+    }
+    this.heldBytes = held;
+    return next;
+  }
+
   private require(id: string): ChannelState {
     const state = this.live(id);
     if (!state) throw new StoreError("not-found", id);
     return state;
   }
 
-  /** Puts `next` in place of `previous`, within max-store-bytes (else `store-bytes`), and tells the watchers. */
   private replace(previous: ChannelState, next: ChannelState): ChannelState {
-    const held = this.heldBytes - channelBytes(previous) + channelBytes(next);
-    if (held > this.limits.maxStoreBytes) {
-      throw new StoreError("store-bytes", next.id, `the channels of this process would hold ${held} bytes; at most ${this.limits.maxStoreBytes} (max-store-bytes)`);
-    }
-    this.heldBytes = held;
-    this.channels.set(next.id, next);
+    this.channels.set(next.id, this.admit(previous, next));
     this.notify(next.id, { kind: "updated", state: next });
     return next;
   }

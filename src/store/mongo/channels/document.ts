@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { ChannelState, NewChannel, PerSide, Side, StoredCandidate, Versioned } from "../../channel.js";
-import { candidateIdentity, sides } from "../../channel.js";
-import { channelBytes } from "../../channel-rules.js";
+import { candidateIdentity, freshCandidates, sides } from "../../channel.js";
+import { channelBytes, textBytes } from "../../channel-rules.js";
 
 /**
  * One channel as stored in MongoDB. The version of every value is not
@@ -41,8 +41,9 @@ export type ChangeCode = "offer" | "answer" | `candidate:${Side}` | `complete:${
 export const candidateChange = (side: Side): ChangeCode => `candidate:${side}`;
 export const completeChange = (side: Side): ChangeCode => `complete:${side}`;
 
+/** The document of a new channel; with an offer, its changes follow newChannelState's order. */
 export function newChannelDocument(init: NewChannel): ChannelDocument {
-  return {
+  const doc: ChannelDocument = {
     _id: init.id,
     offererTokenHash: init.offererTokenHash,
     createTime: new Date(init.createTime),
@@ -53,6 +54,17 @@ export function newChannelDocument(init: NewChannel): ChannelDocument {
     candidates: { offerer: [], answerer: [] },
     candidateKeys: { offerer: [], answerer: [] },
   };
+  if (!init.offer) return doc;
+  const { candidates } = init.offer;
+  const fresh = freshCandidates([], candidates.batch);
+  doc.offer = init.offer.sdp;
+  doc.candidates = { offerer: fresh.map(storedCandidate), answerer: [] };
+  doc.candidateKeys = { offerer: fresh.map(candidateKey), answerer: [] };
+  doc.changes = ["offer", ...fresh.map(() => candidateChange("offerer")), ...(candidates.complete ? [completeChange("offerer")] : [])];
+  doc.version = 1 + doc.changes.length;
+  doc.offerBytes = textBytes(doc.offer);
+  doc.bytes = channelBytes(toState(doc));
+  return doc;
 }
 
 /** Bytes the channel holds; a document written before the field existed counts what it holds now. */

@@ -1,45 +1,36 @@
 import type { Collection } from "mongodb";
 import { MongoServerError } from "mongodb";
 import type { Clock } from "../../../lib/clock.js";
-import type { ChannelState, NewChannel, Side, StoredCandidate } from "../../channel.js";
-import { freshCandidates } from "../../channel.js";
-import { admitAnswer, admitCandidates, checkChannelBytes, textBytes } from "../../channel-rules.js";
+import type { CandidateBatch, ChannelState, NewChannel, Side, StoredCandidate } from "../../channel.js";
+import { noCandidates } from "../../channel.js";
+import { admitAnswer, checkChannelBytes, refuseCandidates, textBytes } from "../../channel-rules.js";
 import type { CandidateBatchResult, ChannelListener, ChannelStore, StoreHealth, Unsubscribe } from "../../store.js";
 import { StoreError } from "../../store.js";
-import type { ChangeStreamFeed } from "../deployment/change-stream-feed.js";
-import type { MongoDeployment } from "../deployment/deployment.js";
 import type { ExpiryMode } from "../deployment/expiry.js";
+import { insertWithinLimit } from "../deployment/limited-insert.js";
 import type { MongoStoreOptions, WatchMode } from "../deployment/options.js";
 import { tombstoneMs } from "../deployment/options.js";
-import type { LeaseLock, WriteGuard } from "../deployment/write-lock.js";
-import { insertWithinLimit } from "./channel-count.js";
+import type { StoreRuntime } from "../deployment/store-runtime.js";
+import { closeRuntime, runtimeHealth } from "../deployment/store-runtime.js";
+import type { LeaseLock } from "../deployment/write-lock.js";
+import type { Companion } from "./candidate-writes.js";
+import { applyCandidates } from "./candidate-writes.js";
 import type { ChannelWrites } from "./channel-writes.js";
-import { bytesRoom } from "./channel-writes.js";
 import type { ChannelDocument } from "./document.js";
-import { candidateChange, candidateKey, completeChange, heldBytes, newChannelDocument, storedCandidate, toState } from "./document.js";
+import { heldBytes, newChannelDocument, toState } from "./document.js";
 import type { WatchHub } from "./watch-hub.js";
 
-export interface MongoChannelStoreDeps {
-  readonly deployment: MongoDeployment;
+export interface MongoChannelStoreDeps extends StoreRuntime<ChannelDocument> {
   readonly collection: Collection<ChannelDocument>;
   readonly writes: ChannelWrites;
-  /** The lock every create takes, so that max-channels holds exactly (see channel-count.ts). */
+  /** The lock every create takes, so that max-channels holds exactly (see limited-insert.ts). */
   readonly createGate: LeaseLock;
   readonly clock: Clock;
   readonly options: MongoStoreOptions;
   readonly hub: WatchHub;
-  readonly watchMode: WatchMode;
-  readonly changeStream?: ChangeStreamFeed<ChannelDocument>;
-  readonly writeGuard: WriteGuard;
-  /** Stops the poller and the sweeper. */
-  readonly stopTimers: () => void;
-  /** Gives back this store's share of the deployment's client. */
-  readonly release: () => Promise<void>;
 }
 
 const duplicateKey = 11000;
-/** Tries of one addCandidates or setOffer against concurrent changes of the same channel (each retry follows such a change). */
-const maxAttempts = 8;
 
 /**
  * Channels in one MongoDB collection, shared by every process using it.
@@ -49,7 +40,8 @@ const maxAttempts = 8;
  * budget), so concurrent calls through any number of processes serialise
  * in the database: the first answer wins and limits hold. Only when the
  * filter matches nothing is the document read, to say why, with the same
- * rules the memory store applies (channel-rules.ts). Build it with openMongoStore.
+ * rules the memory store applies (channel-rules.ts; the loop is in
+ * candidate-writes.ts). Build it with openMongoStore.
  */
 export class MongoChannelStore implements ChannelStore {
   constructor(private readonly deps: MongoChannelStoreDeps) {}
@@ -64,9 +56,13 @@ export class MongoChannelStore implements ChannelStore {
   }
 
   async createChannel(init: NewChannel): Promise<ChannelState> {
+    const { limits } = this.deps.options;
+    if (init.offer) refuseCandidates(init.id, [], false, init.offer.candidates.batch, limits);
     const doc = newChannelDocument(init);
+    checkChannelBytes(init.id, heldBytes(doc), limits);
     try {
-      await insertWithinLimit(this.deps.collection, doc, this.deps.options.limits.maxChannels, this.deps.createGate, this.deps.writes);
+      const refused = (id: string) => new StoreError("channel-limit", id, `the store holds its maximum of ${limits.maxChannels} channels`);
+      await insertWithinLimit({ collection: this.deps.collection, counted: () => this.deps.writes.liveFilter(), max: limits.maxChannels, gate: this.deps.createGate, refused }, doc);
     } catch (error) {
       // Ids are random; a clash means a retry of a create that went through.
       if (!(error instanceof MongoServerError && error.code === duplicateKey)) throw error;
@@ -85,73 +81,39 @@ export class MongoChannelStore implements ChannelStore {
     return toState(doc);
   }
 
-  /** An offer replaces the earlier one: the update is conditioned on the earlier one's size, read when there is one. */
-  async setOffer(id: string, sdp: string): Promise<ChannelState> {
-    const max = this.deps.options.limits.maxChannelBytes;
+  /** A new offer frees the earlier one's bytes: its update is conditioned on their number, read when there is an offer. */
+  async setOffer(id: string, sdp: string, candidates: CandidateBatch = noCandidates): Promise<ChannelState> {
     const size = textBytes(sdp);
-    let current: ChannelDocument | undefined;
-    for (let attempt = 0; attempt < maxAttempts; attempt++) {
-      if (current?.answer !== undefined) throw new StoreError("offer-locked", id);
-      const freed = current?.offerBytes ?? 0;
-      if (current) checkChannelBytes(id, heldBytes(current), size, this.deps.options.limits, freed);
-      const conditions = { answer: { $exists: false }, offerBytes: current?.offerBytes ?? { $exists: false }, ...bytesRoom(max, size - freed) };
-      const update = { $set: { offer: sdp, offerBytes: size }, $inc: { bytes: size - freed } };
-      const doc = await this.deps.writes.mutate(id, conditions, update, "offer");
-      if (doc) return toState(doc);
-      current = await this.deps.writes.requireLive(id);
-    }
-    throw new StoreError("unavailable", id, `channel ${id}: ${maxAttempts} concurrent offers in a row kept this one from being set`);
+    const companion: Companion = {
+      conditions: (current) => ({ answer: { $exists: false }, offerBytes: current?.offerBytes ?? { $exists: false } }),
+      set: { offer: sdp, offerBytes: size },
+      code: "offer",
+      bytes: (current) => size - (current?.offerBytes ?? 0),
+      refusal: (doc) => (doc.answer !== undefined ? new StoreError("offer-locked", id) : undefined),
+    };
+    return (await applyCandidates(this.deps, id, "offerer", candidates, companion)).state;
   }
 
-  async setAnswer(id: string, sdp: string, answererTokenHash: string): Promise<ChannelState> {
-    const size = textBytes(sdp);
-    const conditions = { offer: { $exists: true }, answer: { $exists: false }, ...bytesRoom(this.deps.options.limits.maxChannelBytes, size) };
-    for (let attempt = 0; attempt < maxAttempts; attempt++) {
-      const doc = await this.deps.writes.mutate(id, conditions, { $set: { answer: sdp, answererTokenHash }, $inc: { bytes: size } }, "answer");
-      if (doc) return toState(doc);
-      const current = await this.deps.writes.requireLive(id);
-      admitAnswer(id, { hasOffer: current.offer !== undefined, hasAnswer: current.answer !== undefined });
-      checkChannelBytes(id, heldBytes(current), size, this.deps.options.limits);
-    }
-    throw new StoreError("unavailable", id, `channel ${id}: ${maxAttempts} concurrent changes in a row kept this answer from being set`);
+  async setAnswer(id: string, sdp: string, answererTokenHash: string, candidates: CandidateBatch = noCandidates): Promise<ChannelState> {
+    const companion: Companion = {
+      conditions: () => ({ offer: { $exists: true }, answer: { $exists: false } }),
+      set: { answer: sdp, answererTokenHash },
+      code: "answer",
+      bytes: () => textBytes(sdp),
+      refusal: (doc) => {
+        try {
+          admitAnswer(id, { hasOffer: doc.offer !== undefined, hasAnswer: doc.answer !== undefined });
+          return undefined;
+        } catch (error) {
+          return error as StoreError;
+        }
+      },
+    };
+    return (await applyCandidates(this.deps, id, "answerer", candidates, companion)).state;
   }
 
-  /**
-   * First tries the update as if none of the candidates were stored yet; its
-   * filter refuses it if one is, if the side is complete, or if a limit
-   * would be passed. Only then is the document read, to drop the duplicates
-   * or say why, and the update tried again with what is left.
-   */
-  async addCandidates(id: string, side: Side, batch: readonly StoredCandidate[], complete: boolean): Promise<CandidateBatchResult> {
-    const { limits } = this.deps.options;
-    let current: ChannelDocument | undefined;
-    for (let attempt = 0; attempt < maxAttempts; attempt++) {
-      const fresh = freshCandidates(current?.candidates[side] ?? [], batch);
-      if (!current && (fresh.length > limits.maxCandidatesPerSide || (fresh.length === 0 && !complete))) {
-        current = await this.deps.writes.requireLive(id); // decided by the stored state alone
-        continue;
-      }
-      const alreadyComplete = current?.changes.includes(completeChange(side)) ?? false;
-      const holding = { count: current?.candidates[side].length ?? 0, complete: alreadyComplete, channelBytes: current ? heldBytes(current) : 0 };
-      const added = admitCandidates(id, holding, fresh, limits);
-      const completed = complete && !alreadyComplete;
-      if (fresh.length === 0 && !completed) return { state: toState(current!), changed: false, added: 0, completed: false };
-      const keys = fresh.map(candidateKey);
-      const conditions = { changes: { $ne: completeChange(side) } };
-      if (fresh.length > 0) {
-        Object.assign(conditions, {
-          [`candidateKeys.${side}`]: { $nin: keys },
-          [`candidates.${side}.${limits.maxCandidatesPerSide - fresh.length}`]: { $exists: false },
-          ...bytesRoom(limits.maxChannelBytes, added),
-        });
-      }
-      const push = fresh.length > 0 ? { [`candidates.${side}`]: { $each: fresh.map(storedCandidate) }, [`candidateKeys.${side}`]: { $each: keys } } : {};
-      const codes = [...fresh.map(() => candidateChange(side)), ...(completed ? [completeChange(side)] : [])];
-      const doc = await this.deps.writes.mutate(id, conditions, { $push: push, $inc: { bytes: added } }, codes);
-      if (doc) return { state: toState(doc), changed: true, added: fresh.length, completed };
-      current = await this.deps.writes.requireLive(id);
-    }
-    throw new StoreError("unavailable", id, `channel ${id}: ${maxAttempts} concurrent changes in a row kept these candidates from being added`);
+  addCandidates(id: string, side: Side, batch: readonly StoredCandidate[], complete: boolean): Promise<CandidateBatchResult> {
+    return applyCandidates(this.deps, id, side, { batch, complete });
   }
 
   async closeChannel(id: string, closedBy: Side): Promise<void> {
@@ -166,13 +128,10 @@ export class MongoChannelStore implements ChannelStore {
   }
 
   health(): Promise<StoreHealth> {
-    return this.deps.deployment.health({ store: "mongodb", watchMode: this.deps.watchMode, expiry: this.expiryMode, writes: this.deps.writeGuard.kind });
+    return runtimeHealth(this.deps);
   }
 
-  async close(): Promise<void> {
-    this.deps.stopTimers();
-    await this.deps.changeStream?.close();
-    await this.deps.writeGuard.settle?.();
-    await this.deps.release();
+  close(): Promise<void> {
+    return closeRuntime(this.deps);
   }
 }

@@ -59,6 +59,8 @@ export class WatchHub {
     }
     entry.expireTime = doc.expireAt.getTime();
     if (entry.expireTime <= now) return this.end(doc._id, { kind: "expired", version: doc.version + 1 });
+    // Created, nothing changed yet: nothing to tell, as in every store (a poll may read it between subscribe and first change).
+    if (doc.version === 1) return;
     entry.version = doc.version;
     // Version 1 is the channel as created: no change to tell (a poll may read it before the first change lands).
     if (doc.version > 1) this.notify(entry, { kind: "updated", state: toState(doc) });

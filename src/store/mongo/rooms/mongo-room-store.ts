@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import type { Collection } from "mongodb";
-import { MongoServerError } from "mongodb";
 import type { Clock } from "../../../lib/clock.js";
 import { KeyedSerializer } from "../../../lib/keyed-serializer.js";
 import type { NewMember, NewMessage, RoomEvent, RoomState } from "../../room.js";
@@ -9,12 +8,14 @@ import { RoomDraft } from "../../room-rules.js";
 import type { RoomLimits, RoomListener, RoomStore } from "../../room-store.js";
 import { RoomStoreError } from "../../room-store.js";
 import type { StoreHealth, Unsubscribe } from "../../store.js";
-import type { ChangeStreamFeed } from "../deployment/change-stream-feed.js";
-import type { MongoDeployment } from "../deployment/deployment.js";
+import type { CountedCollection } from "../deployment/limited-insert.js";
+import type { StoreRuntime } from "../deployment/store-runtime.js";
+import { closeRuntime, runtimeHealth } from "../deployment/store-runtime.js";
 import type { ExpiryMode } from "../deployment/expiry.js";
 import type { StoreLogger, WatchMode } from "../deployment/options.js";
 import type { RoomDocument, RoomEventDocument } from "./room-document.js";
-import { isGone, newRoomDocument, openDraft, pendingEvents, roomFields, toRoomState } from "./room-document.js";
+import { isGone, openDraft, toRoomState } from "./room-document.js";
+import { compareAndSet, insertRoom } from "./room-writes.js";
 import type { EventReader } from "./room-events.js";
 import { copyPending, eventsAfter, firstGap, missingRange, trimBacklog } from "./room-events.js";
 import type { RoomSequences } from "./room-sequences.js";
@@ -22,8 +23,7 @@ import type { RoomWatchHub } from "./room-watch-hub.js";
 import { guardedRoom } from "../deployment/unavailable.js";
 import type { Fence, WriteGuard } from "../deployment/write-lock.js";
 
-export interface MongoRoomStoreDeps {
-  readonly deployment: MongoDeployment;
+export interface MongoRoomStoreDeps extends StoreRuntime<RoomDocument> {
   readonly rooms: Collection<RoomDocument>;
   readonly events: Collection<RoomEventDocument>;
   readonly readEvents: EventReader;
@@ -32,13 +32,8 @@ export interface MongoRoomStoreDeps {
   readonly logger: StoreLogger;
   readonly hub: RoomWatchHub;
   readonly lastSequences: RoomSequences;
-  readonly watchMode: WatchMode;
-  readonly changeStream?: ChangeStreamFeed<RoomDocument>;
-  readonly writeGuard: WriteGuard;
-  /** Stops the poller, the member reaper and the sweepers. */
-  readonly stopTimers: () => void;
-  /** Gives back this store's share of the deployment's client. */
-  readonly release: () => Promise<void>;
+  /** max-rooms, counted exactly across processes. */
+  readonly roomLimit: CountedCollection<RoomDocument>;
 }
 
 /** What one write attempt did; undefined when another writer came first and it must read again. */
@@ -54,7 +49,6 @@ interface NewRoom {
   readonly seats: number;
 }
 
-const duplicateKey = 11000;
 /** Compare-and-set attempts before a write gives up with `unavailable`; each waits up to 50 ms after losing. */
 const maxAttempts = 200;
 /** Rooms timed out per reaper pass and process; the rest wait for the next pass. */
@@ -129,14 +123,11 @@ export class MongoRoomStore implements RoomStore {
   }
 
   health(): Promise<StoreHealth> {
-    return this.deps.deployment.health({ store: "mongodb", watchMode: this.deps.watchMode, expiry: this.expiryMode, writes: this.writes });
+    return runtimeHealth(this.deps);
   }
 
-  async close(): Promise<void> {
-    this.deps.stopTimers();
-    await this.deps.changeStream?.close();
-    await this.deps.writeGuard.settle?.();
-    await this.deps.release();
+  close(): Promise<void> {
+    return closeRuntime(this.deps);
   }
 
   /**
@@ -218,7 +209,6 @@ export class MongoRoomStore implements RoomStore {
       doc = null;
     }
     if (!doc && !create) throw new RoomStoreError("room-not-found", room);
-    if (!doc) await this.checkRoomLimit(room, context.now);
     const epoch = doc?.epoch ?? randomUUID();
     const draft = doc ? openDraft(doc, context) : RoomDraft.create(room, create!.seats, context);
     let result: T | undefined;
@@ -236,39 +226,9 @@ export class MongoRoomStore implements RoomStore {
     // The events earlier writes left in `pending` go to the events collection before this write removes them.
     if (doc) await copyPending(events, doc, draft.result().backlogFrom);
     const keepUntil = new Date(context.now + context.sessionTimeoutMs);
-    const after = doc ? await this.compareAndSet(doc, draft, keepUntil, fence) : await this.insert(draft, epoch, keepUntil, fence);
+    const after = doc ? await compareAndSet(rooms, doc, draft, keepUntil, fence) : await insertRoom(this.deps.roomLimit, draft, epoch, keepUntil, fence);
     if (!after) return undefined;
     return { doc: after, draft, ...(failure ? { failure } : { result: result as T }) };
-  }
-
-  /** Writes the draft if the document is still the one it was made from; null when another writer came first. */
-  private compareAndSet(doc: RoomDocument, draft: RoomDraft, keepUntil: Date, fence: Fence): Promise<RoomDocument | null> {
-    const added = Object.fromEntries(Object.entries(pendingEvents(draft, doc.epoch, keepUntil)).map(([key, event]) => [`pending.${key}`, event]));
-    const copied = Object.fromEntries(Object.keys(doc.pending).map((key) => [`pending.${key}`, "" as const]));
-    return this.deps.rooms.findOneAndUpdate(
-      { _id: doc._id, epoch: doc.epoch, revision: doc.revision, ...fence.filter },
-      { $set: { ...roomFields(draft), revision: doc.revision + 1, ...added, ...fence.set }, ...(Object.keys(copied).length > 0 && { $unset: copied }) },
-      { returnDocument: "after" },
-    );
-  }
-
-  /** Creates the room; null when another process created it first (the caller reads it and joins that one). */
-  private async insert(draft: RoomDraft, epoch: string, keepUntil: Date, fence: Fence): Promise<RoomDocument | null> {
-    const doc = { ...newRoomDocument(draft, epoch, keepUntil), ...fence.set };
-    try {
-      await this.deps.rooms.insertOne(doc);
-      return doc;
-    } catch (error) {
-      if (error instanceof MongoServerError && error.code === duplicateKey) return null;
-      throw error;
-    }
-  }
-
-  /** Approximate across processes: rooms created at the same instant elsewhere may pass it together. */
-  private async checkRoomLimit(room: string, now: number): Promise<void> {
-    const max = this.deps.limits.maxRooms;
-    const live = await this.deps.rooms.countDocuments({ expireAt: { $gt: new Date(now) } }, { limit: max });
-    if (live >= max) throw new RoomStoreError("room-limit", room, `the store holds its maximum of ${max} rooms`);
   }
 
   /** After a successful write: local watchers hear of it at once, and the backlog is kept within its limit. */

@@ -8,6 +8,7 @@ import type { RoomDocument, RoomEventDocument } from "./room-document.js";
 import { eventReader } from "./room-events.js";
 import { RoomSequences } from "./room-sequences.js";
 import { RoomWatchHub } from "./room-watch-hub.js";
+import { roomLimit } from "./room-writes.js";
 
 /**
  * Creates the indexes of the rooms and events collections, picks how
@@ -65,6 +66,7 @@ export async function openMongoRoomStore(
       logger,
       hub,
       lastSequences,
+      roomLimit: roomLimit(rooms, options.limits.maxRooms, shared.lock(options.collection), () => clock.now()),
       watchMode,
       writeGuard,
       ...(changeStream && { changeStream }),
