@@ -47,8 +47,9 @@ const roomFailures: Record<RoomStoreFailure, Reading> = {
     code: Code.NotFound,
     message: (room) => `to_session_id is not a member of room ${room}: it left or timed out; GetRoom lists the members`,
   },
+  // A full room has no setting to name: its seats are the room's, chosen by the join that created it.
   "room-full": {
-    limit: "seats",
+    code: Code.ResourceExhausted,
     message: (room) =>
       `every seat of room ${room} is taken; retry when a member leaves, or use a room with more seats (the join that creates a room sets seats, at most room-max-seats)`,
   },

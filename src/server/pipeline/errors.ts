@@ -3,7 +3,7 @@ import type { Interceptor } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { storeFailureError } from "../../service/store-failures.js";
 import type { Logger } from "../logger.js";
-import { observeOutcome } from "./outcome.js";
+import { mapErrors } from "./map-errors.js";
 
 /** Response metadata carrying the id of an INTERNAL error, also in the server's error log line. */
 export const correlationIdHeader = "switchboard-correlation-id";
@@ -19,10 +19,7 @@ export const correlationIdHeader = "switchboard-correlation-id";
  *   goes to the log under that id, never to the client.
  */
 export function errorTranslation(logger: Logger): Interceptor {
-  return (next) => (req) =>
-    observeOutcome(() => next(req), {
-      failed: (error) => translate(error, req.url.slice(req.url.indexOf("/", 8)), logger),
-    });
+  return (next) => (req) => mapErrors(next(req), (error) => translate(error, req.url.slice(req.url.indexOf("/", 8)), logger));
 }
 
 function translate(error: unknown, procedure: string, logger: Logger): ConnectError {

@@ -2,7 +2,7 @@ import type { Cancel, Clock } from "../../lib/clock.js";
 import type { NewMember, NewMessage, RoomEvent, RoomState } from "../room.js";
 import type { AppendedEvent, DraftContext, DraftResult } from "../room-rules.js";
 import { isKept, RoomDraft, roomState } from "../room-rules.js";
-import type { RoomChange, RoomLimits, RoomListener, RoomStore } from "../room-store.js";
+import type { RoomChange, RoomLimits, RoomListener, RoomStore, RoomStoreStats } from "../room-store.js";
 import { RoomStoreError } from "../room-store.js";
 import type { Unsubscribe } from "../store.js";
 import { Listeners } from "../listeners.js";
@@ -70,6 +70,15 @@ export class MemoryRoomStore implements RoomStore {
 
   watchRoom(room: string, listener: RoomListener): Unsubscribe {
     return this.listeners.add(room, listener);
+  }
+
+  async stats(): Promise<RoomStoreStats> {
+    const now = this.clock.now();
+    let members = 0;
+    for (const record of this.rooms.values()) {
+      for (const member of record.members) if (member.expireTime > now) members++;
+    }
+    return { rooms: this.rooms.size, members };
   }
 
   async close(): Promise<void> {

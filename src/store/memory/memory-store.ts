@@ -6,6 +6,7 @@ import { admitAnswer, channelBytes, checkChannelBytes, refuseCandidates } from "
 import type {
   CandidateBatchResult,
   ChannelChange,
+  ChannelStoreStats,
   ChannelListener,
   ChannelStore,
   StoreLimits,
@@ -96,6 +97,11 @@ export class MemoryChannelStore implements ChannelStore {
 
   watchChannel(id: string, listener: ChannelListener): Unsubscribe {
     return this.listeners.add(id, listener);
+  }
+
+  async stats(): Promise<ChannelStoreStats> {
+    this.sweepExpired();
+    return { liveChannels: this.channels.size };
   }
 
   async close(): Promise<void> {

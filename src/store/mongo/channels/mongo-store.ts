@@ -4,7 +4,8 @@ import type { Clock } from "../../../lib/clock.js";
 import type { CandidateBatch, ChannelState, NewChannel, Side, StoredCandidate } from "../../channel.js";
 import { noCandidates } from "../../channel.js";
 import { admitAnswer, checkChannelBytes, refuseCandidates, textBytes } from "../../channel-rules.js";
-import type { CandidateBatchResult, ChannelListener, ChannelStore, StoreHealth, Unsubscribe } from "../../store.js";
+import type { CandidateBatchResult, ChannelListener, ChannelStore, ChannelStoreStats, StoreHealth, Unsubscribe } from "../../store.js";
+import { guarded } from "../deployment/unavailable.js";
 import { StoreError } from "../../store.js";
 import type { ExpiryMode } from "../deployment/expiry.js";
 import { insertWithinLimit } from "../deployment/limited-insert.js";
@@ -125,6 +126,11 @@ export class MongoChannelStore implements ChannelStore {
 
   watchChannel(id: string, listener: ChannelListener): Unsubscribe {
     return this.deps.hub.add(id, listener);
+  }
+
+  /** Counts the channels of every process sharing the collection. */
+  async stats(): Promise<ChannelStoreStats> {
+    return { liveChannels: await guarded("*", () => this.deps.collection.countDocuments(this.deps.writes.liveFilter())) };
   }
 
   health(): Promise<StoreHealth> {

@@ -5,7 +5,7 @@ import { KeyedSerializer } from "../../../lib/keyed-serializer.js";
 import type { NewMember, NewMessage, RoomEvent, RoomState } from "../../room.js";
 import type { DraftContext } from "../../room-rules.js";
 import { RoomDraft } from "../../room-rules.js";
-import type { RoomLimits, RoomListener, RoomStore } from "../../room-store.js";
+import type { RoomLimits, RoomListener, RoomStore, RoomStoreStats } from "../../room-store.js";
 import { RoomStoreError } from "../../room-store.js";
 import type { StoreHealth, Unsubscribe } from "../../store.js";
 import type { CountedCollection } from "../deployment/limited-insert.js";
@@ -124,6 +124,17 @@ export class MongoRoomStore implements RoomStore {
 
   health(): Promise<StoreHealth> {
     return runtimeHealth(this.deps);
+  }
+
+  /** Counts the rooms and seated members of every process sharing the collection. */
+  async stats(): Promise<RoomStoreStats> {
+    const now = this.deps.clock.now();
+    const live = { expireAt: { $gt: new Date(now) } };
+    const seated = [{ $match: live }, { $unwind: "$members" }, { $match: { "members.expireTime": { $gt: now } } }, { $count: "members" }];
+    const [rooms, counted] = await guardedRoom("*", () =>
+      Promise.all([this.deps.rooms.countDocuments(live), this.deps.rooms.aggregate<{ members: number }>(seated).toArray()]),
+    );
+    return { rooms, members: counted[0]?.members ?? 0 };
   }
 
   close(): Promise<void> {
