@@ -47,7 +47,7 @@ describe("channel expiry", () => {
   });
 
   it("frees an expired channel's memory without anyone asking for it", async () => {
-    const store = new MemoryChannelStore(clock, { maxChannels: 100, maxCandidatesPerSide: 10 });
+    const store = new MemoryChannelStore(clock, { maxChannels: 100, maxCandidatesPerSide: 10, maxChannelBytes: 1 << 20, maxStoreBytes: 1 << 26 });
     const local = await startTestServer({}, { clock, store });
     try {
       const c = signalingClient("connect", local.url);

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SdpType, Side } from "../gen/signaling/v1/signaling_pb.js";
 import type { RunningServer } from "../src/server/app.js";
 import { candidate, expectCode, take } from "./support/fixtures.js";
+import { limitSettingHeader } from "../src/service/limit-error.js";
 import { signalingClient, startTestServer } from "./support/test-server.js";
 
 let server: RunningServer;
@@ -71,5 +72,42 @@ describe("configured limits", () => {
     await expectCode(client().createChannel({}, { timeoutMs: 120_000 }), Code.InvalidArgument);
     const ok = await client().createChannel({}, { timeoutMs: 30_000 });
     await client().closeChannel({ channelId: ok.channelId, token: ok.offererToken });
+  });
+});
+
+describe("byte budgets", () => {
+  let small: RunningServer;
+  beforeAll(async () => {
+    small = await startTestServer({ limits: { maxChannelBytes: 3000, maxStoreBytes: 65536 } });
+  });
+  afterAll(() => small.shutdown(0));
+
+  it("refuse an answer that would pass max-channel-bytes with RESOURCE_EXHAUSTED naming the setting, keeping the channel as it was", async () => {
+    const c = signalingClient("connect", small.url);
+    const { channelId, offererToken } = await c.createChannel({});
+    await c.setOffer({ channelId, token: offererToken, offer: { type: SdpType.OFFER, sdp: "v".repeat(2000) } });
+    const error = await expectCode(c.setAnswer({ channelId, answer: { type: SdpType.ANSWER, sdp: "v".repeat(1001) } }), Code.ResourceExhausted);
+    expect(error.rawMessage).toContain("max-channel-bytes");
+    expect(error.metadata.get(limitSettingHeader)).toBe("max-channel-bytes");
+    expect((await c.getChannel({ channelId })).channel?.answer).toBeUndefined();
+    await c.closeChannel({ channelId, token: offererToken });
+  });
+
+  it("refuse channel data past max-store-bytes over all channels (a client filling many channels), and accept it again once channels close", async () => {
+    const c = signalingClient("connect", small.url);
+    const made: { channelId: string; offererToken: string }[] = [];
+    let error;
+    for (let i = 0; i < 40 && !error; i++) {
+      const ch = await c.createChannel({});
+      made.push(ch);
+      error = await c.setOffer({ channelId: ch.channelId, token: ch.offererToken, offer: { type: SdpType.OFFER, sdp: "v".repeat(3000) } }).then(() => undefined, (e: unknown) => e);
+    }
+    expect(made.length).toBe(22); // 21 offers of 3000 bytes fit in 65536
+    expect(error).toMatchObject({ code: Code.ResourceExhausted });
+    expect((error as { metadata: Headers }).metadata.get(limitSettingHeader)).toBe("max-store-bytes");
+    for (const ch of made.slice(0, 2)) await c.closeChannel({ channelId: ch.channelId, token: ch.offererToken });
+    const last = made[made.length - 1]!;
+    await c.setOffer({ channelId: last.channelId, token: last.offererToken, offer: { type: SdpType.OFFER, sdp: "v".repeat(3000) } });
+    for (const ch of made.slice(2)) await c.closeChannel({ channelId: ch.channelId, token: ch.offererToken });
   });
 });

@@ -8,7 +8,7 @@ import { SdpType, SignalingService, Side } from "../gen/signaling/v1/signaling_p
 import type { WatchChannelResponse } from "../gen/signaling/v1/signaling_pb.js";
 import type { RunningServer } from "../src/server/app.js";
 import { defaultConfig } from "../src/server/config.js";
-import type { MongoChannelStore } from "../src/store/mongo/mongo-store.js";
+import type { MongoChannelStore } from "../src/store/mongo/channels/mongo-store.js";
 import { FakeClock } from "./support/fake-clock.js";
 import { codeOf } from "./support/fixtures.js";
 import type { MongoServer } from "./support/ferretdb.js";

@@ -3,15 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { NewMember, NewMessage, RoomEvent } from "../src/store/room.js";
 import type { RoomChange, RoomLimits, RoomStoreFailure } from "../src/store/room-store.js";
 import { RoomStoreError } from "../src/store/room-store.js";
-import type { MongoRoomStore } from "../src/store/mongo/mongo-room-store.js";
-import type { MongoRoomStoreOptions } from "../src/store/mongo/options.js";
-import { openMongoRoomStore } from "../src/store/mongo/open-mongo-room-store.js";
-import type { RoomDocument, RoomEventDocument } from "../src/store/mongo/room-document.js";
-import { pendingKey } from "../src/store/mongo/room-document.js";
-import { eventReader } from "../src/store/mongo/room-events.js";
-import { RoomSequences } from "../src/store/mongo/room-sequences.js";
-import { RoomWatchHub } from "../src/store/mongo/room-watch-hub.js";
-import { pollOnce } from "../src/store/mongo/poll-feed.js";
+import type { MongoRoomStore } from "../src/store/mongo/rooms/mongo-room-store.js";
+import type { MongoRoomStoreOptions } from "../src/store/mongo/deployment/options.js";
+import { openMongoRoomStore } from "../src/store/mongo/rooms/open-mongo-room-store.js";
+import type { RoomDocument, RoomEventDocument } from "../src/store/mongo/rooms/room-document.js";
+import { pendingKey } from "../src/store/mongo/rooms/room-document.js";
+import { eventReader } from "../src/store/mongo/rooms/room-events.js";
+import { RoomSequences } from "../src/store/mongo/rooms/room-sequences.js";
+import { RoomWatchHub } from "../src/store/mongo/rooms/room-watch-hub.js";
+import { pollOnce } from "../src/store/mongo/deployment/poll-feed.js";
 import { FakeClock } from "./support/fake-clock.js";
 import type { MongoServer } from "./support/ferretdb.js";
 import { mongoTarget, startMongoServer, testDatabaseName } from "./support/ferretdb.js";
@@ -22,7 +22,7 @@ const target = mongoTarget();
 
 /** FerretDB reads the whole events collection to sweep it: every second is often enough here. */
 const roomOptions = (uri: string, database: string, roomLimits: RoomLimits): MongoRoomStoreOptions => ({
-  ...testMongoOptions(uri, database, { maxChannels: 1, maxCandidatesPerSide: 1 }),
+  ...testMongoOptions(uri, database, { maxChannels: 1, maxCandidatesPerSide: 1, maxChannelBytes: 1 << 20, maxStoreBytes: 1 << 26 }),
   collection: "rooms",
   sweepIntervalMs: 1000,
   limits: roomLimits,
@@ -182,7 +182,7 @@ describe.skipIf(!target)("MongoDB room store", () => {
       const room = roomName("backlog");
       const x = member(room);
       await small.join(x);
-      // Each counts 1000 + 64 bytes: 7 fit in 7/8 of the limit, which is what a trim keeps.
+      // Each counts 1000 + 64 bytes: exactly 7 fit in the limit.
       for (let n = 0; n < 20; n++) await small.send(message(room, x.sessionId, "m".repeat(1000)));
       const doc = (await roomDoc(room))!;
       const stored = await storedEvents(doc.epoch);
@@ -250,7 +250,7 @@ describe.skipIf(!target)("MongoDB room store", () => {
     await b.renew(room, renewing.sessionId);
     clock.advance(1000);
     // Both stores' reapers and explicit reaping race for it.
-    await Promise.all([a.reapExpiredMembers(), b.reapExpiredMembers(), a.reapExpiredMembers(), b.reapExpiredMembers()]);
+    await Promise.all([a.timeOutExpiredMembers(), b.timeOutExpiredMembers(), a.timeOutExpiredMembers(), b.timeOutExpiredMembers()]);
     // Exactly one left event: the next event each watcher sees after it is a later message.
     await a.send(message(room, renewing.sessionId, "after"));
     for (const log of [onA, onB]) {

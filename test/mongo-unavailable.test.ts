@@ -1,7 +1,7 @@
 import { MongoNetworkError, MongoServerError } from "mongodb";
 import { describe, expect, it } from "vitest";
 import { StoreError } from "../src/store/store.js";
-import { guarded } from "../src/store/mongo/unavailable.js";
+import { guarded } from "../src/store/mongo/deployment/unavailable.js";
 
 describe("guarded", () => {
   const failWith = (error: Error) => guarded("ch-1", () => Promise.reject(error)).catch((e: unknown) => e);

@@ -313,6 +313,20 @@ export function describeRoomStoreContract(name: string, harness: RoomStoreHarnes
         expect(await store.eventsSince(room, 4)).toEqual([]);
       });
 
+      it("keeps exactly the newest events that fit maxBacklogBytes after every message, never fewer", async () => {
+        const small = await open({ maxBacklogBytes: 1000 });
+        const room = roomName();
+        const alice = member(room, "alice");
+        await small.join(alice);
+        const body = "y".repeat(236); // counts 300 bytes: three fit in 1000, four do not
+        for (let i = 1; i <= 8; i++) {
+          const { sequence } = await small.send({ room, from: alice.sessionId, to: undefined, messageKind: "data", body });
+          if (i < 4) continue; // before the fourth, the join and every message fit
+          expect((await small.eventsSince(room, sequence - 3)).map((e) => e.sequence)).toEqual([sequence - 2, sequence - 1, sequence]);
+          expect(await failure(small.eventsSince(room, sequence - 4))).toBe("events-trimmed");
+        }
+      });
+
       it("fails with events-trimmed once the backlog limit dropped events asked for", async () => {
         const small = await open({ maxBacklogBytes: 1000 });
         const room = roomName();

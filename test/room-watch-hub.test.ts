@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { RoomEvent } from "../src/store/room.js";
 import type { RoomChange } from "../src/store/room-store.js";
-import type { RoomDocument, RoomEventDocument } from "../src/store/mongo/room-document.js";
-import { eventId, pendingKey } from "../src/store/mongo/room-document.js";
-import type { EventRange } from "../src/store/mongo/room-events.js";
-import { RoomSequences } from "../src/store/mongo/room-sequences.js";
-import { RoomWatchHub } from "../src/store/mongo/room-watch-hub.js";
+import type { RoomDocument, RoomEventDocument } from "../src/store/mongo/rooms/room-document.js";
+import { eventId, pendingKey } from "../src/store/mongo/rooms/room-document.js";
+import type { EventRange } from "../src/store/mongo/rooms/room-events.js";
+import { RoomSequences } from "../src/store/mongo/rooms/room-sequences.js";
+import { RoomWatchHub } from "../src/store/mongo/rooms/room-watch-hub.js";
 import { RecordingLogger } from "./support/mongo-options.js";
 
 const epoch = "e1";

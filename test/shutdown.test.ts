@@ -15,7 +15,7 @@ class SlowOfferStore extends MemoryChannelStore {
 
 describe("graceful shutdown", () => {
   it("ends open watch streams with UNAVAILABLE, lets in-flight calls finish, and refuses new connections", async () => {
-    const store = new SlowOfferStore(systemClock, { maxChannels: 100, maxCandidatesPerSide: 10 });
+    const store = new SlowOfferStore(systemClock, { maxChannels: 100, maxCandidatesPerSide: 10, maxChannelBytes: 1 << 20, maxStoreBytes: 1 << 26 });
     const server = await startTestServer({}, { store });
     const client = signalingClient("grpc", server.url);
     const { channelId, offererToken: token } = await client.createChannel({});
@@ -48,7 +48,7 @@ describe("graceful shutdown", () => {
         return new Promise(() => {}) as never;
       }
     }
-    const server = await startTestServer({}, { store: new StuckStore(systemClock, { maxChannels: 10, maxCandidatesPerSide: 10 }) });
+    const server = await startTestServer({}, { store: new StuckStore(systemClock, { maxChannels: 10, maxCandidatesPerSide: 10, maxChannelBytes: 1 << 20, maxStoreBytes: 1 << 26 }) });
     const client = signalingClient(protocol, server.url);
     const { channelId, offererToken: token } = await client.createChannel({});
     const stuck = client.setOffer({ channelId, token, offer }).then(

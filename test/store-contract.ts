@@ -8,11 +8,14 @@ import { ChangeRecorder } from "./support/change-recorder.js";
 import { FakeClock } from "./support/fake-clock.js";
 
 export interface StoreHarness {
-  /** A store using `clock` for every expiry decision, with an empty set of channels. */
+  /**
+   * A store using `clock` for every expiry decision, with an empty set of
+   * channels (so that maxChannels counts only this test's channels).
+   */
   open(clock: Clock, limits: StoreLimits): Promise<ChannelStore>;
 }
 
-const limits: StoreLimits = { maxChannels: 1000, maxCandidatesPerSide: 3 };
+const limits: StoreLimits = { maxChannels: 1000, maxCandidatesPerSide: 3, maxChannelBytes: 4096, maxStoreBytes: 1 << 20 };
 const ttlMs = 60_000;
 let nextId = 0;
 
@@ -364,6 +367,48 @@ export function describeChannelStoreContract(name: string, harness: StoreHarness
           expect(await watcher.nextAfter(2)).toMatchObject({ kind: "updated", state: { version: 3 } });
           watcher.unsubscribe();
         }
+      });
+    });
+    describe("limits", () => {
+      async function withLimits(overrides: Partial<StoreLimits>, body: (limited: ChannelStore) => Promise<void>): Promise<void> {
+        const limited = await harness.open(clock, { ...limits, ...overrides });
+        try {
+          await body(limited);
+        } finally {
+          await limited.close();
+        }
+      }
+
+      it("refuses channels past maxChannels with channel-limit, exactly under concurrent creates, and takes one again once a channel closes or expires", async () => {
+        await withLimits({ maxChannels: 3 }, async (limited) => {
+          const results = await Promise.allSettled(Array.from({ length: 8 }, () => limited.createChannel(newChannel(clock))));
+          const made = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+          expect(made).toHaveLength(3);
+          for (const r of results) if (r.status === "rejected") expect((r.reason as StoreError).reason).toBe("channel-limit");
+          await limited.closeChannel(made[0]!.id, "offerer");
+          const again = await limited.createChannel(newChannel(clock));
+          expect(await failure(limited.createChannel(newChannel(clock)))).toBe("channel-limit");
+          clock.advance(ttlMs);
+          expect(await limited.getChannel(again.id)).toBeUndefined();
+          expect((await limited.createChannel(newChannel(clock))).version).toBe(1);
+        });
+      });
+
+      it("refuses an offer, answer or candidates past maxChannelBytes with channel-bytes, changing nothing; a smaller offer frees the larger one's bytes", async () => {
+        await withLimits({ maxChannelBytes: 1000 }, async (limited) => {
+          const { id } = await limited.createChannel(newChannel(clock));
+          expect(await failure(limited.setOffer(id, "o".repeat(1001)))).toBe("channel-bytes");
+          await limited.setOffer(id, "o".repeat(900));
+          await limited.setOffer(id, "o".repeat(500)); // replaces the 900 bytes
+          const big = { candidate: "c".repeat(300), sdpMid: "0" }; // 301 bytes
+          expect(await failure(limited.addCandidates(id, "offerer", [big, { ...big, sdpMid: "1" }], false))).toBe("channel-bytes");
+          await limited.addCandidates(id, "offerer", [big], false); // 801 held
+          expect(await failure(limited.setAnswer(id, "a".repeat(200), "answerer-hash"))).toBe("channel-bytes");
+          const answered = await limited.setAnswer(id, "a".repeat(199), "answerer-hash"); // 1000 held
+          expect(answered.version).toBe(5);
+          expect(await failure(limited.addCandidates(id, "answerer", [{ candidate: "x", sdpMid: "0" }], false))).toBe("channel-bytes");
+          expect((await limited.getChannel(id))?.version).toBe(5);
+        });
       });
     });
   });

@@ -67,7 +67,7 @@ describe("WatchChannel", () => {
         return super.getChannel(id);
       }
     }
-    const { client } = await serve(new FakeClock(), (clock) => new RacingStore(clock, { maxChannels: 10, maxCandidatesPerSide: 10 }));
+    const { client } = await serve(new FakeClock(), (clock) => new RacingStore(clock, { maxChannels: 10, maxCandidatesPerSide: 10, maxChannelBytes: 1 << 20, maxStoreBytes: 1 << 26 }));
     const { channelId, offererToken: token } = await client.createChannel({});
     await client.setOffer({ channelId, token, offer });
     racer = () => client.addIceCandidate({ channelId, token, item: { case: "candidate", value: candidate(1) } });

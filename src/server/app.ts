@@ -36,7 +36,7 @@ import { callContextValues, peerAddress } from "./pipeline/client-address.js";
 import { probeStoreHealth } from "./store-health-probe.js";
 import routes from "./routes.js";
 import { DualProtocolListener } from "./listener.js";
-import { openRoomStore, openStore } from "./store-factory.js";
+import { openStores } from "./store-factory.js";
 
 // Time the error responses of calls cut at the end of the grace period get to reach their clients.
 const responseFlushMs = 1000;
@@ -81,8 +81,10 @@ export interface RunningServer {
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
-  const store = options.store ?? (await openStore(config, clock, logger));
-  const roomStore = options.roomStore ?? (await openRoomStore(config, clock, logger).catch(closing(options.store ? undefined : store)));
+  const { store, roomStore } = await openStores(config, clock, logger, {
+    ...(options.store && { store: options.store }),
+    ...(options.roomStore && { roomStore: options.roomStore }),
+  });
   const metrics = config.metrics.enabled ? new ServerMetrics({ store, roomStore }) : undefined;
   const tracing = await loadTracing(config, options.spanExporter);
   // What the services see: the stores timed, counted and traced.
@@ -270,12 +272,4 @@ async function loadTracing(config: Config, exporter: SpanExporter | undefined): 
     backend: config.store,
     ...(exporter && { exporter }),
   });
-}
-
-/** Closes the store this server opened (if any) when what follows it fails to open, then rethrows. */
-function closing(opened: ChannelStore | undefined): (error: unknown) => Promise<never> {
-  return async (error) => {
-    await opened?.close().catch(() => {});
-    throw error;
-  };
 }

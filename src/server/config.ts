@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import type { IceConfig } from "../service/ice-service.js";
 import type { RoomServiceLimits, SignalingLimits } from "../service/limits.js";
 import type { RoomLimits } from "../store/room-store.js";
-import type { MongoStoreOptions } from "../store/mongo/options.js";
+import type { MongoStoreOptions } from "../store/mongo/deployment/options.js";
 import type { StoreLimits } from "../store/store.js";
 import type { StreamQueueLimits } from "../service/stream-queue.js";
 import type { ConnectionLimits } from "./connection-limits.js";
@@ -155,7 +155,9 @@ export const settings = {
   maxSdpBytes: setting("max-sdp-bytes", 65536, integer(1), "Largest SDP of an offer or answer, in bytes."),
   maxCandidateBytes: setting("max-candidate-bytes", 2048, integer(1), "Largest ICE candidate (all its text fields), in bytes."),
   maxCandidatesPerSide: setting("max-candidates-per-side", 128, integer(1), "ICE candidates one side of a channel may hold."),
-  maxChannels: setting("max-channels", 100000, integer(1), "Channels this process holds at once (memory store)."),
+  maxChannels: setting("max-channels", 100000, integer(1), "Channels held at once: by this process (memory store), or by all processes sharing the collection (MongoDB, exact)."),
+  maxChannelBytes: setting("max-channel-bytes", 262144, integer(1024), "Bytes one channel holds: offer + answer + every ICE candidate's text."),
+  maxStoreBytes: setting("max-store-bytes", 268435456, integer(65536), "Bytes all channels of this process hold together (memory store), so max-channels × the largest channel cannot exceed memory."),
   maxWatchStreams: setting("max-watch-streams", 20000, integer(1), "WatchChannel streams open at once in this process (and, counted apart, WatchRoom streams)."),
   maxWatchersPerChannel: setting("max-watchers-per-channel", 8, integer(1), "WatchChannel streams open at once on one channel."),
   keepAliveIntervalMs: setting("keep-alive-interval-ms", 15000, integer(100), "Idle time after which a watch stream sends a keep-alive (up to 1/16 of it earlier: all streams share one timer)."),
@@ -299,6 +301,8 @@ function toConfig(v: Values, ice: IceConfig): Config {
       keepAliveIntervalMs: v.keepAliveIntervalMs,
       maxChannels: v.maxChannels,
       maxCandidatesPerSide: v.maxCandidatesPerSide,
+      maxChannelBytes: v.maxChannelBytes,
+      maxStoreBytes: v.maxStoreBytes,
     },
     rooms: {
       defaultSeats: v.roomDefaultSeats,

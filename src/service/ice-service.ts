@@ -7,7 +7,6 @@ import type { Clock } from "../lib/clock.js";
 import type { Secret } from "../lib/secret.js";
 import type { ChannelStore } from "../store/store.js";
 import { authorize } from "./channel-access.js";
-import { translateErrors } from "./errors.js";
 import { newCredentialId, turnRestCredential } from "./turn-credentials.js";
 
 export type IceServerInit = MessageInitShape<typeof IceServerSchema>;
@@ -57,5 +56,5 @@ export class IceHandlers implements Impl {
 
 /** The IceService implementation to register on a router. */
 export function createIceService(deps: IceServiceDeps): Impl {
-  return translateErrors(new IceHandlers(deps));
+  return new IceHandlers(deps);
 }

@@ -3,7 +3,7 @@ import type { Clock } from "../lib/clock.js";
 import type { RoomMemberState, RoomState } from "../store/room.js";
 import { findMember } from "../store/room.js";
 import type { RoomStore } from "../store/room-store.js";
-import { roomError } from "./room-errors.js";
+import { roomError } from "./errors.js";
 import { presentedSession, sessionPermissionDenied } from "./room-validation.js";
 import { tokenMatches } from "./tokens.js";
 

@@ -15,12 +15,11 @@ import { TimerWheel } from "../lib/timer-wheel.js";
 import type { RoomState } from "../store/room.js";
 import { findMember } from "../store/room.js";
 import type { RoomLimits, RoomStore } from "../store/room-store.js";
-import { translateErrors } from "./errors.js";
 import type { RoomServiceLimits } from "./limits.js";
 import type { AuthorizedMember } from "./room-access.js";
 import { authorizeMember } from "./room-access.js";
 import { roomMessage } from "./room-convert.js";
-import { roomError } from "./room-errors.js";
+import { roomError } from "./errors.js";
 import { validBody, validDisplayName, validMessageKind, validRecipient, validRoomName, validSeats } from "./room-validation.js";
 import { hashToken, newSessionId, newToken } from "./tokens.js";
 import { watchRoomStream } from "./watch-room.js";
@@ -40,7 +39,7 @@ type Impl = ServiceImpl<typeof RoomService>;
 /**
  * RoomService: validates each request, checks the session token, calls the
  * room store and shapes the response. Store failures become status codes
- * in room-errors.ts.
+ * in one interceptor (src/server/pipeline/errors.ts).
  */
 export class RoomHandlers implements Impl {
   readonly watchSlots: WatchSlots;
@@ -135,5 +134,5 @@ export class RoomHandlers implements Impl {
 /** The RoomService implementation to register on a router. */
 export function createRoomService(deps: RoomServiceDeps): { impl: Impl; handlers: RoomHandlers } {
   const handlers = new RoomHandlers(deps);
-  return { impl: translateErrors(handlers), handlers };
+  return { impl: handlers, handlers };
 }

@@ -23,7 +23,7 @@ import type { ChannelStore } from "../store/store.js";
 import { addCandidate, completeCandidates } from "../store/store.js";
 import { answerMessage, candidateMessages, channelMessage, offerMessage, protoSide } from "./convert.js";
 import { authorize, liveChannel } from "./channel-access.js";
-import { invalidArgument, translateErrors } from "./errors.js";
+import { invalidArgument } from "./errors.js";
 import type { SignalingLimits } from "./limits.js";
 import { hashToken, newChannelId, newToken } from "./tokens.js";
 import { validCandidate, validChannelId, validDescription, validSide, validTtlMs } from "./validation.js";
@@ -199,5 +199,5 @@ export class SignalingHandlers implements Impl {
 /** The SignalingService implementation to register on a router. */
 export function createSignalingService(deps: SignalingServiceDeps): { impl: Impl; handlers: SignalingHandlers } {
   const handlers = new SignalingHandlers(deps);
-  return { impl: translateErrors(handlers), handlers };
+  return { impl: handlers, handlers };
 }

@@ -7,7 +7,7 @@ import { invalidArgument } from "./errors.js";
 import { keepAlive, KeepAliveTimer } from "./keep-alive.js";
 import type { WatchRoomResponseInit } from "./room-convert.js";
 import { roomEventMessage, roomMessage } from "./room-convert.js";
-import { roomError } from "./room-errors.js";
+import { roomError } from "./errors.js";
 import type { StreamQueues } from "./stream-queue.js";
 import type { WatchSlots } from "./watch-slots.js";
 

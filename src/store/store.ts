@@ -92,6 +92,14 @@ export interface StoreLimits {
   readonly maxChannels: number;
   /** Candidates per side of a channel; more are refused with `candidate-limit`. */
   readonly maxCandidatesPerSide: number;
+  /** Bytes one channel holds (offer + answer + every candidate's text); more are refused with `channel-bytes`. */
+  readonly maxChannelBytes: number;
+  /**
+   * Bytes all channels of this process hold together (memory store), so
+   * that max-channels × the largest channel cannot exceed memory; more are
+   * refused with `store-bytes`. The MongoDB store leaves the total to the database.
+   */
+  readonly maxStoreBytes: number;
 }
 
 export type StoreFailure =
@@ -102,6 +110,8 @@ export type StoreFailure =
   | "candidates-complete"
   | "candidate-limit"
   | "channel-limit"
+  | "channel-bytes"
+  | "store-bytes"
   | "unavailable";
 
 /** Why a store call failed. The service layer turns it into a status code. */

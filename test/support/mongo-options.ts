@@ -1,6 +1,6 @@
-import type { MongoStoreOptions } from "../../src/store/mongo/options.js";
+import type { MongoStoreOptions } from "../../src/store/mongo/deployment/options.js";
 import type { StoreLimits } from "../../src/store/store.js";
-import type { StoreLogger } from "../../src/store/mongo/options.js";
+import type { StoreLogger } from "../../src/store/mongo/deployment/options.js";
 
 /** Store options for tests: short intervals and a short server selection timeout. */
 export function testMongoOptions(uri: string, database: string, limits: StoreLimits, overrides: Partial<MongoStoreOptions> = {}): MongoStoreOptions {

@@ -2,6 +2,7 @@ import type { ConnectError, HandlerContext, Interceptor } from "@connectrpc/conn
 import type { Broadcast } from "../../lib/broadcast.js";
 import type { Logger } from "../logger.js";
 import { abortOnShutdown } from "./call-abort.js";
+import { errorTranslation } from "./errors.js";
 import type { ServerMetrics } from "../metrics/server-metrics.js";
 import { hardStop } from "./hard-stop.js";
 import { rpcMetrics } from "./metrics.js";
@@ -35,13 +36,16 @@ export interface PipelineOptions {
  * runs exactly this list, so a policy is written once and holds everywhere.
  * Order: the trace span first (so everything after runs inside it and logs
  * can name it), then observers (so rejections are logged and counted), then
- * policies that may refuse a call, then the hard stop closest to the handler.
+ * the translation of errors into status codes (so observers see the code the
+ * client gets), then policies that may refuse a call, then the hard stop
+ * closest to the handler.
  */
 export function callPipeline(options: PipelineOptions): Interceptor[] {
   return [
     ...(options.tracing ? [options.tracing] : []),
     requestLog(options.logger),
     ...(options.metrics ? [rpcMetrics(options.metrics.metrics, options.metrics.streamKinds)] : []),
+    errorTranslation(options.logger),
     hardStop(options.cut),
   ];
 }

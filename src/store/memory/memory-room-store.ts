@@ -1,38 +1,30 @@
 import type { Cancel, Clock } from "../../lib/clock.js";
-import type { LeaveReasonName, NewMember, NewMessage, RoomEvent, RoomMemberState, RoomState } from "../room.js";
-import { findMember, roomEventBytes } from "../room.js";
+import type { NewMember, NewMessage, RoomEvent, RoomState } from "../room.js";
+import type { AppendedEvent, DraftContext, DraftResult } from "../room-rules.js";
+import { isKept, RoomDraft, roomState } from "../room-rules.js";
 import type { RoomChange, RoomLimits, RoomListener, RoomStore, RoomStoreStats } from "../room-store.js";
 import { RoomStoreError } from "../room-store.js";
-import { takeSeat } from "../room-seats.js";
 import type { Unsubscribe } from "../store.js";
 import { Listeners } from "../listeners.js";
 
-/** An event before the store numbers it. */
-type NewEvent<E = RoomEvent> = E extends RoomEvent ? Omit<E, "sequence"> : never;
-
-interface RoomRecord {
+interface RoomRecord extends DraftResult {
   readonly name: string;
   readonly seats: number;
-  /** Replaced whole on every change, so a RoomState handed out never changes. */
-  members: readonly RoomMemberState[];
-  sequence: number;
   /** The kept events, oldest first, ending with the one at `sequence`. */
-  readonly backlog: RoomEvent[];
-  backlogBytes: number;
-  /** While the room has no members: when it is deleted, and the timer that does it. */
-  deletion: { readonly at: number; readonly cancel: Cancel } | undefined;
+  readonly backlog: AppendedEvent[];
 }
 
 /**
- * The embedded room store: rooms in a Map of this process. Each member has
- * a timer set for its expire time, and an empty room a timer for its
- * deletion, so a member times out exactly once, when its time comes; every
- * call also settles what is overdue first, so a late timer never shows.
+ * The embedded room store: rooms in a Map of this process, changed by the
+ * same rules as every store (room-rules.ts). Each room has one timer, set
+ * for its next due time (a member's expire time, or an empty room's end),
+ * so a member times out exactly once, when its time comes; every call also
+ * settles what is overdue first, so a late timer never shows.
  */
 export class MemoryRoomStore implements RoomStore {
   private readonly rooms = new Map<string, RoomRecord>();
   private readonly listeners = new Listeners<RoomChange>();
-  private readonly memberTimers = new Map<string, Cancel>();
+  private readonly timers = new Map<string, Cancel>();
 
   constructor(
     private readonly clock: Clock,
@@ -45,67 +37,35 @@ export class MemoryRoomStore implements RoomStore {
   }
 
   async join(member: NewMember): Promise<RoomState> {
-    const now = this.clock.now();
-    let record = this.live(member.room);
-    if (!record) {
-      if (this.rooms.size >= this.limits.maxRooms) {
-        throw new RoomStoreError("room-limit", member.room, `the server holds its maximum of ${this.limits.maxRooms} rooms`);
-      }
-      record = this.create(member.room, member.seats ?? this.limits.defaultSeats);
-    }
-    const seated = takeSeat(record, member, now, this.limits.sessionTimeoutMs);
-    record.deletion?.cancel();
-    record.deletion = undefined;
-    record.members = [...record.members, seated];
-    this.scheduleTimeout(record, seated);
-    this.append(record, { kind: "joined", member: seated });
-    return stateOf(record);
+    return this.change(member.room, (draft) => draft.join(member), member.seats ?? this.limits.defaultSeats).draft.state();
   }
 
   async renew(room: string, sessionId: string): Promise<RoomState> {
-    const record = this.require(room);
-    const member = this.requireMember(record, sessionId);
-    const renewed = { ...member, expireTime: this.clock.now() + this.limits.sessionTimeoutMs };
-    record.members = record.members.map((m) => (m === member ? renewed : m));
-    this.scheduleTimeout(record, renewed);
-    return stateOf(record);
+    return this.change(room, (draft) => draft.renew(sessionId)).draft.state();
   }
 
   async leave(room: string, sessionId: string): Promise<void> {
-    const record = this.require(room);
-    this.remove(record, this.requireMember(record, sessionId), "left");
+    this.change(room, (draft) => draft.leave(sessionId));
   }
 
   async send(message: NewMessage): Promise<{ readonly sequence: number; readonly recipients: number }> {
-    const record = this.require(message.room);
-    this.requireMember(record, message.from);
-    if (message.to !== undefined && !findMember(stateOf(record), message.to, this.clock.now())) {
-      throw new RoomStoreError("recipient-not-found", message.room, `session ${message.to} is not a member of room ${message.room}`);
-    }
-    this.append(record, {
-      kind: "message",
-      from: message.from,
-      ...(message.to !== undefined && { to: message.to }),
-      messageKind: message.messageKind,
-      body: message.body,
-      sendTime: this.clock.now(),
-    });
-    return { sequence: record.sequence, recipients: message.to === undefined ? record.members.length - 1 : 1 };
+    return this.change(message.room, (draft) => draft.send(message)).result;
   }
 
   async getRoom(room: string): Promise<RoomState | undefined> {
-    const record = this.live(room);
-    return record && stateOf(record);
+    const record = this.settle(room);
+    return record && roomState(record.name, record.seats, record.members, record.sequence, this.clock.now());
   }
 
   async eventsSince(room: string, sequence: number): Promise<readonly RoomEvent[]> {
-    const record = this.require(room);
+    const record = this.settle(room);
+    if (!record) throw new RoomStoreError("room-not-found", room);
     if (sequence >= record.sequence) return [];
-    const first = record.backlog[0]?.sequence ?? record.sequence + 1;
+    const first = record.backlog[0]?.event.sequence ?? record.sequence + 1;
     if (sequence + 1 < first) {
       throw new RoomStoreError("events-trimmed", room, `room ${room} keeps its events from sequence ${first} on, not ${sequence + 1}`);
     }
-    return record.backlog.slice(sequence + 1 - first);
+    return record.backlog.slice(sequence + 1 - first).map(({ event }) => event);
   }
 
   watchRoom(room: string, listener: RoomListener): Unsubscribe {
@@ -122,88 +82,77 @@ export class MemoryRoomStore implements RoomStore {
   }
 
   async close(): Promise<void> {
-    for (const cancel of this.memberTimers.values()) cancel();
-    this.memberTimers.clear();
-    for (const record of this.rooms.values()) record.deletion?.cancel();
+    for (const cancel of this.timers.values()) cancel();
+    this.timers.clear();
   }
 
-  private create(name: string, seats: number): RoomRecord {
-    const record: RoomRecord = { name, seats, members: [], sequence: 0, backlog: [], backlogBytes: 0, deletion: undefined };
-    this.rooms.set(name, record);
+  /** The room with what is overdue applied (expired members timed out, an ended room deleted); undefined when there is none. */
+  private settle(room: string): RoomRecord | undefined {
+    if (!this.live(room)) return undefined;
+    this.change(room, () => undefined);
+    return this.rooms.get(room);
+  }
+
+  /** The room unless it ended (then it is deleted and its watchers told). */
+  private live(room: string): RoomRecord | undefined {
+    const record = this.rooms.get(room);
+    if (record && record.expireAt <= this.clock.now()) {
+      this.delete(record);
+      return undefined;
+    }
     return record;
   }
 
-  /** The room with what is overdue settled: timed-out members removed, an expired empty room deleted. */
-  private live(name: string): RoomRecord | undefined {
-    const record = this.rooms.get(name);
-    if (!record) return undefined;
-    const now = this.clock.now();
-    for (const member of record.members) {
-      if (member.expireTime <= now) this.remove(record, member, "timed-out");
+  /**
+   * Applies `op` to the room (created with `seats` when missing and given)
+   * by the rules, then the result to the map. A failing op still applies the
+   * members it timed out, then throws.
+   */
+  private change<T>(room: string, op: (draft: RoomDraft) => T, seats?: number): { draft: RoomDraft; result: T } {
+    const context: DraftContext = { now: this.clock.now(), sessionTimeoutMs: this.limits.sessionTimeoutMs, maxBacklogBytes: this.limits.maxBacklogBytes };
+    const record = this.live(room);
+    if (!record && seats === undefined) throw new RoomStoreError("room-not-found", room);
+    if (!record && this.rooms.size >= this.limits.maxRooms) {
+      throw new RoomStoreError("room-limit", room, `the server holds its maximum of ${this.limits.maxRooms} rooms`);
     }
-    if (record.deletion && record.deletion.at <= now) this.delete(record);
-    return this.rooms.get(name);
-  }
-
-  private require(name: string): RoomRecord {
-    const record = this.live(name);
-    if (!record) throw new RoomStoreError("room-not-found", name);
-    return record;
-  }
-
-  private requireMember(record: RoomRecord, sessionId: string): RoomMemberState {
-    const member = findMember(stateOf(record), sessionId, this.clock.now());
-    if (!member) throw new RoomStoreError("session-not-found", record.name, `session ${sessionId} is not a member of room ${record.name}`);
-    return member;
-  }
-
-  private remove(record: RoomRecord, member: RoomMemberState, reason: LeaveReasonName): void {
-    const key = timerKey(record.name, member.sessionId);
-    this.memberTimers.get(key)?.();
-    this.memberTimers.delete(key);
-    record.members = record.members.filter((m) => m.sessionId !== member.sessionId);
-    this.append(record, { kind: "left", sessionId: member.sessionId, reason });
-    if (record.members.length === 0) {
-      // The room outlives its last member by the session timeout, so late watchers can still read how it ended.
-      const emptySince = reason === "timed-out" ? member.expireTime : this.clock.now();
-      const at = emptySince + this.limits.sessionTimeoutMs;
-      record.deletion = { at, cancel: this.clock.schedule(at - this.clock.now(), () => this.delete(record)) };
+    const draft = record ? RoomDraft.open(record.name, record.seats, record, record.expireAt, context) : RoomDraft.create(room, seats!, context);
+    let outcome: { result: T } | { failure: unknown };
+    try {
+      outcome = { result: op(draft) };
+    } catch (failure) {
+      outcome = { failure };
     }
+    if (draft.changed) this.apply(draft, record?.backlog ?? []);
+    if ("failure" in outcome) throw outcome.failure;
+    return { draft, result: outcome.result };
+  }
+
+  private apply(draft: RoomDraft, backlog: AppendedEvent[]): void {
+    const result = draft.result();
+    backlog.push(...draft.events);
+    while (backlog.length > 0 && !isKept(backlog[0]!, result.backlogFrom)) backlog.shift();
+    this.rooms.set(draft.name, { ...result, name: draft.name, seats: draft.seats, backlog });
+    this.schedule(draft.name, result.nextExpireAt ?? result.expireAt);
+    for (const { event } of draft.events) this.listeners.notify(draft.name, { kind: "event", event });
   }
 
   private delete(record: RoomRecord): void {
-    if (this.rooms.get(record.name) !== record || record.members.length > 0) return;
-    record.deletion?.cancel();
+    this.timers.get(record.name)?.();
+    this.timers.delete(record.name);
     this.rooms.delete(record.name);
     this.listeners.notify(record.name, { kind: "failed", error: new RoomStoreError("room-not-found", record.name) });
     this.listeners.drop(record.name);
   }
 
-  private scheduleTimeout(record: RoomRecord, member: RoomMemberState): void {
-    const key = timerKey(record.name, member.sessionId);
-    this.memberTimers.get(key)?.();
-    const cancel = this.clock.schedule(member.expireTime - this.clock.now(), () => {
-      this.memberTimers.delete(key);
-      this.live(record.name);
+  /** One timer per room, at its next due time: then the room is settled. */
+  private schedule(room: string, at: number): void {
+    this.timers.get(room)?.();
+    const cancel = this.clock.schedule(Math.max(0, at - this.clock.now()), () => {
+      this.timers.delete(room);
+      const record = this.settle(room);
+      // A timer that fired a little early finds nothing due yet: set it again.
+      if (record && !this.timers.has(room)) this.schedule(room, record.nextExpireAt ?? record.expireAt);
     });
-    this.memberTimers.set(key, cancel);
+    this.timers.set(room, cancel);
   }
-
-  private append(record: RoomRecord, init: NewEvent): void {
-    const event = { ...init, sequence: ++record.sequence } as RoomEvent;
-    record.backlog.push(event);
-    record.backlogBytes += roomEventBytes(event);
-    while (record.backlogBytes > this.limits.maxBacklogBytes && record.backlog.length > 0) {
-      record.backlogBytes -= roomEventBytes(record.backlog.shift()!);
-    }
-    this.listeners.notify(record.name, { kind: "event", event });
-  }
-}
-
-function stateOf(record: RoomRecord): RoomState {
-  return { name: record.name, seats: record.seats, members: record.members, sequence: record.sequence };
-}
-
-function timerKey(room: string, sessionId: string): string {
-  return `${room}\n${sessionId}`;
 }

@@ -1,7 +1,8 @@
 import type { Cancel, Clock } from "../../lib/clock.js";
 import { MinHeap } from "../../lib/min-heap.js";
 import type { CandidateBatch, ChannelState, NewChannel, Side, StoredCandidate } from "../channel.js";
-import { candidateRefusal, isExpired, newChannelState, noCandidates, withCandidates } from "../channel.js";
+import { isExpired, newChannelState, noCandidates, withCandidates } from "../channel.js";
+import { admitAnswer, channelBytes, checkChannelBytes, refuseCandidates } from "../channel-rules.js";
 import type {
   CandidateBatchResult,
   ChannelChange,
@@ -26,6 +27,8 @@ export class MemoryChannelStore implements ChannelStore {
   private readonly listeners = new Listeners<ChannelChange>();
   private readonly expiries = new MinHeap<string>();
   private sweepTimer: { at: number; cancel: Cancel } | undefined;
+  /** Bytes every held channel counts (channelBytes), together; at most maxStoreBytes. */
+  private heldBytes = 0;
 
   constructor(
     private readonly clock: Clock,
@@ -36,6 +39,11 @@ export class MemoryChannelStore implements ChannelStore {
     return this.channels.size;
   }
 
+  /** Bytes all held channels count together (offer, answer and candidates). */
+  get bytes(): number {
+    return this.heldBytes;
+  }
+
   async createChannel(init: NewChannel): Promise<ChannelState> {
     if (this.channels.size >= this.limits.maxChannels) {
       this.sweepExpired();
@@ -43,8 +51,8 @@ export class MemoryChannelStore implements ChannelStore {
         throw new StoreError("channel-limit", init.id, `the server holds its maximum of ${this.limits.maxChannels} channels`);
       }
     }
-    if (init.offer) this.checkCandidates(init.id, [], false, init.offer.candidates.batch);
-    const state = newChannelState(init);
+    if (init.offer) refuseCandidates(init.id, [], false, init.offer.candidates.batch, this.limits);
+    const state = this.admit(undefined, newChannelState(init));
     this.channels.set(state.id, state);
     this.expiries.push(state.expireTime, state.id);
     this.scheduleSweep();
@@ -60,17 +68,16 @@ export class MemoryChannelStore implements ChannelStore {
     if (state.answer) throw new StoreError("offer-locked", id);
     this.checkSide(state, "offerer", candidates.batch);
     const version = state.version + 1;
-    return this.replace(withCandidates({ ...state, offer: { value: sdp, version }, version }, "offerer", candidates).state);
+    return this.replace(state, withCandidates({ ...state, offer: { value: sdp, version }, version }, "offerer", candidates).state);
   }
 
   async setAnswer(id: string, sdp: string, answererTokenHash: string, candidates: CandidateBatch = noCandidates): Promise<ChannelState> {
     const state = this.require(id);
-    if (!state.offer) throw new StoreError("no-offer", id);
-    if (state.answer) throw new StoreError("already-answered", id);
+    admitAnswer(id, { hasOffer: state.offer !== undefined, hasAnswer: state.answer !== undefined });
     this.checkSide(state, "answerer", candidates.batch);
     const version = state.version + 1;
     const answered = { ...state, answer: { value: sdp, version }, answererTokenHash, version };
-    return this.replace(withCandidates(answered, "answerer", candidates).state);
+    return this.replace(state, withCandidates(answered, "answerer", candidates).state);
   }
 
   async addCandidates(id: string, side: Side, batch: readonly StoredCandidate[], complete: boolean): Promise<CandidateBatchResult> {
@@ -78,12 +85,12 @@ export class MemoryChannelStore implements ChannelStore {
     this.checkSide(state, side, batch);
     const applied = withCandidates(state, side, { batch, complete });
     if (applied.state === state) return { state, changed: false, added: 0, completed: false };
-    return { ...applied, state: this.replace(applied.state), changed: true };
+    return { ...applied, state: this.replace(state, applied.state), changed: true };
   }
 
   async closeChannel(id: string, closedBy: Side): Promise<void> {
     const state = this.require(id);
-    this.channels.delete(id);
+    this.forget(state);
     this.notify(id, { kind: "closed", closedBy, version: state.version + 1 });
     this.listeners.drop(id);
   }
@@ -122,16 +129,23 @@ export class MemoryChannelStore implements ChannelStore {
   }
 
   private checkSide(state: ChannelState, side: Side, batch: readonly StoredCandidate[]): void {
-    const existing = state.candidates[side].map((c) => c.value);
-    this.checkCandidates(state.id, existing, state.candidatesComplete[side] !== undefined, batch);
+    refuseCandidates(state.id, state.candidates[side].map((c) => c.value), state.candidatesComplete[side] !== undefined, batch, this.limits);
   }
 
-  private checkCandidates(id: string, existing: readonly StoredCandidate[], complete: boolean, batch: readonly StoredCandidate[]): void {
-    const refusal = candidateRefusal(existing, complete, batch, this.limits.maxCandidatesPerSide);
-    if (refusal === "candidate-limit") {
-      throw new StoreError(refusal, id, `a side holds at most ${this.limits.maxCandidatesPerSide} candidates`);
+  /**
+   * `next` in place of `previous` (undefined for a new channel) if it fits
+   * max-channel-bytes (else `channel-bytes`) and all channels together fit
+   * max-store-bytes (else `store-bytes`); counts its bytes.
+   */
+  private admit(previous: ChannelState | undefined, next: ChannelState): ChannelState {
+    const bytes = channelBytes(next);
+    checkChannelBytes(next.id, bytes, this.limits);
+    const held = this.heldBytes - (previous ? channelBytes(previous) : 0) + bytes;
+    if (held > this.limits.maxStoreBytes) {
+      throw new StoreError("store-bytes", next.id, `the channels of this process would hold ${held} bytes; at most ${this.limits.maxStoreBytes} (max-store-bytes)`);
     }
-    if (refusal) throw new StoreError(refusal, id);
+    this.heldBytes = held;
+    return next;
   }
 
   private require(id: string): ChannelState {
@@ -140,14 +154,19 @@ export class MemoryChannelStore implements ChannelStore {
     return state;
   }
 
-  private replace(state: ChannelState): ChannelState {
-    this.channels.set(state.id, state);
-    this.notify(state.id, { kind: "updated", state });
-    return state;
+  private replace(previous: ChannelState, next: ChannelState): ChannelState {
+    this.channels.set(next.id, this.admit(previous, next));
+    this.notify(next.id, { kind: "updated", state: next });
+    return next;
+  }
+
+  private forget(state: ChannelState): void {
+    this.channels.delete(state.id);
+    this.heldBytes -= channelBytes(state);
   }
 
   private expire(state: ChannelState): void {
-    this.channels.delete(state.id);
+    this.forget(state);
     this.notify(state.id, { kind: "expired", version: state.version + 1 });
     this.listeners.drop(state.id);
   }

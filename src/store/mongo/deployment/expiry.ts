@@ -1,6 +1,5 @@
 import type { Collection, Filter } from "mongodb";
-import { MongoServerError } from "mongodb";
-import type { Clock } from "../../lib/clock.js";
+import type { Clock } from "../../../lib/clock.js";
 import type { StoreLogger } from "./options.js";
 import { repeat } from "./repeat.js";
 
@@ -12,30 +11,10 @@ export interface Expiring {
   expireAt: Date;
 }
 
-const notImplemented = 238;
-
-/**
- * Creates the TTL index on `expireAt` (idempotent: an equal index is left
- * as it is). Where the server refuses TTL indexes (FerretDB 1.x), creates a
- * plain index for the sweeper instead and says so once. `what` names the
- * documents in that message ("channels").
- */
-export async function ensureExpiryIndex<TDoc extends Expiring>(
-  collection: Collection<TDoc>,
-  logger: StoreLogger,
-  what = "channels",
-): Promise<ExpiryMode> {
-  try {
-    await collection.createIndex({ expireAt: 1 }, { name: "expireAt_ttl", expireAfterSeconds: 0 });
-    return "ttl-index";
-  } catch (error) {
-    if (!(error instanceof MongoServerError && error.code === notImplemented)) throw error;
-    logger.warn(`this MongoDB server refuses TTL indexes; a background sweeper deletes expired ${what} instead`, {
-      error: error.message,
-    });
-    await collection.createIndex({ expireAt: 1 }, { name: "expireAt" });
-    return "sweeper";
-  }
+/** Creates the index on `expireAt`: a TTL index where the server has them, else a plain one for the sweeper. Idempotent. */
+export async function ensureExpiryIndex<TDoc extends Expiring>(collection: Collection<TDoc>, mode: ExpiryMode): Promise<void> {
+  if (mode === "ttl-index") await collection.createIndex({ expireAt: 1 }, { name: "expireAt_ttl", expireAfterSeconds: 0 });
+  else await collection.createIndex({ expireAt: 1 }, { name: "expireAt" });
 }
 
 /**

@@ -1,65 +1,93 @@
-import type { NewMember, NewMessage, RoomEvent, RoomMemberState, RoomState } from "../room.js";
-import { findMember, isFor, roomEventBytes } from "../room.js";
-import { RoomStoreError } from "../room-store.js";
-import { takeSeat } from "../room-seats.js";
-import type { RoomDocument, RoomEventDocument } from "./room-document.js";
-import { eventId, pendingKey, toRoomState } from "./room-document.js";
+import type { NewMember, NewMessage, RoomEvent, RoomMemberState, RoomState } from "./room.js";
+import { findMember, isFor, roomEventBytes } from "./room.js";
+import { RoomStoreError } from "./room-store.js";
+import { takeSeat } from "./room-seats.js";
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
+/** What the rules need besides the room: the time of the change and the limits. */
 export interface DraftContext {
   readonly now: number;
   readonly sessionTimeoutMs: number;
   readonly maxBacklogBytes: number;
 }
 
-/** The fields a write sets on the room document (besides `revision`). */
-export type RoomFields = Pick<RoomDocument, "members" | "sequence" | "appendedBytes" | "backlogFrom" | "nextExpireAt" | "expireAt">;
+/** A room's state as every store keeps it, whatever holds it. */
+export interface RoomRecordState {
+  readonly members: readonly RoomMemberState[];
+  /** The sequence number of the room's last event. */
+  readonly sequence: number;
+  /** Bytes of all events ever appended to this room, each counted by roomEventBytes. */
+  readonly appendedBytes: number;
+  /**
+   * Events whose startOffset is below this are trimmed: exactly those after
+   * which the backlog holds more than maxBacklogBytes, oldest first.
+   */
+  readonly backlogFrom: number;
+}
+
+/** An event with its place in the byte stream of the room's events. */
+export interface AppendedEvent {
+  readonly event: RoomEvent;
+  /** appendedBytes of the room before this event. */
+  readonly startOffset: number;
+}
+
+/** The room after a draft: what a store writes. Times are ms since the epoch. */
+export interface DraftResult extends RoomRecordState {
+  /** The earliest expire time of a member; null without members. */
+  readonly nextExpireAt: number | null;
+  /** The room is gone from this instant: the session timeout after the last member's seat frees. */
+  readonly expireAt: number;
+}
+
+/** Whether an event is still kept in a room whose backlog starts at `backlogFrom`. */
+export const isKept = (event: AppendedEvent, backlogFrom: number): boolean => event.startOffset >= backlogFrom;
 
 /**
- * A room being changed, in memory: the rules of seats, presence and
- * messages, free of any database. A draft opened from a document first
- * times out its expired members (one `left` event each); the caller writes
- * the result back with a compare-and-set, so those events are appended
- * once however many processes try.
+ * A room being changed, in memory: the rules of seats, joins, presence,
+ * messages, leaving, timeouts and the backlog, written once for every
+ * store. A draft opened from a room first times out its expired members
+ * (one `left` event each); the memory store applies the result to its map,
+ * the MongoDB store writes it back with a compare-and-set, so those events
+ * are appended once however many processes try.
  */
 export class RoomDraft {
   /** Events appended by this draft, in order. */
-  readonly events: RoomEventDocument[] = [];
+  readonly events: AppendedEvent[] = [];
   private members: RoomMemberState[];
   private sequence: number;
   private appendedBytes: number;
   private backlogFrom: number;
-  /** Whether this draft raised backlogFrom: its writer deletes the stored events below it. */
-  private trimmed = false;
+  private readonly firstBacklogFrom: number;
   /** When the room last lost its last member in this draft. */
   private emptySince: number | undefined;
   private touched = false;
 
   private constructor(
     readonly name: string,
-    readonly epoch: string,
     readonly seats: number,
-    from: Pick<RoomDocument, "members" | "sequence" | "appendedBytes" | "backlogFrom">,
-    private readonly previousExpireAt: Date,
+    from: RoomRecordState,
+    private readonly previousExpireAt: number,
     private readonly context: DraftContext,
   ) {
     this.members = [...from.members];
     this.sequence = from.sequence;
     this.appendedBytes = from.appendedBytes;
     this.backlogFrom = from.backlogFrom;
+    this.firstBacklogFrom = from.backlogFrom;
   }
 
   /** The stored room, with every member past its expire time timed out. */
-  static open(doc: RoomDocument, context: DraftContext): RoomDraft {
-    const draft = new RoomDraft(doc._id, doc.epoch, doc.seats, doc, doc.expireAt, context);
+  static open(name: string, seats: number, from: RoomRecordState, expireAt: number, context: DraftContext): RoomDraft {
+    const draft = new RoomDraft(name, seats, from, expireAt, context);
     draft.timeOutExpired();
     return draft;
   }
 
   /** A room that does not exist yet; only a join makes it worth writing. */
-  static create(name: string, epoch: string, seats: number, context: DraftContext): RoomDraft {
-    return new RoomDraft(name, epoch, seats, { members: [], sequence: 0, appendedBytes: 0, backlogFrom: 0 }, new Date(context.now), context);
+  static create(name: string, seats: number, context: DraftContext): RoomDraft {
+    return new RoomDraft(name, seats, { members: [], sequence: 0, appendedBytes: 0, backlogFrom: 0 }, context.now, context);
   }
 
   /** Whether there is anything to write. */
@@ -67,9 +95,14 @@ export class RoomDraft {
     return this.touched;
   }
 
-  /** The offset below which stored events must be deleted after this draft is written; undefined when unchanged. */
+  /**
+   * Where the backlog trimmed up to, when this draft crossed a step of an
+   * eighth of the limit since it was opened: a store deleting trimmed events
+   * does so in batches, not one per message. Undefined otherwise.
+   */
   get trimBelow(): number | undefined {
-    return this.trimmed ? this.backlogFrom : undefined;
+    const step = Math.max(1, Math.floor(this.context.maxBacklogBytes / 8));
+    return Math.floor(this.backlogFrom / step) > Math.floor(this.firstBacklogFrom / step) ? this.backlogFrom : undefined;
   }
 
   join(member: NewMember): void {
@@ -107,35 +140,24 @@ export class RoomDraft {
   }
 
   state(): RoomState {
-    return toRoomState({ _id: this.name, seats: this.seats, members: this.members, sequence: this.sequence }, this.context.now);
+    return roomState(this.name, this.seats, this.members, this.sequence, this.context.now);
   }
 
-  /** The values to write. */
-  fields(): RoomFields {
+  result(): DraftResult {
     const timeout = this.context.sessionTimeoutMs;
     const expireTimes = this.members.map((member) => member.expireTime);
     let expireAt: number;
     if (expireTimes.length > 0) expireAt = Math.max(...expireTimes) + timeout;
     else if (this.emptySince !== undefined) expireAt = this.emptySince + timeout;
-    else expireAt = this.previousExpireAt.getTime();
+    else expireAt = this.previousExpireAt;
     return {
       members: this.members,
       sequence: this.sequence,
       appendedBytes: this.appendedBytes,
       backlogFrom: this.backlogFrom,
       nextExpireAt: expireTimes.length > 0 ? Math.min(...expireTimes) : null,
-      expireAt: new Date(expireAt),
+      expireAt,
     };
-  }
-
-  /** The whole document of a room this draft creates. */
-  newDocument(): RoomDocument {
-    return { _id: this.name, epoch: this.epoch, seats: this.seats, revision: 1, pending: this.pendingEvents(), ...this.fields() };
-  }
-
-  /** This draft's events, keyed as in the document's `pending`. */
-  pendingEvents(): Record<string, RoomEventDocument> {
-    return Object.fromEntries(this.events.map((event) => [pendingKey(event.sequence), event]));
   }
 
   private timeOutExpired(): void {
@@ -158,24 +180,19 @@ export class RoomDraft {
     if (this.members.length === 0) this.emptySince = Math.max(this.emptySince ?? at, at);
   }
 
+  /** Appends an event; the backlog then keeps exactly the newest events that fit maxBacklogBytes. */
   private append(init: DistributiveOmit<RoomEvent, "sequence">): number {
     const sequence = ++this.sequence;
     const event = { ...init, sequence } as RoomEvent;
-    this.events.push({
-      _id: eventId(this.epoch, sequence),
-      epoch: this.epoch,
-      sequence,
-      event,
-      startOffset: this.appendedBytes,
-      expireAt: new Date(this.context.now + this.context.sessionTimeoutMs),
-    });
+    this.events.push({ event, startOffset: this.appendedBytes });
     this.appendedBytes += roomEventBytes(event);
-    const max = this.context.maxBacklogBytes;
-    if (this.appendedBytes - this.backlogFrom > max) {
-      this.backlogFrom = this.appendedBytes - Math.floor((max * 7) / 8);
-      this.trimmed = true;
-    }
+    this.backlogFrom = Math.max(this.backlogFrom, this.appendedBytes - this.context.maxBacklogBytes);
     this.touched = true;
     return sequence;
   }
+}
+
+/** A room as a store hands it out: its present members only. */
+export function roomState(name: string, seats: number, members: readonly RoomMemberState[], sequence: number, now: number): RoomState {
+  return { name, seats, members: members.filter((member) => member.expireTime > now), sequence };
 }

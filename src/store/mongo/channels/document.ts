@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
-import type { ChannelState, NewChannel, PerSide, Side, StoredCandidate, Versioned } from "../channel.js";
-import { candidateIdentity, freshCandidates, sides } from "../channel.js";
+import type { ChannelState, NewChannel, PerSide, Side, StoredCandidate, Versioned } from "../../channel.js";
+import { candidateIdentity, freshCandidates, sides } from "../../channel.js";
+import { channelBytes, textBytes } from "../../channel-rules.js";
 
 /**
  * One channel as stored in MongoDB. The version of every value is not
@@ -27,6 +28,12 @@ export interface ChannelDocument {
   candidateKeys: PerSide<string[]>;
   /** Set by CloseChannel; the document stays briefly as a tombstone so other processes' watchers learn of it. */
   closedBy?: Side;
+  /** Bytes the channel holds (offer + answer + candidates, as channel-rules.ts counts them), kept by `$inc` in each write. */
+  bytes?: number;
+  /** Bytes of the current offer, so that a new offer's update can free them. */
+  offerBytes?: number;
+  /** The fencing token of the last lease-lock holder that wrote it (FerretDB; see write-lock.ts). */
+  fence?: number;
 }
 
 export type ChangeCode = "offer" | "answer" | `candidate:${Side}` | `complete:${Side}` | "close";
@@ -42,6 +49,7 @@ export function newChannelDocument(init: NewChannel): ChannelDocument {
     createTime: new Date(init.createTime),
     expireAt: new Date(init.expireTime),
     version: 1,
+    bytes: 0,
     changes: [],
     candidates: { offerer: [], answerer: [] },
     candidateKeys: { offerer: [], answerer: [] },
@@ -54,7 +62,14 @@ export function newChannelDocument(init: NewChannel): ChannelDocument {
   doc.candidateKeys = { offerer: fresh.map(candidateKey), answerer: [] };
   doc.changes = ["offer", ...fresh.map(() => candidateChange("offerer")), ...(candidates.complete ? [completeChange("offerer")] : [])];
   doc.version = 1 + doc.changes.length;
+  doc.offerBytes = textBytes(doc.offer);
+  doc.bytes = channelBytes(toState(doc));
   return doc;
+}
+
+/** Bytes the channel holds; a document written before the field existed counts what it holds now. */
+export function heldBytes(doc: ChannelDocument): number {
+  return doc.bytes ?? channelBytes(toState(doc));
 }
 
 /** Identical candidates (every field equal) have the same key. */

@@ -1,6 +1,6 @@
 import type { W } from "mongodb";
-import type { RoomLimits } from "../room-store.js";
-import type { StoreLimits } from "../store.js";
+import type { RoomLimits } from "../../room-store.js";
+import type { StoreLimits } from "../../store.js";
 
 /** How channel changes made by other processes reach this one's watchers. */
 export type WatchMode = "change-stream" | "poll";
@@ -20,7 +20,7 @@ export interface MongoStoreOptions {
   readonly serverSelectionTimeoutMs: number;
   /** Time between deletions of expired documents, in ms, where the server has no TTL index. */
   readonly sweepIntervalMs: number;
-  readonly limits: Pick<StoreLimits, "maxCandidatesPerSide">;
+  readonly limits: Pick<StoreLimits, "maxChannels" | "maxCandidatesPerSide" | "maxChannelBytes">;
 }
 
 /**

@@ -10,8 +10,8 @@ import {
   MongoTopologyClosedError,
   MongoWriteConcernError,
 } from "mongodb";
-import { RoomStoreError } from "../room-store.js";
-import { StoreError } from "../store.js";
+import { RoomStoreError } from "../../room-store.js";
+import { StoreError } from "../../store.js";
 
 /** Server error codes of a deployment that is down, stepping down or failing over. */
 const unavailableCodes = new Set([

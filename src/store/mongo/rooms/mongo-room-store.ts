@@ -1,44 +1,39 @@
 import { randomUUID } from "node:crypto";
-import type { Collection, MongoClient } from "mongodb";
-import { MongoServerError } from "mongodb";
-import type { Clock } from "../../lib/clock.js";
-import { KeyedSerializer } from "../../lib/keyed-serializer.js";
-import type { NewMember, NewMessage, RoomEvent, RoomState } from "../room.js";
-import type { RoomLimits, RoomListener, RoomStore, RoomStoreStats } from "../room-store.js";
-import { RoomStoreError } from "../room-store.js";
-import type { StoreHealth, Unsubscribe } from "../store.js";
-import type { ChangeStreamFeed } from "./change-stream-feed.js";
-import type { ExpiryMode } from "./expiry.js";
-import type { StoreLogger, WatchMode } from "./options.js";
+import type { Collection } from "mongodb";
+import type { Clock } from "../../../lib/clock.js";
+import { KeyedSerializer } from "../../../lib/keyed-serializer.js";
+import type { NewMember, NewMessage, RoomEvent, RoomState } from "../../room.js";
+import type { DraftContext } from "../../room-rules.js";
+import { RoomDraft } from "../../room-rules.js";
+import type { RoomLimits, RoomListener, RoomStore, RoomStoreStats } from "../../room-store.js";
+import { RoomStoreError } from "../../room-store.js";
+import type { StoreHealth, Unsubscribe } from "../../store.js";
+import type { CountedCollection } from "../deployment/limited-insert.js";
+import type { StoreRuntime } from "../deployment/store-runtime.js";
+import { closeRuntime, runtimeHealth } from "../deployment/store-runtime.js";
+import type { ExpiryMode } from "../deployment/expiry.js";
+import type { StoreLogger, WatchMode } from "../deployment/options.js";
 import type { RoomDocument, RoomEventDocument } from "./room-document.js";
-import { isGone, toRoomState } from "./room-document.js";
-import type { DraftContext } from "./room-draft.js";
-import { RoomDraft } from "./room-draft.js";
+import { isGone, openDraft, toRoomState } from "./room-document.js";
+import { compareAndSet, insertRoom } from "./room-writes.js";
 import type { EventReader } from "./room-events.js";
 import { copyPending, eventsAfter, firstGap, missingRange, trimBacklog } from "./room-events.js";
 import type { RoomSequences } from "./room-sequences.js";
 import type { RoomWatchHub } from "./room-watch-hub.js";
-import { guardedRoom } from "./unavailable.js";
-import type { WriteGuard } from "./write-lock.js";
+import { guardedRoom } from "../deployment/unavailable.js";
+import type { Fence, WriteGuard } from "../deployment/write-lock.js";
 
-export interface MongoRoomStoreParts {
-  readonly client: MongoClient;
+export interface MongoRoomStoreDeps extends StoreRuntime<RoomDocument> {
   readonly rooms: Collection<RoomDocument>;
   readonly events: Collection<RoomEventDocument>;
   readonly readEvents: EventReader;
-  /** Whether the writer of a message deletes the events the backlog limit trimmed (else the TTL index or sweeper does, later). */
-  readonly trimEagerly: boolean;
   readonly clock: Clock;
   readonly limits: RoomLimits;
   readonly logger: StoreLogger;
   readonly hub: RoomWatchHub;
-  readonly known: RoomSequences;
-  readonly watchMode: WatchMode;
-  readonly expiryMode: ExpiryMode;
-  readonly changeStream?: ChangeStreamFeed<RoomDocument>;
-  readonly writeGuard: WriteGuard;
-  /** Stops the poller, the member reaper and the sweepers. */
-  readonly stopTimers: () => void;
+  readonly lastSequences: RoomSequences;
+  /** max-rooms, counted exactly across processes. */
+  readonly roomLimit: CountedCollection<RoomDocument>;
 }
 
 /** What one write attempt did; undefined when another writer came first and it must read again. */
@@ -54,7 +49,6 @@ interface NewRoom {
   readonly seats: number;
 }
 
-const duplicateKey = 11000;
 /** Compare-and-set attempts before a write gives up with `unavailable`; each waits up to 50 ms after losing. */
 const maxAttempts = 200;
 /** Rooms timed out per reaper pass and process; the rest wait for the next pass. */
@@ -73,22 +67,22 @@ export class MongoRoomStore implements RoomStore {
   /** Whether the last reaper pass failed: it runs every poll interval, so an outage is logged once, not five times a second. */
   private reaperFailing = false;
 
-  constructor(private readonly parts: MongoRoomStoreParts) {}
+  constructor(private readonly deps: MongoRoomStoreDeps) {}
 
   get watchMode(): WatchMode {
-    return this.parts.watchMode;
+    return this.deps.watchMode;
   }
 
   get expiryMode(): ExpiryMode {
-    return this.parts.expiryMode;
+    return this.deps.deployment.concessions.expiry;
   }
 
   get writes(): WriteGuard["kind"] {
-    return this.parts.writeGuard.kind;
+    return this.deps.writeGuard.kind;
   }
 
   async join(member: NewMember): Promise<RoomState> {
-    const { draft } = await this.mutate(member.room, (d) => d.join(member), { seats: member.seats ?? this.parts.limits.defaultSeats });
+    const { draft } = await this.mutate(member.room, (d) => d.join(member), { seats: member.seats ?? this.deps.limits.defaultSeats });
     return draft.state();
   }
 
@@ -108,7 +102,7 @@ export class MongoRoomStore implements RoomStore {
 
   async getRoom(room: string): Promise<RoomState | undefined> {
     const doc = await this.read(room);
-    return doc && toRoomState(doc, this.parts.clock.now());
+    return doc && toRoomState(doc, this.deps.clock.now());
   }
 
   async eventsSince(room: string, sequence: number): Promise<readonly RoomEvent[]> {
@@ -117,7 +111,7 @@ export class MongoRoomStore implements RoomStore {
     if (sequence >= doc.sequence) return [];
     const range = missingRange(doc, sequence);
     // Read after the document: whatever left its `pending` before that read is in the collection.
-    const stored = range ? await guardedRoom(room, () => this.parts.readEvents([range])) : [];
+    const stored = range ? await guardedRoom(room, () => this.deps.readEvents([range])) : [];
     const events = eventsAfter(doc, sequence, stored);
     const gap = firstGap(events, sequence, doc.sequence);
     if (gap !== undefined) throw new RoomStoreError("events-trimmed", room, `events of room ${room} from sequence ${gap} are no longer kept`);
@@ -125,34 +119,26 @@ export class MongoRoomStore implements RoomStore {
   }
 
   watchRoom(room: string, listener: RoomListener): Unsubscribe {
-    return this.parts.hub.add(room, listener);
+    return this.deps.hub.add(room, listener);
   }
 
-  async health(): Promise<StoreHealth> {
-    const details = { store: "mongodb", watchMode: this.parts.watchMode, expiry: this.parts.expiryMode, writes: this.parts.writeGuard.kind };
-    try {
-      await guardedRoom("*", () => this.parts.rooms.db.command({ ping: 1 }));
-      return { ready: true, details };
-    } catch {
-      return { ready: false, details: { ...details, error: "unreachable" } };
-    }
+  health(): Promise<StoreHealth> {
+    return runtimeHealth(this.deps);
   }
 
   /** Counts the rooms and seated members of every process sharing the collection. */
   async stats(): Promise<RoomStoreStats> {
-    const now = this.parts.clock.now();
+    const now = this.deps.clock.now();
     const live = { expireAt: { $gt: new Date(now) } };
     const seated = [{ $match: live }, { $unwind: "$members" }, { $match: { "members.expireTime": { $gt: now } } }, { $count: "members" }];
     const [rooms, counted] = await guardedRoom("*", () =>
-      Promise.all([this.parts.rooms.countDocuments(live), this.parts.rooms.aggregate<{ members: number }>(seated).toArray()]),
+      Promise.all([this.deps.rooms.countDocuments(live), this.deps.rooms.aggregate<{ members: number }>(seated).toArray()]),
     );
     return { rooms, members: counted[0]?.members ?? 0 };
   }
 
-  async close(): Promise<void> {
-    this.parts.stopTimers();
-    await this.parts.changeStream?.close();
-    await this.parts.client.close();
+  close(): Promise<void> {
+    return closeRuntime(this.deps);
   }
 
   /**
@@ -160,29 +146,34 @@ export class MongoRoomStore implements RoomStore {
    * some, one compare-and-set per room: with several processes reaping at
    * once, each `left` event is still appended exactly once. Never throws.
    */
-  async reapExpiredMembers(): Promise<void> {
+  async timeOutExpiredMembers(): Promise<void> {
     try {
-      const due = await this.parts.rooms
-        .find({ nextExpireAt: { $lte: this.parts.clock.now() } }, { projection: { _id: 1 }, limit: reapBatch })
+      const due = await this.deps.rooms
+        .find({ nextExpireAt: { $lte: this.deps.clock.now() } }, { projection: { _id: 1 }, limit: reapBatch })
         .toArray();
-      for (const { _id } of due) await this.mutate(_id, () => undefined).catch((error: unknown) => this.ignoreGone(error));
+      for (const { _id } of due) await this.settle(_id);
       this.reaperFailing = false;
     } catch (error) {
-      if (!this.reaperFailing) this.parts.logger.warn("timing out expired room members failed; retrying every poll interval", { error: String(error) });
+      if (!this.reaperFailing) this.deps.logger.warn("timing out expired room members failed; retrying every poll interval", { error: String(error) });
       this.reaperFailing = true;
     }
   }
 
   /** The live room document, after timing out its expired members; undefined when the room is gone. */
   private async read(room: string): Promise<RoomDocument | undefined> {
-    const now = this.parts.clock.now();
-    const doc = await guardedRoom(room, () => this.parts.rooms.findOne({ _id: room }));
+    const now = this.deps.clock.now();
+    const doc = await guardedRoom(room, () => this.deps.rooms.findOne({ _id: room }));
     if (!doc || isGone(doc, now)) return undefined;
     if (doc.nextExpireAt !== null && doc.nextExpireAt <= now) {
-      return this.mutate(room, () => undefined).then(({ doc }) => doc, (error: unknown) => this.ignoreGone(error));
+      return this.settle(room);
     }
     this.seen(doc);
     return doc;
+  }
+
+  /** Applies what is overdue (times out expired members); the room after it, undefined when it is gone. */
+  private settle(room: string): Promise<RoomDocument | undefined> {
+    return this.mutate(room, () => undefined).then(({ doc }) => doc, (error: unknown) => this.ignoreGone(error));
   }
 
   private ignoreGone(error: unknown): undefined {
@@ -198,11 +189,11 @@ export class MongoRoomStore implements RoomStore {
    * waits for its turn.
    */
   private async mutate<T>(room: string, op: (draft: RoomDraft) => T, create?: NewRoom): Promise<{ doc: RoomDocument; draft: RoomDraft; result: T }> {
-    const { clock, limits } = this.parts;
+    const { clock, limits } = this.deps;
     const context: DraftContext = { now: clock.now(), sessionTimeoutMs: limits.sessionTimeoutMs, maxBacklogBytes: limits.maxBacklogBytes };
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       const written = await this.writers.run(room, () =>
-        guardedRoom(room, () => this.parts.writeGuard.run(room, () => this.attempt(room, context, op, create), async () => true)),
+        guardedRoom(room, () => this.deps.writeGuard.run(room, (fence) => this.attempt(room, context, op, fence, create), async () => true)),
       );
       if (written) {
         this.afterWrite(written.doc, written.draft);
@@ -218,9 +209,10 @@ export class MongoRoomStore implements RoomStore {
     room: string,
     context: DraftContext,
     op: (draft: RoomDraft) => T,
+    fence: Fence,
     create: NewRoom | undefined,
   ): Promise<Written<T> | undefined> {
-    const { rooms, events } = this.parts;
+    const { rooms, events } = this.deps;
     let doc = await rooms.findOne({ _id: room });
     if (doc && isGone(doc, context.now)) {
       // A dead incarnation: remove it, so that a join creates the room afresh (its events expire on their own).
@@ -228,8 +220,8 @@ export class MongoRoomStore implements RoomStore {
       doc = null;
     }
     if (!doc && !create) throw new RoomStoreError("room-not-found", room);
-    if (!doc) await this.checkRoomLimit(room, context.now);
-    const draft = doc ? RoomDraft.open(doc, context) : RoomDraft.create(room, randomUUID(), create!.seats, context);
+    const epoch = doc?.epoch ?? randomUUID();
+    const draft = doc ? openDraft(doc, context) : RoomDraft.create(room, create!.seats, context);
     let result: T | undefined;
     let failure: RoomStoreError | undefined;
     try {
@@ -243,57 +235,28 @@ export class MongoRoomStore implements RoomStore {
       return { doc, draft, ...(failure ? { failure } : { result: result as T }) };
     }
     // The events earlier writes left in `pending` go to the events collection before this write removes them.
-    if (doc) await copyPending(events, doc, draft.fields().backlogFrom);
-    const after = doc ? await this.compareAndSet(doc, draft) : await this.insert(draft);
+    if (doc) await copyPending(events, doc, draft.result().backlogFrom);
+    const keepUntil = new Date(context.now + context.sessionTimeoutMs);
+    const after = doc ? await compareAndSet(rooms, doc, draft, keepUntil, fence) : await insertRoom(this.deps.roomLimit, draft, epoch, keepUntil, fence);
     if (!after) return undefined;
     return { doc: after, draft, ...(failure ? { failure } : { result: result as T }) };
-  }
-
-  /** Writes the draft if the document is still the one it was made from; null when another writer came first. */
-  private compareAndSet(doc: RoomDocument, draft: RoomDraft): Promise<RoomDocument | null> {
-    const added = Object.fromEntries(Object.entries(draft.pendingEvents()).map(([key, event]) => [`pending.${key}`, event]));
-    const copied = Object.fromEntries(Object.keys(doc.pending).map((key) => [`pending.${key}`, "" as const]));
-    return this.parts.rooms.findOneAndUpdate(
-      { _id: doc._id, epoch: doc.epoch, revision: doc.revision },
-      { $set: { ...draft.fields(), revision: doc.revision + 1, ...added }, ...(Object.keys(copied).length > 0 && { $unset: copied }) },
-      { returnDocument: "after" },
-    );
-  }
-
-  /** Creates the room; null when another process created it first (the caller reads it and joins that one). */
-  private async insert(draft: RoomDraft): Promise<RoomDocument | null> {
-    const doc = draft.newDocument();
-    try {
-      await this.parts.rooms.insertOne(doc);
-      return doc;
-    } catch (error) {
-      if (error instanceof MongoServerError && error.code === duplicateKey) return null;
-      throw error;
-    }
-  }
-
-  /** Approximate across processes: rooms created at the same instant elsewhere may pass it together. */
-  private async checkRoomLimit(room: string, now: number): Promise<void> {
-    const max = this.parts.limits.maxRooms;
-    const live = await this.parts.rooms.countDocuments({ expireAt: { $gt: new Date(now) } }, { limit: max });
-    if (live >= max) throw new RoomStoreError("room-limit", room, `the store holds its maximum of ${max} rooms`);
   }
 
   /** After a successful write: local watchers hear of it at once, and the backlog is kept within its limit. */
   private afterWrite(doc: RoomDocument, draft: RoomDraft): void {
     this.seen(doc);
     const below = draft.trimBelow;
-    if (below !== undefined && this.parts.trimEagerly) {
+    if (below !== undefined && this.deps.deployment.concessions.trimBacklogEagerly) {
       // Best effort: readers skip trimmed events by their offset, and the TTL index or sweeper deletes what is left.
-      void trimBacklog(this.parts.events, doc.epoch, below).catch((error: unknown) =>
-        this.parts.logger.warn("trimming a room's event backlog failed", { room: doc._id, error: String(error) }),
+      void trimBacklog(this.deps.events, doc.epoch, below).catch((error: unknown) =>
+        this.deps.logger.warn("trimming a room's event backlog failed", { room: doc._id, error: String(error) }),
       );
     }
   }
 
   /** Tells the watch hub (and through it the sequence cache) of a document just read or written. */
   private seen(doc: RoomDocument): void {
-    this.parts.known.note(doc);
-    void this.parts.hub.deliver([doc]);
+    this.deps.lastSequences.note(doc);
+    void this.deps.hub.deliver([doc]);
   }
 }

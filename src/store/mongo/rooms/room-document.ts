@@ -1,4 +1,6 @@
-import type { RoomEvent, RoomMemberState, RoomState } from "../room.js";
+import type { RoomEvent, RoomMemberState, RoomState } from "../../room.js";
+import type { DraftContext } from "../../room-rules.js";
+import { RoomDraft, roomState } from "../../room-rules.js";
 
 /**
  * One room as stored in MongoDB (collection `rooms` unless configured).
@@ -38,14 +40,16 @@ export interface RoomDocument {
   sequence: number;
   /** One more on every write; the compare-and-set token. */
   revision: number;
+  /** The fencing token of the last lease-lock holder that wrote it (FerretDB; see write-lock.ts). */
+  fence?: number;
   /** Events not yet copied into the events collection, by pendingKey(sequence). */
   pending: Record<string, RoomEventDocument>;
   /** Bytes of all events ever appended to this incarnation, each counted by roomEventBytes. */
   appendedBytes: number;
   /**
-   * Events whose startOffset is below this are trimmed: raised, when the
-   * backlog passes maxBacklogBytes, to keep 7/8 of it, so that the stored
-   * events are deleted in batches rather than one per message.
+   * Events whose startOffset is below this are trimmed: exactly those after
+   * which the backlog holds more than maxBacklogBytes (room-rules.ts); the
+   * stored ones are deleted in batches of an eighth of the limit.
    */
   backlogFrom: number;
   /** The earliest expire time of a member (ms since the epoch), null without members: what the reaper queries. */
@@ -81,10 +85,33 @@ export function isGone(doc: RoomDocument, now: number): boolean {
 }
 
 export function toRoomState(doc: Pick<RoomDocument, "_id" | "seats" | "members" | "sequence">, now: number): RoomState {
-  return {
-    name: doc._id,
-    seats: doc.seats,
-    members: doc.members.filter((member) => member.expireTime > now),
-    sequence: doc.sequence,
-  };
+  return roomState(doc._id, doc.seats, doc.members, doc.sequence, now);
+}
+
+/** The fields a write sets on the room document (besides `revision`). */
+export type RoomFields = Pick<RoomDocument, "members" | "sequence" | "appendedBytes" | "backlogFrom" | "nextExpireAt" | "expireAt">;
+
+export function roomFields(draft: RoomDraft): RoomFields {
+  const { expireAt, members, ...rest } = draft.result();
+  return { ...rest, members: [...members], expireAt: new Date(expireAt) };
+}
+
+/** The draft's events as stored, keyed as in the document's `pending`; each is kept for the session timeout. */
+export function pendingEvents(draft: RoomDraft, epoch: string, keepUntil: Date): Record<string, RoomEventDocument> {
+  return Object.fromEntries(
+    draft.events.map(({ event, startOffset }) => [
+      pendingKey(event.sequence),
+      { _id: eventId(epoch, event.sequence), epoch, sequence: event.sequence, event, startOffset, expireAt: keepUntil },
+    ]),
+  );
+}
+
+/** The whole document of a room a draft creates. */
+export function newRoomDocument(draft: RoomDraft, epoch: string, keepUntil: Date): RoomDocument {
+  return { _id: draft.name, epoch, seats: draft.seats, revision: 1, pending: pendingEvents(draft, epoch, keepUntil), ...roomFields(draft) };
+}
+
+/** A draft of the stored room: its expired members timed out. */
+export function openDraft(doc: RoomDocument, context: DraftContext): RoomDraft {
+  return RoomDraft.open(doc._id, doc.seats, doc, doc.expireAt.getTime(), context);
 }

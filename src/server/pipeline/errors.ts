@@ -1,0 +1,42 @@
+import { randomBytes } from "node:crypto";
+import type { Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { storeFailureError } from "../../service/store-failures.js";
+import type { Logger } from "../logger.js";
+import { mapErrors } from "./map-errors.js";
+
+/** Response metadata carrying the id of an INTERNAL error, also in the server's error log line. */
+export const correlationIdHeader = "switchboard-correlation-id";
+
+/**
+ * Every error a handler throws, as the client sees it, for every service
+ * and for unary and streaming calls alike:
+ * - a channel or room store failure becomes its status code and message
+ *   (store-failures.ts; limits through limitExceeded);
+ * - a ConnectError stays as it is, and so does a cancellation;
+ * - anything else (a bug, a driver error nobody expected) becomes INTERNAL
+ *   with a generic message and a short random correlation id; the real error
+ *   goes to the log under that id, never to the client.
+ */
+export function errorTranslation(logger: Logger): Interceptor {
+  return (next) => (req) => mapErrors(next(req), (error) => translate(error, req.url.slice(req.url.indexOf("/", 8)), logger));
+}
+
+function translate(error: unknown, procedure: string, logger: Logger): ConnectError {
+  const known = storeFailureError(error);
+  if (known) return known;
+  if (error instanceof ConnectError) return error;
+  if (error instanceof Error && (error.name === "AbortError" || error.name === "TimeoutError")) return ConnectError.from(error);
+  const correlationId = randomBytes(6).toString("base64url");
+  logger.error("unexpected error", {
+    procedure,
+    correlationId,
+    error: String(error),
+    ...(error instanceof Error && error.stack !== undefined && { stack: error.stack }),
+  });
+  return new ConnectError(
+    `internal error (correlation id ${correlationId}); the server's log has the details under that id`,
+    Code.Internal,
+    { [correlationIdHeader]: correlationId },
+  );
+}

@@ -1,0 +1,16 @@
+import { MongoClient } from "mongodb";
+import type { MongoStoreOptions } from "./options.js";
+
+/** A client with the store's timeouts and write concern; it connects on first use. */
+export function createClient(options: Pick<MongoStoreOptions, "uri" | "serverSelectionTimeoutMs" | "writeConcern">): MongoClient {
+  return new MongoClient(options.uri, {
+    serverSelectionTimeoutMS: options.serverSelectionTimeoutMs,
+    writeConcern: { w: options.writeConcern },
+    ignoreUndefined: true,
+  });
+}
+
+/** A write holding the lock fails after at most a server selection timeout plus its own round trip. */
+export function writeLeaseMs(options: Pick<MongoStoreOptions, "serverSelectionTimeoutMs">): number {
+  return Math.max(5000, 3 * options.serverSelectionTimeoutMs);
+}
