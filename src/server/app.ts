@@ -27,6 +27,17 @@ import { callContextValues, peerAddress } from "./pipeline/client-address.js";
 import { probeStoreHealth } from "./store-health-probe.js";
 import routes from "./routes.js";
 import { DualProtocolListener } from "./listener.js";
+import type { RequestHandler } from "./listener.js";
+import type { RpcOptions } from "./lean/lean-path.js";
+import { createLeanPath } from "./lean/lean-path.js";
+import { RouteTable } from "./lean/route-table.js";
+import { IceService } from "../../gen/signaling/v1/ice_pb.js";
+
+/**
+ * The services the lean path may serve (when `lean-path` is on); health and
+ * reflection always go through connect-node.
+ */
+const leanServices = [SignalingService, IceService, RoomService];
 import { openRoomStore, openStore } from "./store-factory.js";
 
 // Time the error responses of calls cut at the end of the grace period get to reach their clients.
@@ -86,20 +97,25 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   let inFlight = 0;
   let idle: (() => void) | undefined;
 
-  const rpcHandler = connectNodeAdapter({
-    routes: routes({
-      signaling: signaling.impl,
-      ice: createIceService({ store, clock, ice: config.ice }),
-      rooms: rooms.impl,
-      health: createHealthService(health, { maxWatchStreams: config.maxHealthWatchStreams }),
-    }),
+  // One set of options for both routes: connect-node's adapter and the lean path.
+  const rpcOptions: RpcOptions = {
     readMaxBytes: config.maxRequestBytes,
     // Connect reads 0 as "no deadline allowed"; our 0 means no cap.
     ...(config.maxTimeoutMs > 0 && { maxTimeoutMs: config.maxTimeoutMs }),
     shutdownSignal: shutdownController.signal,
     interceptors: callPipeline({ logger, cutSignal: cutController.signal }),
     contextValues: callContextValues(peerAddress),
+  };
+  const leanRoutes = new RouteTable(new Set(config.leanPath ? leanServices : []));
+  const registerRoutes = routes({
+    signaling: signaling.impl,
+    ice: createIceService({ store, clock, ice: config.ice }),
+    rooms: rooms.impl,
+    health: createHealthService(health, { maxWatchStreams: config.maxHealthWatchStreams }),
   });
+  const connectNode = connectNodeAdapter({ ...rpcOptions, routes: (router) => registerRoutes(leanRoutes.record(router)) });
+  const lean = leanRoutes.size > 0 ? createLeanPath(leanRoutes, rpcOptions) : undefined;
+  const rpcHandler: RequestHandler = lean ? (req, res) => void (lean(req, res) || connectNode(req, res)) : connectNode;
 
   const compat =
     config.compatPath === undefined

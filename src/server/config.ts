@@ -42,6 +42,12 @@ export interface Config {
   readonly corsAllowedOrigins: readonly string[];
   /** Whether the browser demo is served at /demo. */
   readonly demo: boolean;
+  /**
+   * Whether plain unary and server-streaming Connect and gRPC calls take the
+   * lean path (src/server/lean/) rather than connect-node's adapter; both run
+   * the same implementations, interceptors and limits.
+   */
+  readonly leanPath: boolean;
 }
 
 type Parser<T> = (text: string) => T;
@@ -135,6 +141,7 @@ export const settings = {
   storeHealthIntervalMs: setting("store-health-interval-ms", 2000, integer(100), "Time between checks that the store can be reached; grpc.health.v1.Health reports NOT_SERVING while it cannot."),
   corsAllowedOrigins: setting("cors-allowed-origins", [] as readonly string[], parseOrigins, "Comma-separated origins (e.g. `https://app.example.com`) whose browser scripts may call the API; `*` for any; empty: CORS closed."),
   demo: setting("demo", "on" as OnOff, onOff, "Serve the browser demo page at /demo (`on` or `off`)."),
+  leanPath: setting("lean-path", "on" as OnOff, onOff, "`on`: uncompressed unary and server-streaming Connect (POST) and gRPC calls skip connect-node's adapter for a leaner path with the same handlers, interceptors and limits; `off`: connect-node serves every call."),
   roomDefaultSeats: setting("room-default-seats", 2, integer(1), "Seats of a room whose creating JoinRoom gives none."),
   roomMaxSeats: setting("room-max-seats", 16, integer(1, 10000), "Most seats a JoinRoom may ask for."),
   roomSessionTimeoutMs: setting("room-session-timeout-ms", 30000, integer(1000), "How long a room member keeps its seat without a WatchRoom stream or RenewSession; also how long an empty room is kept."),
@@ -248,6 +255,7 @@ function toConfig(v: Values, ice: IceConfig): Config {
     storeHealthIntervalMs: v.storeHealthIntervalMs,
     corsAllowedOrigins: v.corsAllowedOrigins,
     demo: v.demo === "on",
+    leanPath: v.leanPath === "on",
   };
 }
 
