@@ -18,6 +18,8 @@ bash scripts/provision-ferretdb.sh
 bash scripts/provision-coturn.sh
 bash scripts/provision-clients.sh
 bash scripts/provision-chromium.sh
+bash scripts/provision-conformance.sh
+bash scripts/provision-h2load.sh
 
 bash scripts/check-generated.sh
 npx tsc -p tsconfig.json --noEmit

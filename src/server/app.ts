@@ -2,7 +2,6 @@ import { setMaxListeners } from "node:events";
 import type * as http from "node:http";
 import type * as http2 from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Clock } from "../lib/clock.js";
 import { systemClock } from "../lib/clock.js";
 import { createCompatApi } from "../service/compat/compat-api.js";
@@ -27,10 +26,8 @@ import { callContextValues, peerAddress } from "./pipeline/client-address.js";
 import { probeStoreHealth } from "./store-health-probe.js";
 import routes from "./routes.js";
 import { DualProtocolListener } from "./listener.js";
-import type { RequestHandler } from "./listener.js";
 import type { RpcOptions } from "./lean/lean-path.js";
-import { createLeanPath } from "./lean/lean-path.js";
-import { RouteTable } from "./lean/route-table.js";
+import { rpcRoute } from "./rpc-route.js";
 import { IceService } from "../../gen/signaling/v1/ice_pb.js";
 
 /**
@@ -106,16 +103,16 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     interceptors: callPipeline({ logger, cutSignal: cutController.signal }),
     contextValues: callContextValues(peerAddress),
   };
-  const leanRoutes = new RouteTable(new Set(config.leanPath ? leanServices : []));
-  const registerRoutes = routes({
-    signaling: signaling.impl,
-    ice: createIceService({ store, clock, ice: config.ice }),
-    rooms: rooms.impl,
-    health: createHealthService(health, { maxWatchStreams: config.maxHealthWatchStreams }),
+  const rpcHandler = rpcRoute({
+    ...rpcOptions,
+    routes: routes({
+      signaling: signaling.impl,
+      ice: createIceService({ store, clock, ice: config.ice }),
+      rooms: rooms.impl,
+      health: createHealthService(health, { maxWatchStreams: config.maxHealthWatchStreams }),
+    }),
+    leanServices: config.leanPath ? leanServices : [],
   });
-  const connectNode = connectNodeAdapter({ ...rpcOptions, routes: (router) => registerRoutes(leanRoutes.record(router)) });
-  const lean = leanRoutes.size > 0 ? createLeanPath(leanRoutes, rpcOptions) : undefined;
-  const rpcHandler: RequestHandler = lean ? (req, res) => void (lean(req, res) || connectNode(req, res)) : connectNode;
 
   const compat =
     config.compatPath === undefined

@@ -72,7 +72,8 @@ export class CallContext implements HandlerContext {
     timeoutMs: number | undefined,
     private readonly openCalls: OpenCalls,
   ) {
-    this.deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
+    // Whole milliseconds, as connect-es's Date-based deadline gives (gRPC timeouts may be fractional).
+    this.deadline = timeoutMs === undefined ? undefined : Math.trunc(Date.now() + timeoutMs);
   }
 
   get service(): DescService {

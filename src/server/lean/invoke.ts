@@ -1,6 +1,6 @@
-import type { DescMessage, DescMethod, DescService } from "@bufbuild/protobuf";
+import type { DescMessage } from "@bufbuild/protobuf";
 import { create, isMessage } from "@bufbuild/protobuf";
-import type { ContextValues, HandlerContext, Interceptor, StreamResponse, UnaryRequest, UnaryResponse } from "@connectrpc/connect";
+import type { HandlerContext, Interceptor, UnaryRequest } from "@connectrpc/connect";
 import { createAsyncIterable } from "@connectrpc/connect/protocol";
 import type { CallContext } from "./call-context.js";
 import type { LeanMethodSpec } from "./route-table.js";
@@ -12,60 +12,47 @@ type Message = UnaryRequest["message"];
 
 /**
  * What interceptors get: connect-es's request shape, reading the call's
- * context lazily, so headers and the signal are built only if someone reads them.
+ * context lazily, so headers and the signal are built only if someone reads
+ * them. Object literals with getters, so an interceptor's `{ ...req }` copies them.
  */
-class LeanRequest {
-  constructor(
-    readonly stream: boolean,
-    readonly message: unknown,
-    readonly ctx: CallContext,
-  ) {}
-  get method(): DescMethod {
-    return this.ctx.method;
-  }
-  get service(): DescService {
-    return this.ctx.service;
-  }
-  get requestMethod(): string {
-    return this.ctx.requestMethod;
-  }
-  get url(): string {
-    return this.ctx.url;
-  }
-  get signal(): AbortSignal {
-    return this.ctx.signal;
-  }
-  get header(): Headers {
-    return this.ctx.requestHeader;
-  }
-  get contextValues(): ContextValues {
-    return this.ctx.values;
-  }
+function leanRequest(stream: boolean, message: unknown, ctx: CallContext): AnyRequest {
+  return {
+    stream,
+    message,
+    method: ctx.method,
+    service: ctx.service,
+    requestMethod: ctx.requestMethod,
+    get url() {
+      return ctx.url;
+    },
+    get signal() {
+      return ctx.signal;
+    },
+    get header() {
+      return ctx.requestHeader;
+    },
+    contextValues: ctx.values,
+  } as AnyRequest;
 }
 
-class LeanResponse {
-  constructor(
-    readonly stream: boolean,
-    readonly message: unknown,
-    readonly ctx: CallContext,
-  ) {}
-  get method(): DescMethod {
-    return this.ctx.method;
-  }
-  get service(): DescService {
-    return this.ctx.service;
-  }
-  get header(): Headers {
-    return this.ctx.responseHeader;
-  }
-  get trailer(): Headers {
-    return this.ctx.responseTrailer;
-  }
+function leanResponse(stream: boolean, message: unknown, ctx: CallContext): AnyResponse {
+  return {
+    stream,
+    message,
+    method: ctx.method,
+    service: ctx.service,
+    get header() {
+      return ctx.responseHeader;
+    },
+    get trailer() {
+      return ctx.responseTrailer;
+    },
+  } as AnyResponse;
 }
 
 /** The context the implementation sees: the call's, or — if an interceptor replaced parts of the request — merged as connect-es does. */
-function contextFor(ctx: CallContext, req: AnyRequest): HandlerContext {
-  if (req instanceof LeanRequest && req.ctx === ctx) return ctx;
+function contextFor(ctx: CallContext, req: AnyRequest, original: AnyRequest): HandlerContext {
+  if (req === original) return ctx;
   return {
     method: ctx.method,
     service: req.service,
@@ -86,9 +73,10 @@ function contextFor(ctx: CallContext, req: AnyRequest): HandlerContext {
 }
 
 /** Copies headers an interceptor returned in new objects into the call's (connect-es's copyHeaders). */
-function adoptHeaders(ctx: CallContext, res: AnyResponse): void {
-  if (res instanceof LeanResponse) return;
-  copyInto(res.header, ctx.responseHeaderIfAny, () => ctx.responseHeader);
+function adoptHeaders(ctx: CallContext, res: AnyResponse, original: AnyResponse | undefined, part: "header" | "trailer"): void {
+  if (res === original) return;
+  if (part === "header") copyInto(res.header, ctx.responseHeaderIfAny, () => ctx.responseHeader);
+  else copyInto(res.trailer, ctx.responseTrailerIfAny, () => ctx.responseTrailer);
 }
 
 function copyInto(from: Headers, current: Headers | undefined, target: () => Headers): void {
@@ -113,13 +101,15 @@ function chain(fn: AnyFn, interceptors: readonly Interceptor[]): AnyFn {
  */
 export async function invokeUnary(spec: Extract<LeanMethodSpec, { kind: "unary" }>, ctx: CallContext, input: Message, interceptors: readonly Interceptor[]): Promise<Message> {
   const output = spec.method.output;
+  const request = leanRequest(false, input, ctx);
+  let response: AnyResponse | undefined;
   const handler: AnyFn = async (req) => {
-    const result = await spec.impl(req.message as never, contextFor(ctx, req));
-    return new LeanResponse(false, normalize(output, result), ctx) as unknown as UnaryResponse;
+    const result = await spec.impl(req.message as never, contextFor(ctx, req, request));
+    return (response = leanResponse(false, normalize(output, result), ctx));
   };
-  const res = await chain(handler, interceptors)(new LeanRequest(false, input, ctx) as unknown as UnaryRequest);
-  adoptHeaders(ctx, res);
-  if (!(res instanceof LeanResponse)) copyInto(res.trailer, ctx.responseTrailerIfAny, () => ctx.responseTrailer);
+  const res = await chain(handler, interceptors)(request);
+  adoptHeaders(ctx, res, response, "header");
+  adoptHeaders(ctx, res, response, "trailer");
   return res.message as Message;
 }
 
@@ -136,9 +126,11 @@ export async function invokeServerStream(
   interceptors: readonly Interceptor[],
 ): Promise<{ messages: AsyncIterator<Message>; finish(): void }> {
   const output = spec.method.output;
+  const request = leanRequest(true, createAsyncIterable([input]), ctx);
+  let response: AnyResponse | undefined;
   const handler: AnyFn = async (req) => {
     const single = await firstOf(req.message as AsyncIterable<Message>);
-    const it = spec.impl(single as never, contextFor(ctx, req))[Symbol.asyncIterator]();
+    const it = spec.impl(single as never, contextFor(ctx, req, request))[Symbol.asyncIterator]();
     const normalised: AsyncIterableIterator<Message> = {
       next: async () => {
         const r = await it.next();
@@ -150,17 +142,12 @@ export async function invokeServerStream(
         return normalised;
       },
     };
-    return new LeanResponse(true, normalised, ctx) as unknown as StreamResponse;
+    return (response = leanResponse(true, normalised, ctx));
   };
-  const res = await chain(handler, interceptors)(new LeanRequest(true, createAsyncIterable([input]), ctx) as unknown as AnyRequest);
-  adoptHeaders(ctx, res);
+  const res = await chain(handler, interceptors)(request);
+  adoptHeaders(ctx, res, response, "header");
   const messages = (res.message as AsyncIterable<Message>)[Symbol.asyncIterator]();
-  return {
-    messages,
-    finish: () => {
-      if (!(res instanceof LeanResponse)) copyInto(res.trailer, ctx.responseTrailerIfAny, () => ctx.responseTrailer);
-    },
-  };
+  return { messages, finish: () => adoptHeaders(ctx, res, response, "trailer") };
 }
 
 async function firstOf(messages: AsyncIterable<Message>): Promise<Message> {

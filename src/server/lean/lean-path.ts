@@ -16,7 +16,7 @@ import {
   parseTimeout as parseConnectTimeout,
 } from "@connectrpc/connect/protocol-connect";
 import { contentTypeProto as grpcContentTypeProto, parseTimeout as parseGrpcTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
-import type { DescMessage } from "@bufbuild/protobuf";
+import type { DescMessage, JsonReadOptions, JsonWriteOptions } from "@bufbuild/protobuf";
 import type { NodeRequest, NodeResponse } from "./call-context.js";
 import { CallContext, headerObject, OpenCalls } from "./call-context.js";
 import { onlyMessage, readBody, splitEnvelopes } from "./body.js";
@@ -35,6 +35,8 @@ export interface RpcOptions {
   readonly shutdownSignal: AbortSignal;
   readonly interceptors: Interceptor[];
   readonly contextValues: (req: NodeRequest) => ContextValues;
+  /** JSON codec options (e.g. a registry for google.protobuf.Any); connect-es's defaults when unset. */
+  readonly jsonOptions?: Partial<JsonReadOptions & JsonWriteOptions>;
 }
 
 /** Answers a request and returns true, or returns false without touching it (for connect-node to serve). */
@@ -61,12 +63,12 @@ export function createLeanPath(table: RouteTable, options: RpcOptions): LeanHand
   const lookup = (spec: LeanMethodSpec): Lookup => {
     let found = lookups.get(spec);
     if (!found) {
-      found = createMethodSerializationLookup(spec.method as never, undefined, undefined, { readMaxBytes: options.readMaxBytes, writeMaxBytes: 0xffffffff });
+      found = createMethodSerializationLookup(spec.method as never, undefined, options.jsonOptions, { readMaxBytes: options.readMaxBytes, writeMaxBytes: 0xffffffff });
       lookups.set(spec, found);
     }
     return found;
   };
-  const endStream = createEndStreamSerialization(undefined);
+  const endStream = createEndStreamSerialization(options.jsonOptions);
 
   const context = (spec: LeanMethodSpec, protocol: string, req: NodeRequest, res: NodeResponse, timeoutMs: number | undefined) =>
     new CallContext(spec.method, protocol, req, res, options.contextValues(req), timeoutMs, openCalls);
@@ -88,7 +90,7 @@ export function createLeanPath(table: RouteTable, options: RpcOptions): LeanHand
       status = codeToHttpStatus(error.code);
       contentType = contentTypeUnaryJson;
       if (!error.isWireError) mergeNonProtocolHeaders(ctx.responseHeader, error.metadata);
-      body = errorToJsonBytes(error, undefined);
+      body = errorToJsonBytes(error, options.jsonOptions);
     } finally {
       ctx.end();
     }
