@@ -2,8 +2,7 @@
  * `npm run bench [-- options]`: the benchmark harness. See docs/benchmarks.md
  * for what it measures; `--help` for the options.
  */
-import { existsSync } from "node:fs";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
