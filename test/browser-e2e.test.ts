@@ -84,8 +84,8 @@ describe.skipIf(!haveChromium)("the demo in headless Chromium", () => {
       ]);
       await offerer.screenshot({ path: join(outputDir, `demo-chat-${protocol}.png`) });
 
-      // What went through the service: the offer, the answer, each side's candidates trickled one by one and
-      // its end-of-candidates, then the offerer closing the channel once the data channel was open.
+      // What went through the service: the offer (riding on CreateChannel), the answer, each side's candidates
+      // and its end-of-candidates, then exchange_complete ending the streams; nobody needs to close the channel.
       const events = await watched;
       const kinds = events.map((e) => e.event.case);
       expect(kinds).toContain("answer");
@@ -105,7 +105,9 @@ describe.skipIf(!haveChromium)("the demo in headless Chromium", () => {
         );
         expect(complete).toBe(true);
       }
-      expect(kinds.at(-1)).toBe("channelClosed");
+      expect(kinds.at(-1)).toBe("exchangeComplete");
+      const signalingCalls = (method: string) => calls.filter((line) => line.includes(`/signaling.v1.SignalingService/${method}"`)).length;
+      expect([signalingCalls("CreateChannel"), signalingCalls("SetOffer"), signalingCalls("SetAnswer"), signalingCalls("CloseChannel")]).toEqual([1, 0, 1, 0]);
       // Each page asked the service for its STUN/TURN servers first, across origins too.
       expect(calls.filter((line) => line.includes("/signaling.v1.IceService/GetIceServers"))).toHaveLength(2);
       await Promise.all([offerer.close(), answerer.close()]);

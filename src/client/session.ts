@@ -2,15 +2,19 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Channel, SessionDescription, WatchChannelResponse } from "../../gen/signaling/v1/signaling_pb.js";
 import { Side } from "../../gen/signaling/v1/signaling_pb.js";
 import { toBrowserCandidate, toBrowserDescription, toProtoCandidate, toProtoDescription } from "./convert.js";
-import { CandidateOutbox } from "./outbox.js";
+import type { OutgoingCandidate } from "./outbox.js";
+import { CandidateOutbox, riding } from "./outbox.js";
 import { RemoteCandidates } from "./remote-candidates.js";
 import type { SignalingClient } from "./transport.js";
 import { resumableWatch } from "./watch.js";
 
 export type Role = "offerer" | "answerer";
 
-/** Why signaling ended: this side called close(), the peer closed the channel, it expired, or it failed for good. */
-export type EndReason = "closed" | "closed-by-peer" | "expired" | "failed";
+/**
+ * Why signaling ended: the exchange is complete (both descriptions and every candidate went through; nothing to
+ * close), this side called close(), the peer closed the channel, it expired, or it failed for good.
+ */
+export type EndReason = "complete" | "closed" | "closed-by-peer" | "expired" | "failed";
 
 export interface SessionEnd {
   readonly reason: EndReason;
@@ -57,23 +61,31 @@ export class SignalingSession {
   private reconnectCount = 0;
 
   /**
-   * Offerer: creates a channel, sets the peer connection's offer on it and
-   * starts trickling. Create the data channels or add the tracks first.
-   * Resolves once the offer is stored; share `channelId` with the answerer.
+   * Offerer: creates a channel with the peer connection's offer (and the
+   * candidates gathered so far) in one call and starts trickling the rest.
+   * Create the data channels or add the tracks first. Resolves once the
+   * channel is created; share `channelId` with the answerer.
    */
   static async create(client: SignalingClient, pc: RTCPeerConnection, options: CreateOptions = {}): Promise<SignalingSession> {
     const ttl = options.ttlSeconds === undefined ? undefined : { seconds: BigInt(Math.round(options.ttlSeconds)) };
-    const created = await client.createChannel({ ttl });
-    const session = new SignalingSession(client, pc, created.channelId, "offerer", options);
-    session.useToken(created.offererToken);
+    const early = gatherUntilSessionExists(pc);
+    let created;
+    let sentEarly;
     try {
       await pc.setLocalDescription(await pc.createOffer());
       const offer = toProtoDescription(pc.localDescription!, "offer");
-      await client.setOffer({ channelId: created.channelId, token: created.offererToken, offer });
+      sentEarly = riding(early.take());
+      created = await client.createChannel({ ttl, offer, offererCandidates: sentEarly.candidates, offererEndOfCandidates: sentEarly.endOfCandidates });
     } catch (error) {
-      await session.close().catch(() => {});
+      early.take();
+      early.stop();
       throw ConnectError.from(error);
     }
+    const session = new SignalingSession(client, pc, created.channelId, "offerer", options);
+    early.stop();
+    for (const item of early.take()) session.outbox.push(item);
+    session.outbox.sentWith(sentEarly);
+    session.useToken(created.offererToken);
     void session.run(created.version);
     return session;
   }
@@ -105,14 +117,7 @@ export class SignalingSession {
     this.outbox = new CandidateOutbox(client, channelId, this.maxRetries, this.abort.signal, (e) => this.fail(e));
     const peerDone = new Promise<void>((resolve) => (this.peerFinished = resolve));
     this.candidatesExchanged = Promise.all([this.outbox.allSent, peerDone]).then(() => {});
-    pc.addEventListener(
-      "icecandidate",
-      ({ candidate }) => {
-        if (!candidate) this.outbox.push("end");
-        else if (candidate.candidate !== "") this.outbox.push(toProtoCandidate(candidate.toJSON()));
-      },
-      { signal: this.abort.signal },
-    );
+    onLocalCandidate(pc, (item) => this.outbox.push(item), this.abort.signal);
   }
 
   /** How often the WatchChannel stream was resumed after a drop. */
@@ -183,6 +188,8 @@ export class SignalingSession {
       }
       case "channelExpired":
         return this.finish({ reason: "expired" });
+      case "exchangeComplete":
+        return this.finish({ reason: "complete" });
     }
   }
 
@@ -211,7 +218,10 @@ export class SignalingSession {
   private async sendAnswer(): Promise<void> {
     await this.pc.setLocalDescription(await this.pc.createAnswer());
     const answer = toProtoDescription(this.pc.localDescription!, "answer");
-    const { answererToken } = await this.client.setAnswer({ channelId: this.channelId, answer }, { signal: this.abort.signal });
+    // What was gathered so far rides on the answer; the rest trickles once the token is known.
+    const sentEarly = this.outbox.takePending();
+    const { answererToken } = await this.client.setAnswer({ channelId: this.channelId, answer, ...sentEarly }, { signal: this.abort.signal });
+    this.outbox.sentWith(sentEarly);
     this.useToken(answererToken);
     this.answered?.resolve();
   }
@@ -222,4 +232,34 @@ export class SignalingSession {
     this.answered?.reject(end.error ?? new ConnectError(`channel ${this.channelId} ended (${end.reason}) before it was answered`, Code.NotFound));
     this.resolveEnded(end);
   }
+}
+
+/**
+ * Collects the local candidates gathered from now on, until the session that
+ * will send them exists (the offerer's channel id comes with CreateChannel).
+ */
+function gatherUntilSessionExists(pc: RTCPeerConnection): { take(): OutgoingCandidate[]; stop(): void } {
+  let gathered: OutgoingCandidate[] = [];
+  const stop = new AbortController();
+  onLocalCandidate(pc, (item) => gathered.push(item), stop.signal);
+  return {
+    take: () => {
+      const taken = gathered;
+      gathered = [];
+      return taken;
+    },
+    stop: () => stop.abort(),
+  };
+}
+
+/** Calls `push` with each local candidate as it is gathered, and "end" at end-of-candidates, until `signal` aborts. */
+function onLocalCandidate(pc: RTCPeerConnection, push: (item: OutgoingCandidate) => void, signal: AbortSignal): void {
+  pc.addEventListener(
+    "icecandidate",
+    ({ candidate }) => {
+      if (!candidate) push("end");
+      else if (candidate.candidate !== "") push(toProtoCandidate(candidate.toJSON()));
+    },
+    { signal },
+  );
 }

@@ -19,7 +19,7 @@ let connected = false;
 function chatOver(channel: RTCDataChannel, onOpen: () => void = () => {}): void {
   channel.onopen = () => {
     connected = true;
-    page.share.hidden = true; // the channel is closed once connected: the link has done its job
+    page.share.hidden = true; // connected: the link has done its job
     setStatus("Connected peer to peer", "connected");
     enableChat(true);
     page.input.focus();
@@ -69,11 +69,9 @@ async function start(iceServers: RTCIceServer[]): Promise<void> {
   }
   offerRooms();
   const channel = pc.createDataChannel("chat");
-  let session: SignalingSession | undefined;
-  // Once the peers talk directly and have traded every candidate, the channel has done its job: close it so the
-  // server can forget it.
-  chatOver(channel, () => void session?.candidatesExchanged.then(() => session?.close()).catch(() => {}));
-  session = await createChannel(client, pc);
+  // Nothing to close once the peers talk directly: the channel's streams end when the exchange is complete.
+  chatOver(channel);
+  const session = await createChannel(client, pc);
   report(session);
   showShareLink({ channel: session.channelId });
   setStatus("Waiting for someone to open the link…", "waiting");
