@@ -26,6 +26,8 @@ const protocolSuites = [
   "test/grpcurl.test.ts",
   "test/interop.test.ts",
   "test/lean-path.test.ts",
+  "test/undecodable-requests.test.ts",
+  "test/fuzz.test.ts",
 ];
 
 export default defineConfig({
