@@ -16,19 +16,20 @@ const serverFaults = new Set([Code.Internal, Code.Unknown, Code.DataLoss, Code.U
 export function requestLog(logger: Logger): Interceptor {
   return (next) => async (request) => {
     const started = performance.now();
-    const input = { messages: 0, errors: new WeakSet<object>() };
-    const req = request.stream ? { ...request, message: noticingErrors(request.message, input) } : request;
+    // Only streams read their request messages after this point (a unary message is decoded before it).
+    const input = request.stream ? { messages: 0, errors: new WeakSet<object>() } : undefined;
+    const req = request.stream && input ? { ...request, message: noticingErrors(request.message, input) } : request;
     // A server-streaming call takes one message: none or a second is a request that cannot be read.
     const unreadable = (error: unknown) =>
-      input.errors.has(error as object) || (req.method.methodKind === "server_streaming" && input.messages !== 1);
+      input !== undefined && (input.errors.has(error as object) || (req.method.methodKind === "server_streaming" && input.messages !== 1));
     const finish = (error?: unknown) => {
+      const fault = error !== undefined && serverFaults.has(ConnectError.from(error).code) && !unreadable(error);
+      // Nothing to write: build no fields (this runs once per call).
+      if (!fault && !logger.isEnabled("debug")) return;
       const code = error === undefined ? "ok" : Code[ConnectError.from(error).code];
       const fields = { procedure: req.url.slice(req.url.indexOf("/", 8)), code, ms: Math.round(performance.now() - started) };
-      if (error !== undefined && serverFaults.has(ConnectError.from(error).code) && !unreadable(error)) {
-        logger.error("request failed", { ...fields, error: String(error) });
-      } else if (logger.isEnabled("debug")) {
-        logger.debug("request", fields);
-      }
+      if (fault) logger.error("request failed", { ...fields, error: String(error) });
+      else logger.debug("request", fields);
     };
     let res;
     try {
