@@ -142,12 +142,26 @@ export function createLeanPath(table: RouteTable, options: RpcOptions): LeanHand
       const input = serialization.getI(binary).parse(await readEnvelope(req, "server-streaming"));
       stream = await invokeServerStream(spec, ctx, input, options.interceptors);
       const serialize = serialization.getO(binary);
+      const pull = () => {
+        const next = stream!.messages.next();
+        next.catch(() => {}); // awaited below; a rejection must not count as unhandled meanwhile
+        return next;
+      };
+      let pending = pull();
       for (;;) {
-        const next = await stream.messages.next();
+        const next = await pending;
         if (next.done) break;
         if (res.closed) throw new ConnectError("the client closed the stream", Code.Canceled);
         sendHeaders();
-        if (!(res as import("node:http").ServerResponse).write(encodeEnvelope(0, serialize.serialize(next.value)))) await drained(res);
+        const flushed = (res as import("node:http").ServerResponse).write(encodeEnvelope(0, serialize.serialize(next.value)));
+        // The next message is asked for at once, so that a stream failing meanwhile (its queue overflowing for a
+        // client that stopped reading) ends with its status in the trailers, queued behind what the client has
+        // yet to read, rather than waiting for a drain that may never come. A message is written only once drained.
+        pending = pull();
+        if (!flushed) {
+          const drain = drained(res);
+          await Promise.race([drain, pending.then(() => drain, () => undefined)]);
+        }
       }
       stream.finish();
     } catch (e) {
