@@ -1,10 +1,12 @@
 import { MongoClient } from "mongodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { ChannelDocument } from "../src/store/mongo/channels/document.js";
 import type { MongoChannelStore } from "../src/store/mongo/channels/mongo-store.js";
 import { openMongoStore } from "../src/store/mongo/channels/open-mongo-store.js";
 import { pollOnce } from "../src/store/mongo/deployment/poll-feed.js";
 import { channelFeedSink, WatchHub } from "../src/store/mongo/channels/watch-hub.js";
+import { detectCapabilities } from "../src/store/mongo/deployment/capabilities.js";
+import { ensureExpiryIndex } from "../src/store/mongo/deployment/expiry.js";
 import { StoreError } from "../src/store/store.js";
 import { ChangeRecorder } from "./support/change-recorder.js";
 import { FakeClock } from "./support/fake-clock.js";
@@ -119,6 +121,40 @@ describe.skipIf(!target)("MongoDB store", () => {
         await store.close();
       }
     });
+    it("hands over exactly the channels that moved past the version their watchers have, with watchers at different versions", async () => {
+      const clock = new FakeClock(Date.now());
+      const store = await openMongoStore(testMongoOptions(server.uri, database, limits), clock, new RecordingLogger());
+      try {
+        const now = clock.now();
+        const ids: string[] = [];
+        for (let n = 0; n < 6; n++) {
+          ids.push((await store.createChannel({ id: `behind-${now}-${n}`, offererTokenHash: "h", createTime: now, expireTime: now + 60_000 })).id);
+        }
+        // Channels 0-2 at version 2, channels 3-5 at version 3.
+        for (const [n, id] of ids.entries()) {
+          await store.setOffer(id, "offer");
+          if (n >= 3) await store.addCandidates(id, "offerer", [{ candidate: "candidate:1" }], false);
+        }
+        const hub = new WatchHub();
+        const seen: string[] = [];
+        for (const id of ids) hub.add(id, (change) => change.kind === "updated" && seen.push(`${id}@${change.state.version}`));
+        const sink = channelFeedSink(hub, clock);
+        const collection = admin.db(database).collection<ChannelDocument>("channels");
+        await pollOnce(collection, sink, new RecordingLogger());
+        expect(seen.sort()).toEqual(ids.map((id, n) => `${id}@${n >= 3 ? 3 : 2}`).sort());
+        // Channel 0 moves to 3 and channel 3 to 4; the rest stay where their watchers are.
+        await store.addCandidates(ids[0]!, "offerer", [{ candidate: "candidate:1" }], false);
+        await store.addCandidates(ids[3]!, "offerer", [{ candidate: "candidate:2" }], false);
+        seen.length = 0;
+        await pollOnce(collection, sink, new RecordingLogger());
+        expect(seen.sort()).toEqual([`${ids[0]}@3`, `${ids[3]}@4`].sort());
+        seen.length = 0;
+        await pollOnce(collection, sink, new RecordingLogger());
+        expect(seen).toEqual([]);
+      } finally {
+        await store.close();
+      }
+    });
   });
 
   describe("expiry", () => {
@@ -143,6 +179,35 @@ describe.skipIf(!target)("MongoDB store", () => {
         expect(warnings.map((w) => w.msg)).toEqual([
           "this MongoDB server refuses TTL indexes; a background sweeper deletes expired channels instead",
         ]);
+      }
+    });
+
+    it("asks the server for a TTL index MongoDB honours: one ascending key on the Date field expireAt, expireAfterSeconds 0", async () => {
+      const observer = new MongoClient(server.uri, { monitorCommands: true, serverSelectionTimeoutMS: 2000 });
+      // The index specs as the driver puts them on the wire (it sends each key as an ordered Map).
+      const sent: { createIndexes: string; indexes: Record<string, unknown>[] }[] = [];
+      observer.on("commandStarted", ({ commandName, command }) => {
+        if (commandName !== "createIndexes") return;
+        const indexes = (command["indexes"] as { key: Map<string, unknown> }[]).map((spec) => ({ ...spec, key: Object.fromEntries(spec.key) }));
+        sent.push({ createIndexes: command["createIndexes"] as string, indexes });
+      });
+      try {
+        const ttlSpec = { key: { expireAt: 1 }, name: "expireAt_ttl", expireAfterSeconds: 0 };
+        // The probe at start asks for exactly the index the store then creates.
+        const capabilities = await detectCapabilities(observer, observer.db(database));
+        expect(sent).toEqual([{ createIndexes: "switchboard.capabilities", indexes: [ttlSpec] }]);
+        const collection = observer.db(database).collection<ChannelDocument>(`ttl-${Date.now()}`);
+        await ensureExpiryIndex(collection, capabilities.ttlIndexes ? "ttl-index" : "sweeper");
+        // Refused (FerretDB 1.x): the sweeper's plain index instead.
+        const expected = capabilities.ttlIndexes ? ttlSpec : { key: { expireAt: 1 }, name: "expireAt" };
+        expect(sent.slice(1)).toEqual([{ createIndexes: collection.collectionName, indexes: [expected] }]);
+        // The TTL monitor only deletes documents whose field is a BSON date.
+        const now = clock.now();
+        const { id } = await store.createChannel({ id: `ttl-${now}`, offererTokenHash: "h", createTime: now, expireTime: now + 60_000 });
+        const raw = await admin.db(database).collection("channels").findOne({ _id: id as never });
+        expect(raw?.["expireAt"]).toBeInstanceOf(Date);
+      } finally {
+        await observer.close();
       }
     });
 
@@ -175,7 +240,8 @@ describe.skipIf(!target)("MongoDB store", () => {
       const locks = admin.db(database).collection<{ _id: string; owner: string; expireAt: Date }>("channels.locks");
       await locks.insertOne({ _id: id, owner: "a process that crashed", expireAt: new Date(Date.now() - 1) });
       expect((await store.setOffer(id, "offer")).version).toBe(2);
-      expect(await locks.countDocuments({ _id: id })).toBe(0);
+      // The write returns before its lock is deleted (one round trip less); the delete follows.
+      await vi.waitFor(async () => expect(await locks.countDocuments({ _id: id })).toBe(0));
     } finally {
       await store.close();
     }

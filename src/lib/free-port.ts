@@ -12,10 +12,10 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Whether something accepts TCP connections on `port` on loopback now. */
-export function canConnect(port: number): Promise<boolean> {
+/** Whether something accepts TCP connections on `host`:`port` (loopback by default) now. */
+export function canConnect(port: number, host = "127.0.0.1"): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = net.connect(port, "127.0.0.1");
+    const socket = net.connect(port, host);
     socket.once("connect", () => {
       socket.destroy();
       resolve(true);

@@ -1,8 +1,8 @@
-import { setMaxListeners } from "node:events";
 import type * as http from "node:http";
 import type * as http2 from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { Broadcast } from "../lib/broadcast.js";
 import type { Clock } from "../lib/clock.js";
 import { systemClock } from "../lib/clock.js";
 import { createCompatApi } from "../service/compat/compat-api.js";
@@ -10,6 +10,7 @@ import { createIceService } from "../service/ice-service.js";
 import { createRoomService } from "../service/room-service.js";
 import type { RoomStore } from "../store/room-store.js";
 import { createSignalingService } from "../service/signaling-service.js";
+import { StreamQueues } from "../service/stream-queue.js";
 import type { ChannelStore } from "../store/store.js";
 import { compatEndpoint } from "./compat/compat-endpoint.js";
 import type { Config } from "./config.js";
@@ -29,7 +30,7 @@ import type { SpanExporter } from "@opentelemetry/sdk-trace";
 import { instrumentStore } from "./instrumented-store.js";
 import { isScrape, MetricsListener, serveScrape } from "./metrics/metrics-endpoint.js";
 import { ServerMetrics } from "./metrics/server-metrics.js";
-import { callPipeline } from "./pipeline/index.js";
+import { callGate, callPipeline } from "./pipeline/index.js";
 import type { Tracing } from "./tracing.js";
 import { callContextValues, peerAddress } from "./pipeline/client-address.js";
 import { probeStoreHealth } from "./store-health-probe.js";
@@ -89,18 +90,27 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   // What the services see: the stores timed, counted and traced.
   const observedStore = instrumentStore(store, "channels", metrics, tracing?.storeSpans);
   const observedRoomStore = instrumentStore(roomStore, "rooms", metrics, tracing?.storeSpans);
-  const signaling = createSignalingService({ store: observedStore, clock, limits: config.limits });
-  const rooms = createRoomService({ store: observedRoomStore, clock, limits: config.rooms });
+  // One bound for what every stream holds for slow clients, per stream and in total.
+  // A stream that overflowed and does not take its ending within a keep-alive interval is cut.
+  const streamQueues = new StreamQueues(config.streams, config.limits.keepAliveIntervalMs);
+  const signaling = createSignalingService({ store: observedStore, clock, limits: config.limits, streamQueues });
+  const rooms = createRoomService({ store: observedRoomStore, clock, limits: config.rooms, streamQueues });
   const health = new HealthStatus([SignalingService.typeName, RoomService.typeName, livenessService]);
   const stopStoreProbes = [
     probeStoreHealth(store, health, SignalingService.typeName, config.storeHealthIntervalMs, logger),
     probeStoreHealth(roomStore, health, RoomService.typeName, config.storeHealthIntervalMs, logger),
   ];
 
-  const shutdownController = new AbortController();
-  const cutController = new AbortController();
-  // Every call in flight listens to both signals; that is many listeners by design, not a leak.
-  setMaxListeners(0, shutdownController.signal, cutController.signal);
+  // Not AbortSignals: every call joins both, and a shared signal costs O(open calls) per call (see Broadcast).
+  const shutdownCalls = new Broadcast<ConnectError>();
+  const cutCalls = new Broadcast<ConnectError>();
+  const pipeline = {
+    logger,
+    shutdown: shutdownCalls,
+    cut: cutCalls,
+    ...(metrics && { metrics: { metrics, streamKinds } }),
+    ...(tracing && { tracing: tracing.interceptor }),
+  };
   let draining = false;
   let inFlight = 0;
   let idle: (() => void) | undefined;
@@ -110,18 +120,14 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       signaling: signaling.impl,
       ice: createIceService({ store: observedStore, clock, ice: config.ice }),
       rooms: rooms.impl,
-      health: createHealthService(health, { maxWatchStreams: config.maxHealthWatchStreams }),
+      health: createHealthService(health, { maxWatchStreams: config.maxHealthWatchStreams, streamQueues }),
     }),
     readMaxBytes: config.maxRequestBytes,
     // Connect reads 0 as "no deadline allowed"; our 0 means no cap.
     ...(config.maxTimeoutMs > 0 && { maxTimeoutMs: config.maxTimeoutMs }),
-    shutdownSignal: shutdownController.signal,
-    interceptors: callPipeline({
-      logger,
-      cutSignal: cutController.signal,
-      ...(metrics && { metrics: { metrics, streamKinds } }),
-      ...(tracing && { tracing: tracing.interceptor }),
-    }),
+    // No shutdownSignal: callGate aborts every call's signal at shutdown instead.
+    requestGate: callGate(pipeline),
+    interceptors: callPipeline(pipeline),
     contextValues: callContextValues(peerAddress),
   });
 
@@ -140,6 +146,13 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
 
   const demo = config.demo ? demoRoute(options.demoDir ?? defaultDemoDir()) : undefined;
   const landing = landingRoute({ demo: config.demo, compatAtRoot: config.compatPath === "/" });
+  let lastRefusalLog = 0;
+  const onRefused = (reason: string, address: string) => {
+    // At most one line a second: a flood of refused connections must not flood the log.
+    if (Date.now() - lastRefusalLog < 1000) return;
+    lastRefusalLog = Date.now();
+    logger.warn("connection closed by a limit", { setting: reason, address });
+  };
   const listener = new DualProtocolListener(withCors(config.corsAllowedOrigins, (req, res) => {
     if (req.url === "/healthz" && (req.method === "GET" || req.method === "HEAD")) {
       void writeHealth(res, draining, health.get("") === ServingStatus.SERVING, store);
@@ -154,7 +167,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     });
     if (compat?.matches(req)) compat.handle(req, res);
     else rpcHandler(req, res);
-  }));
+  }), { limits: config.connections, onRefused });
 
   let port: number;
   try {
@@ -199,9 +212,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       stopStoreProbes.forEach((stop) => stop());
       logger.info("shutting down", { graceMs, openCalls: inFlight });
       listener.stopAccepting();
-      shutdownController.abort(new ConnectError("the server is shutting down; reconnect", Code.Unavailable));
+      shutdownCalls.fire(new ConnectError("the server is shutting down; reconnect", Code.Unavailable));
       await callsFinished(graceMs);
-      cutController.abort(new ConnectError("the server stopped before this call finished; retry", Code.Unavailable));
+      cutCalls.fire(new ConnectError("the server stopped before this call finished; retry", Code.Unavailable));
       await callsFinished(responseFlushMs);
       // Let the last frames of finished and cut calls reach their clients before cutting connections.
       await listener.closed(responseFlushMs);

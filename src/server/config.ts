@@ -4,6 +4,8 @@ import type { RoomServiceLimits, SignalingLimits } from "../service/limits.js";
 import type { RoomLimits } from "../store/room-store.js";
 import type { MongoStoreOptions } from "../store/mongo/deployment/options.js";
 import type { StoreLimits } from "../store/store.js";
+import type { StreamQueueLimits } from "../service/stream-queue.js";
+import type { ConnectionLimits } from "./connection-limits.js";
 import { parseCompatPath } from "./compat/compat-path.js";
 import { parseOrigins } from "./cors.js";
 import { anyText, iceConfig, parseTurnUrls, readableFile, validIceServers } from "./ice-settings.js";
@@ -44,6 +46,10 @@ export interface Config {
   readonly corsAllowedOrigins: readonly string[];
   /** Whether the browser demo is served at /demo. */
   readonly demo: boolean;
+  /** What a server-streaming response may hold for a client that reads slowly. */
+  readonly streams: StreamQueueLimits;
+  /** Caps and timeouts of the TCP connections on the port. */
+  readonly connections: ConnectionLimits;
   /** Prometheus metrics at GET /metrics. */
   readonly metrics: {
     readonly enabled: boolean;
@@ -187,6 +193,15 @@ export const settings = {
   roomMaxBacklogBytes: setting("room-max-backlog-bytes", 262144, integer(1024), "Bytes of events a room keeps for members that reconnect with after_sequence (each event counts its text plus 64)."),
   maxRooms: setting("max-rooms", 10000, integer(1), "Rooms held at once, empty ones awaiting deletion included."),
   roomMaxWatchersPerSession: setting("room-max-watchers-per-session", 2, integer(1), "WatchRoom streams open at once for one member's session."),
+  streamMaxQueuedBytes: setting("stream-max-queued-bytes", 1048576, integer(1024), "Bytes of messages one WatchChannel, WatchRoom or Health Watch stream may hold for a client that reads slower than they come; past it the stream ends with RESOURCE_EXHAUSTED (resume from the last version or sequence received)."),
+  streamMaxQueuedMessages: setting("stream-max-queued-messages", 1000, integer(1), "Messages one stream may hold for a slow client; past it the stream ends the same way."),
+  streamMaxQueuedBytesTotal: setting("stream-max-queued-bytes-total", 268435456, integer(1024), "Bytes all streams of the process may hold for slow clients together; past it, the stream whose message does not fit ends the same way."),
+  maxConnections: setting("max-connections", 25000, integer(1), "TCP connections open at once on the port; more are closed as they arrive."),
+  maxConnectionsPerClient: setting("max-connections-per-client", 1000, integer(1), "TCP connections open at once from one client address (the TCP peer: behind a proxy, the proxy's)."),
+  headersTimeoutMs: setting("headers-timeout-ms", 10000, integer(100), "Time a new connection gets to send the HTTP/2 preface or its first HTTP/1.1 request headers, and each later HTTP/1.1 request its headers; then it is closed (HTTP/1.1: 408)."),
+  requestTimeoutMs: setting("request-timeout-ms", 60000, integer(100), "Time a request gets to arrive whole, headers and body (an HTTP/2 stream: until the client ends its side); then HTTP/1.1 gets 408 and the connection is closed, an HTTP/2 stream is reset (RST_STREAM CANCEL)."),
+  idleTimeoutMs: setting("idle-timeout-ms", 60000, integer(100), "An HTTP/2 connection with no open stream, or an HTTP/1.1 connection between requests, is closed after this long."),
+  http2MaxConcurrentStreams: setting("http2-max-concurrent-streams", 1000, integer(1, 2 ** 31 - 1), "Streams one HTTP/2 connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS); more are refused."),
   metrics: setting("metrics", "on" as OnOff, onOff, "Serve Prometheus metrics at GET /metrics (`on` or `off`; off also skips counting)."),
   metricsPort: setting("metrics-port", "" as number | "", optionalPort, "Port serving only GET /metrics, which the main port then no longer serves (0 picks a free one); empty: /metrics on the main port."),
   otlpEndpoint: setting("otlp-endpoint", "", optionalHttpUrl, "OpenTelemetry collector (OTLP/HTTP, protobuf) base URL, e.g. `http://collector:4318`: each RPC becomes a span, sent to its /v1/traces. Empty: tracing off.", "OTEL_EXPORTER_OTLP_ENDPOINT"),
@@ -310,6 +325,19 @@ function toConfig(v: Values, ice: IceConfig): Config {
     storeHealthIntervalMs: v.storeHealthIntervalMs,
     corsAllowedOrigins: v.corsAllowedOrigins,
     demo: v.demo === "on",
+    streams: {
+      maxQueuedBytes: v.streamMaxQueuedBytes,
+      maxQueuedMessages: v.streamMaxQueuedMessages,
+      maxQueuedBytesTotal: v.streamMaxQueuedBytesTotal,
+    },
+    connections: {
+      maxConnections: v.maxConnections,
+      maxConnectionsPerClient: v.maxConnectionsPerClient,
+      headersTimeoutMs: v.headersTimeoutMs,
+      requestTimeoutMs: v.requestTimeoutMs,
+      idleTimeoutMs: v.idleTimeoutMs,
+      http2MaxConcurrentStreams: v.http2MaxConcurrentStreams,
+    },
     metrics: { enabled: v.metrics === "on", port: v.metricsPort === "" ? undefined : v.metricsPort },
     tracing: v.otlpEndpoint === "" ? undefined : { endpoint: v.otlpEndpoint, serviceName: v.tracingServiceName, sampleRatio: v.tracingSampleRatio },
   };

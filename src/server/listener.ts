@@ -2,36 +2,75 @@ import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import type { Socket } from "node:net";
+import type { ConnectionLimits } from "./connection-limits.js";
+import { defaultConnectionLimits } from "./connection-limits.js";
 
 const http2Preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
-
-/** How long a new connection may take to send its first bytes. */
-const firstBytesTimeoutMs = 10_000;
+const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
 
 export type RequestHandler = (
   req: http.IncomingMessage | http2.Http2ServerRequest,
   res: http.ServerResponse | http2.Http2ServerResponse,
 ) => void;
 
+/** Why a connection was closed by the listener before it was served, for logs and metrics. */
+export type Refusal = "max-connections" | "max-connections-per-client" | "headers-timeout-ms";
+
+export interface ListenerOptions {
+  readonly limits?: ConnectionLimits;
+  /** Called for each connection closed by a cap or by the first-bytes timeout. */
+  readonly onRefused?: (reason: Refusal, address: string) => void;
+}
+
 /**
  * One cleartext port for HTTP/1.1 and HTTP/2 (h2c). Node's HTTP/2 server
  * only falls back to HTTP/1.1 over TLS, so each connection is routed by its
  * first bytes: the HTTP/2 connection preface, or anything else for HTTP/1.1.
+ *
+ * It also keeps slow and greedy clients from holding the port: caps on open
+ * connections (in total and per peer address), a deadline for the first
+ * bytes (the HTTP/2 preface, the HTTP/1.1 request headers), a deadline for
+ * each request to arrive whole, an idle timeout for connections between
+ * requests, and a cap on concurrent HTTP/2 streams per connection.
  */
 export class DualProtocolListener {
   readonly tcp: net.Server;
   readonly http1: http.Server;
   readonly http2: http2.Http2Server;
+  private readonly limits: ConnectionLimits;
   private readonly sockets = new Set<Socket>();
+  private readonly perAddress = new Map<string, number>();
   private readonly sessions = new Set<http2.Http2Session>();
+  /** Requests whose body has not arrived whole yet: abandoned at shutdown rather than waited for. */
+  private readonly arriving = new Set<http.IncomingMessage | http2.Http2ServerRequest>();
+  /** HTTP/1.1 sockets with a request being served. */
+  private readonly busyHttp1 = new Map<Socket, number>();
 
-  constructor(handler: RequestHandler) {
-    this.http1 = http.createServer(handler);
-    this.http2 = http2.createServer(handler);
-    this.http2.on("session", (session) => {
-      this.sessions.add(session);
-      session.once("close", () => this.sessions.delete(session));
-    });
+  constructor(
+    handler: RequestHandler,
+    private readonly options: ListenerOptions = {},
+  ) {
+    const limits = (this.limits = options.limits ?? defaultConnectionLimits);
+    const serve: RequestHandler = (req, res) => {
+      this.track(req, res);
+      handler(req, res);
+    };
+    this.http1 = http.createServer(
+      {
+        headersTimeout: limits.headersTimeoutMs,
+        requestTimeout: limits.requestTimeoutMs,
+        keepAliveTimeout: limits.idleTimeoutMs,
+        // How often Node checks those two timeouts (its default, 30 s, would let a slow client stay that much longer).
+        connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 4))),
+      },
+      serve,
+    );
+    // Node starts checking headersTimeout and requestTimeout (and tracks connections for
+    // closeIdleConnections) only when the server itself emits "listening"; this one never listens
+    // (the TCP server hands it connections), so it is told here.
+    this.http1.emit("listening");
+    this.http2 = http2.createServer({ settings: { maxConcurrentStreams: limits.http2MaxConcurrentStreams } }, serve);
+    this.http2.on("session", (session) => this.watchSession(session));
     this.tcp = net.createServer((socket) => this.route(socket));
   }
 
@@ -49,10 +88,20 @@ export class DualProtocolListener {
     });
   }
 
-  /** Stops accepting connections and asks open ones to finish: GOAWAY for HTTP/2, close-when-idle for HTTP/1.1. */
+  /**
+   * Stops accepting connections and asks open ones to finish: GOAWAY for HTTP/2, close-when-idle for
+   * HTTP/1.1. Connections that are not being served (still sending their first bytes or headers, idle
+   * between requests) close now, and so do requests whose body has not arrived whole (an HTTP/2 stream
+   * is refused with REFUSED_STREAM, safe to retry): only calls already running get the grace period.
+   */
   stopAccepting(): void {
     this.tcp.close();
     for (const session of this.sessions) session.close();
+    for (const req of [...this.arriving]) abandon(req, NGHTTP2_REFUSED_STREAM);
+    for (const socket of this.sockets) {
+      if (!this.isHttp(socket)) socket.destroy(); // still sending its first bytes
+      else if (this.isHttp1(socket) && !this.busyHttp1.has(socket)) socket.destroy();
+    }
     // Closes the idle HTTP/1.1 connections and stops the server's connection-checking timer.
     this.http1.close();
   }
@@ -90,10 +139,46 @@ export class DualProtocolListener {
     return this.sockets.size;
   }
 
+  private readonly protocolOf = new WeakMap<Socket, "http1" | "http2">();
+
+  private isHttp(socket: Socket): boolean {
+    return this.protocolOf.has(socket);
+  }
+
+  private isHttp1(socket: Socket): boolean {
+    return this.protocolOf.get(socket) === "http1";
+  }
+
   private route(socket: Socket): void {
+    const address = normalizeAddress(socket.remoteAddress);
+    const fromAddress = this.perAddress.get(address) ?? 0;
+    const refusal: Refusal | undefined =
+      this.sockets.size >= this.limits.maxConnections
+        ? "max-connections"
+        : fromAddress >= this.limits.maxConnectionsPerClient
+          ? "max-connections-per-client"
+          : undefined;
+    if (refusal) {
+      socket.destroy();
+      this.options.onRefused?.(refusal, address);
+      return;
+    }
     this.sockets.add(socket);
-    socket.once("close", () => this.sockets.delete(socket));
-    socket.setTimeout(firstBytesTimeoutMs, () => socket.destroy());
+    this.perAddress.set(address, fromAddress + 1);
+    socket.once("close", () => {
+      this.sockets.delete(socket);
+      const left = (this.perAddress.get(address) ?? 1) - 1;
+      if (left === 0) this.perAddress.delete(address);
+      else this.perAddress.set(address, left);
+    });
+    socket.on("error", () => {});
+    // A deadline, not an idle timeout: a client sending one byte at a time does not push it back.
+    const firstBytes = setTimeout(() => {
+      socket.destroy();
+      this.options.onRefused?.("headers-timeout-ms", address);
+    }, this.limits.headersTimeoutMs);
+    firstBytes.unref();
+    socket.once("close", () => clearTimeout(firstBytes));
     let received = Buffer.alloc(0);
     const onData = (chunk: Buffer) => {
       received = Buffer.concat([received, chunk]);
@@ -101,17 +186,105 @@ export class DualProtocolListener {
       const looksLikeHttp2 = received.subarray(0, compared).equals(http2Preface.subarray(0, compared));
       if (looksLikeHttp2 && received.length < http2Preface.length) return;
       socket.off("data", onData);
-      socket.setTimeout(0);
       socket.pause();
       socket.unshift(received);
       if (looksLikeHttp2) {
+        clearTimeout(firstBytes);
+        this.protocolOf.set(socket, "http2");
         // The HTTP/2 session reads the native handle itself and takes the bytes read so far from the buffer.
         this.http2.emit("connection", socket);
       } else {
+        // Node's headersTimeout takes over from here (it counts from the connection's start).
+        clearTimeout(firstBytes);
+        this.protocolOf.set(socket, "http1");
         this.http1.emit("connection", socket);
         socket.resume();
       }
     };
     socket.on("data", onData);
   }
+
+  /** Closes a session once it has had no open stream for the idle timeout. */
+  private watchSession(session: http2.Http2Session): void {
+    this.sessions.add(session);
+    let open = 0;
+    let idle: NodeJS.Timeout | undefined;
+    const armIdle = () => {
+      idle = setTimeout(() => session.close(), this.limits.idleTimeoutMs);
+      idle.unref();
+    };
+    armIdle();
+    session.on("stream", (stream: http2.ServerHttp2Stream) => {
+      open++;
+      clearTimeout(idle);
+      stream.once("close", () => {
+        if (--open === 0 && !session.closed && !session.destroyed) armIdle();
+      });
+    });
+    session.once("close", () => {
+      clearTimeout(idle);
+      this.sessions.delete(session);
+    });
+  }
+
+  /**
+   * Per request: a deadline for it to arrive whole (HTTP/2; Node keeps the one of HTTP/1.1), and, on
+   * HTTP/2, a reset once the response is complete while the client is still sending, so a client
+   * still uploading (after an early refusal, such as a request too large) stops instead of stalling.
+   */
+  private track(req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse): void {
+    if ("stream" in req) {
+      const stream = req.stream;
+      if (!remoteEnded(stream)) {
+        this.arriving.add(req);
+        const deadline = setTimeout(() => {
+          if (!remoteEnded(stream)) stream.close(NGHTTP2_CANCEL);
+        }, this.limits.requestTimeoutMs);
+        deadline.unref();
+        const settled = () => {
+          clearTimeout(deadline);
+          this.arriving.delete(req);
+        };
+        req.once("end", settled);
+        stream.once("close", settled);
+      }
+      res.once("finish", () => {
+        // After the trailers (Node sends them on setImmediate once the body is done).
+        setImmediate(() => {
+          if (!stream.closed && !remoteEnded(stream)) stream.close(NGHTTP2_NO_ERROR);
+        });
+      });
+      return;
+    }
+    const socket = req.socket;
+    this.busyHttp1.set(socket, (this.busyHttp1.get(socket) ?? 0) + 1);
+    if (!req.complete) {
+      this.arriving.add(req);
+      const settled = () => this.arriving.delete(req);
+      req.once("end", settled);
+      req.once("close", settled);
+    }
+    res.once("close", () => {
+      const left = (this.busyHttp1.get(socket) ?? 1) - 1;
+      if (left === 0) this.busyHttp1.delete(socket);
+      else this.busyHttp1.set(socket, left);
+    });
+  }
+}
+
+/** Whether the client has ended its side of the stream (sent END_STREAM). */
+function remoteEnded(stream: http2.Http2Stream): boolean {
+  return stream.destroyed || (stream.state?.remoteClose ?? 1) !== 0;
+}
+
+/** Gives up on a request that has not arrived whole: an HTTP/2 stream is reset with `code`, an HTTP/1.1 connection closed. */
+function abandon(req: http.IncomingMessage | http2.Http2ServerRequest, code: number): void {
+  if ("stream" in req) req.stream.close(code);
+  else req.socket.destroy();
+}
+
+/** The peer address without the IPv4-mapped IPv6 prefix, so one client counts as one. */
+function normalizeAddress(address: string | undefined): string {
+  if (address === undefined) return "unknown";
+  return address.startsWith("::ffff:") ? address.slice(7) : address;
 }

@@ -19,20 +19,20 @@ export interface Stores {
  * Opens the channel and room stores the config names, except those `given`.
  * On MongoDB both share ONE deployment (one client, capabilities detected
  * once). When the room store fails to open, the channel store opened here
- * is closed again. A MongoDB store that cannot be opened fails with a StartupError.
+ * is closed again. A MongoDB store that cannot be opened fails with a
+ * StartupError (one line saying what to change).
  */
 export async function openStores(config: Config, clock: Clock, logger: Logger, given: Partial<Stores> = {}): Promise<Stores> {
+  return openStoresAsConfigured(config, clock, logger, given).catch((error: unknown) => {
+    throw config.store === "mongodb" ? mongoStartupError(error, config.mongodb) : error;
+  });
+}
+
+async function openStoresAsConfigured(config: Config, clock: Clock, logger: Logger, given: Partial<Stores>): Promise<Stores> {
   if (config.store === "memory") {
     return { store: given.store ?? new MemoryChannelStore(clock, config.limits), roomStore: given.roomStore ?? new MemoryRoomStore(clock, config.rooms) };
   }
   if (given.store && given.roomStore) return { store: given.store, roomStore: given.roomStore };
-  return openMongoStores(config, clock, logger, given).catch((error: unknown) => {
-    throw mongoStartupError(error, config.mongodb);
-  });
-}
-
-/** Both stores on ONE deployment; a MongoDB that cannot be reached fails (the caller turns it into a StartupError). */
-async function openMongoStores(config: Config, clock: Clock, logger: Logger, given: Partial<Stores>): Promise<Stores> {
   const deployment = await MongoDeployment.open(config.mongodb, logger);
   const release = deployment.hold(); // until both stores hold it, so a failure in between closes the client
   try {

@@ -23,12 +23,15 @@ import { roomError } from "./errors.js";
 import { validBody, validDisplayName, validMessageKind, validRecipient, validRoomName, validSeats } from "./room-validation.js";
 import { hashToken, newSessionId, newToken } from "./tokens.js";
 import { watchRoomStream } from "./watch-room.js";
+import { abandonStreamKey, StreamQueues } from "./stream-queue.js";
 import { WatchSlots } from "./watch-slots.js";
 
 export interface RoomServiceDeps {
   readonly store: RoomStore;
   readonly clock: Clock;
-  readonly limits: RoomServiceLimits & Pick<RoomLimits, "sessionTimeoutMs">;
+  readonly limits: RoomServiceLimits & Pick<RoomLimits, "sessionTimeoutMs" | "maxBacklogBytes">;
+  /** The queues of the process's streams (shared with the other services); default limits when absent. */
+  readonly streamQueues?: StreamQueues;
 }
 
 type Impl = ServiceImpl<typeof RoomService>;
@@ -41,8 +44,10 @@ type Impl = ServiceImpl<typeof RoomService>;
 export class RoomHandlers implements Impl {
   readonly watchSlots: WatchSlots;
   private readonly keepAlive: TimerWheel;
+  private readonly streamQueues: StreamQueues;
 
   constructor(private readonly deps: RoomServiceDeps) {
+    this.streamQueues = deps.streamQueues ?? new StreamQueues();
     this.keepAlive = new TimerWheel(deps.clock, deps.limits.keepAliveIntervalMs);
     this.watchSlots = new WatchSlots({
       maxWatchStreams: deps.limits.maxWatchStreams,
@@ -75,6 +80,9 @@ export class RoomHandlers implements Impl {
       slots: this.watchSlots,
       keepAlive: this.keepAlive,
       renewIntervalMs: Math.max(1, Math.floor(limits.sessionTimeoutMs / 3)),
+      queues: this.streamQueues,
+      backlogBytes: limits.maxBacklogBytes,
+      abandon: ctx.values.get(abandonStreamKey),
     };
     yield* watchRoomStream(deps, req.room, member.sessionId, Number(req.afterSequence), ctx.signal);
   }

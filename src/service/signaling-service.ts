@@ -28,12 +28,15 @@ import type { SignalingLimits } from "./limits.js";
 import { hashToken, newChannelId, newToken } from "./tokens.js";
 import { validCandidate, validChannelId, validDescription, validSide, validTtlMs } from "./validation.js";
 import { watchChannelStream } from "./watch-channel.js";
+import { abandonStreamKey, StreamQueues } from "./stream-queue.js";
 import { WatchSlots } from "./watch-slots.js";
 
 export interface SignalingServiceDeps {
   readonly store: ChannelStore;
   readonly clock: Clock;
   readonly limits: SignalingLimits;
+  /** The queues of the process's streams (shared with the other services); default limits when absent. */
+  readonly streamQueues?: StreamQueues;
 }
 
 type Impl = ServiceImpl<typeof SignalingService>;
@@ -46,8 +49,10 @@ type Impl = ServiceImpl<typeof SignalingService>;
 export class SignalingHandlers implements Impl {
   readonly watchSlots: WatchSlots;
   private readonly keepAlive: TimerWheel;
+  private readonly streamQueues: StreamQueues;
 
   constructor(private readonly deps: SignalingServiceDeps) {
+    this.streamQueues = deps.streamQueues ?? new StreamQueues();
     this.watchSlots = new WatchSlots({
       maxWatchStreams: deps.limits.maxWatchStreams,
       perKey: { max: deps.limits.maxWatchersPerChannel, what: "channel", setting: "max-watchers-per-channel" },
@@ -152,7 +157,7 @@ export class SignalingHandlers implements Impl {
 
   async *watchChannel(req: WatchChannelRequest, ctx: HandlerContext) {
     const channelId = validChannelId(req.channelId);
-    const deps = { store: this.deps.store, slots: this.watchSlots, keepAlive: this.keepAlive };
+    const deps = { store: this.deps.store, slots: this.watchSlots, keepAlive: this.keepAlive, queues: this.streamQueues, abandon: ctx.values.get(abandonStreamKey) };
     yield* watchChannelStream(deps, channelId, req.afterVersion, ctx.signal);
   }
 

@@ -1,12 +1,13 @@
-import { AsyncQueue } from "../lib/async-queue.js";
 import type { TimerWheel } from "../lib/timer-wheel.js";
 import { eventsSince } from "../store/channel-events.js";
+import type { ChannelState } from "../store/channel.js";
 import { exchangeComplete } from "../store/channel.js";
 import type { ChannelChange, ChannelStore } from "../store/store.js";
 import type { WatchResponseInit } from "./convert.js";
 import { channelMessage, completeMessage, endMessage, eventMessage } from "./convert.js";
 import { channelNotFound, invalidArgument } from "./errors.js";
 import { keepAlive, KeepAliveTimer } from "./keep-alive.js";
+import type { StreamQueues } from "./stream-queue.js";
 import type { WatchSlots } from "./watch-slots.js";
 
 export interface WatchDeps {
@@ -14,6 +15,31 @@ export interface WatchDeps {
   readonly slots: WatchSlots;
   /** Every stream's keep-alive timer runs on this one wheel (one clock timer for all streams). */
   readonly keepAlive: TimerWheel;
+  /** Bounds what the stream holds for a client that reads slower than the channel changes. */
+  readonly queues: StreamQueues;
+  /** Cuts this stream at the transport (see abandonStreamKey). */
+  readonly abandon?: (() => void) | undefined;
+}
+
+type Queued = ChannelChange | typeof keepAlive;
+
+/** Bytes a change costs the stream: for an update, the text of the whole channel it carries. */
+function changeBytes(change: Queued): number {
+  return change !== keepAlive && change.kind === "updated" ? channelStateBytes(change.state) : 64;
+}
+
+/** Only the newest state of the channel matters to a stream: an update replaces the update waiting before it. */
+function newerUpdate(next: Queued, last: Queued): boolean {
+  return last !== keepAlive && next !== keepAlive && last.kind === "updated" && next.kind === "updated";
+}
+
+/** The SDP and candidate text a channel holds, plus a fixed overhead per item: roughly what a snapshot of it weighs. */
+export function channelStateBytes(state: ChannelState): number {
+  let bytes = 128 + (state.offer?.value.length ?? 0) + (state.answer?.value.length ?? 0);
+  for (const side of [state.candidates.offerer, state.candidates.answerer]) {
+    for (const { value } of side) bytes += 64 + value.candidate.length + (value.sdpMid?.length ?? 0) + (value.usernameFragment?.length ?? 0);
+  }
+  return bytes;
 }
 
 /**
@@ -30,8 +56,9 @@ export async function* watchChannelStream(
   signal: AbortSignal,
 ): AsyncGenerator<WatchResponseInit> {
   const release = deps.slots.acquire(channelId);
-  const queue = new AsyncQueue<ChannelChange | typeof keepAlive>();
+  const queue = deps.queues.create<Queued>("WatchChannel", changeBytes, { supersedes: newerUpdate, abandon: deps.abandon });
   const unsubscribe = deps.store.watchChannel(channelId, (change) => queue.push(change));
+  queue.onOverflow(unsubscribe);
   const idle = new KeepAliveTimer(deps.keepAlive, () => queue.push(keepAlive));
   try {
     const state = await deps.store.getChannel(channelId);
@@ -73,6 +100,7 @@ export async function* watchChannelStream(
   } finally {
     idle.cancel();
     unsubscribe();
+    queue.close();
     release();
   }
 }

@@ -1,14 +1,14 @@
-import { AsyncQueue } from "../lib/async-queue.js";
 import type { Cancel, Clock } from "../lib/clock.js";
 import type { TimerWheel } from "../lib/timer-wheel.js";
 import type { RoomEvent } from "../store/room.js";
-import { isFor } from "../store/room.js";
+import { isFor, roomEventBytes } from "../store/room.js";
 import type { RoomChange, RoomStore } from "../store/room-store.js";
 import { invalidArgument } from "./errors.js";
 import { keepAlive, KeepAliveTimer } from "./keep-alive.js";
 import type { WatchRoomResponseInit } from "./room-convert.js";
 import { roomEventMessage, roomMessage } from "./room-convert.js";
 import { roomError } from "./errors.js";
+import type { StreamQueues } from "./stream-queue.js";
 import type { WatchSlots } from "./watch-slots.js";
 
 export interface WatchRoomDeps {
@@ -19,6 +19,15 @@ export interface WatchRoomDeps {
   readonly keepAlive: TimerWheel;
   /** How often an open stream renews its member's seat; well below the session timeout. */
   readonly renewIntervalMs: number;
+  /** Bounds what the stream holds for a client that reads slower than the room's events arrive. */
+  readonly queues: StreamQueues;
+  /**
+   * Bytes of events the room store keeps for members that resume (room-max-backlog-bytes). A stream
+   * holds at most half of it, so a member whose stream overflows finds what it missed still kept.
+   */
+  readonly backlogBytes: number;
+  /** Cuts this stream at the transport (see abandonStreamKey). */
+  readonly abandon?: (() => void) | undefined;
 }
 
 /** A renewal made for the stream failed: the session ended elsewhere or the store failed. */
@@ -44,8 +53,15 @@ export async function* watchRoomStream(
 ): AsyncGenerator<WatchRoomResponseInit> {
   const { store, clock } = deps;
   const release = deps.slots.acquire(sessionId);
-  const queue = new AsyncQueue<RoomChange | RenewFailed | typeof keepAlive>();
+  // An event counts its text only when this member receives it; others' private messages count their overhead.
+  const eventBytes = (item: RoomChange | RenewFailed | typeof keepAlive) =>
+    item !== keepAlive && item.kind === "event" && isFor(item.event, sessionId) ? roomEventBytes(item.event) : 64;
+  const queue = deps.queues.create<RoomChange | RenewFailed | typeof keepAlive>("WatchRoom", eventBytes, {
+    maxQueuedBytes: Math.floor(deps.backlogBytes / 2),
+    abandon: deps.abandon,
+  });
   const unsubscribe = store.watchRoom(room, (change) => queue.push(change));
+  queue.onOverflow(unsubscribe);
   const idle = new KeepAliveTimer(deps.keepAlive, () => queue.push(keepAlive));
   let cancelRenew: Cancel = () => {};
   // Rescheduled before the renewal is sent, so a slow store never stretches the interval.
@@ -89,6 +105,7 @@ export async function* watchRoomStream(
     cancelRenew();
     idle.cancel();
     unsubscribe();
+    queue.close();
     if (!sessionEnded) store.renew(room, sessionId).catch(() => {});
     release();
   }

@@ -1,5 +1,6 @@
 import { MongoClient } from "mongodb";
 import { canConnect, freePort } from "../../src/lib/free-port.js";
+import { createPostgresDatabase, dropPostgresDatabase, postgresUrl } from "../../bench/lib/postgres.js";
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -18,7 +19,23 @@ export function ferretDbBinary(): string | undefined {
   return binaryCandidates.find((candidate): candidate is string => !!candidate && existsSync(candidate));
 }
 
-/** A FerretDB process on a free loopback port with an SQLite backend in a temporary directory. */
+/** FerretDB's storage: SQLite files in a temporary directory, or a PostgreSQL database of its own. */
+export type FerretBackend = "sqlite" | "pg";
+
+/**
+ * FERRETDB_BACKEND (sqlite or pg) when set; else PostgreSQL when it answers
+ * (faster: FerretDB finds a document by `_id` in an index there, where its
+ * SQLite backend reads the whole collection), else SQLite.
+ */
+export async function ferretBackend(): Promise<FerretBackend> {
+  const chosen = process.env["FERRETDB_BACKEND"];
+  if (chosen === "sqlite" || chosen === "pg") return chosen;
+  if (chosen) throw new Error(`FERRETDB_BACKEND must be sqlite or pg, not ${chosen}`);
+  const url = new URL(postgresUrl());
+  return (await canConnect(Number(url.port || 5432), url.hostname)) ? "pg" : "sqlite";
+}
+
+/** A FerretDB process on a free loopback port, with its own SQLite directory or PostgreSQL database. */
 export class FerretDb {
   private process: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
@@ -28,13 +45,22 @@ export class FerretDb {
     private readonly binary: string,
     private readonly dir: string,
     readonly port: number,
+    readonly backend: FerretBackend,
+    /** The PostgreSQL database of a `pg` instance. */
+    private readonly pg?: { readonly name: string; readonly url: string },
   ) {}
 
-  static async start(binary: string): Promise<FerretDb> {
+  static async start(binary: string, backend?: FerretBackend): Promise<FerretDb> {
+    const chosen = backend ?? (await ferretBackend());
     const dir = await mkdtemp(path.join(tmpdir(), "switchboard-ferretdb-"));
-    const server = new FerretDb(binary, dir, await freePort());
+    const pg = chosen === "pg" ? await createPostgresDatabase("ferretdb_test") : undefined;
+    const server = new FerretDb(binary, dir, await freePort(), chosen, pg);
     await server.start();
     return server;
+  }
+
+  private backendArgs(): string[] {
+    return this.pg ? ["--handler=pg", `--postgresql-url=${this.pg.url}`] : ["--handler=sqlite", `--sqlite-url=file:${this.dir}/`];
   }
 
   get uri(): string {
@@ -46,8 +72,7 @@ export class FerretDb {
     const child = spawn(
       this.binary,
       [
-        "--handler=sqlite",
-        `--sqlite-url=file:${this.dir}/`,
+        ...this.backendArgs(),
         `--state-dir=${this.dir}`,
         `--listen-addr=127.0.0.1:${this.port}`,
         "--debug-addr=-",
@@ -74,6 +99,7 @@ export class FerretDb {
   async dispose(): Promise<void> {
     await this.stop();
     await rm(this.dir, { recursive: true, force: true });
+    if (this.pg) await dropPostgresDatabase(this.pg.name);
   }
 
   private async waitUntilListening(child: ChildProcess): Promise<void> {

@@ -1,11 +1,14 @@
-import { AsyncQueue } from "../../src/lib/async-queue.js";
+import { StreamQueues } from "../../src/service/stream-queue.js";
 import type { RoomEvent } from "../../src/store/room.js";
 import type { RoomChange, RoomStore } from "../../src/store/room-store.js";
 import type { Unsubscribe } from "../../src/store/store.js";
 
 /** Watches a room and hands out its changes in order, waiting for the next one when none is there yet. */
 export class RoomRecorder {
-  private readonly changes = new AsyncQueue<RoomChange>();
+  private readonly changes = new StreamQueues({ maxQueuedBytes: Infinity, maxQueuedMessages: Infinity, maxQueuedBytesTotal: Infinity }).create<RoomChange>(
+    "recorder",
+    () => 0,
+  );
   private readonly never = new AbortController().signal;
   readonly unsubscribe: Unsubscribe;
 

@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -14,13 +15,21 @@ export interface ServerProcess {
   alive(): boolean;
   /** process.memoryUsage() of the server right after a full garbage collection. */
   memoryAfterGc(): Promise<NodeJS.MemoryUsage>;
+  /** Resident memory of the server process now (VmRSS), in bytes. */
+  rssBytes(): number;
   /** SIGTERM, then the exit code. */
   stop(): Promise<number | null>;
+  /** SIGKILL, then the exit code. */
+  kill(): Promise<number | null>;
 }
 
-/** Starts the server program with these SWITCHBOARD_* variables (port 0 on loopback unless given). */
-export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
-  const child: ChildProcess = spawn(process.execPath, ["--expose-gc", `${root}node_modules/vite-node/vite-node.mjs`, `${root}test/support/server-main-gc.ts`], {
+/**
+ * Starts the server program with these SWITCHBOARD_* variables (port 0 on loopback unless given), and
+ * these options for node (e.g. `--max-old-space-size=96`). It waits for the "listening" line, so the log
+ * level must stay at info or below.
+ */
+export async function startServerProcess(env: Record<string, string> = {}, nodeArgs: readonly string[] = []): Promise<ServerProcess> {
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, "--expose-gc", `${root}node_modules/vite-node/vite-node.mjs`, `${root}test/support/server-main-gc.ts`], {
     cwd: root,
     env: { ...process.env, SWITCHBOARD_HOST: "127.0.0.1", SWITCHBOARD_PORT: "0", SWITCHBOARD_DEMO: "off", ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -69,8 +78,16 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     },
+    rssBytes() {
+      const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"));
+      return match ? Number(match[1]) * 1024 : Number.NaN;
+    },
     async stop() {
       if (exitCode === undefined) child.kill("SIGTERM");
+      return exited;
+    },
+    async kill() {
+      if (exitCode === undefined) child.kill("SIGKILL");
       return exited;
     },
   };

@@ -4,6 +4,7 @@ import * as net from "node:net";
 export class TcpProxy {
   private readonly server: net.Server;
   private readonly open = new Set<net.Socket>();
+  private readonly upstreams = new Map<net.Socket, net.Socket>();
   private port = 0;
 
   constructor(private readonly targetPort: number) {
@@ -15,6 +16,8 @@ export class TcpProxy {
         socket.on("error", () => {});
       }
       client.pipe(upstream).pipe(client);
+      this.upstreams.set(upstream, client);
+      upstream.once("close", () => this.upstreams.delete(upstream));
       client.once("close", () => upstream.destroy());
       upstream.once("close", () => client.destroy());
     });
@@ -47,6 +50,22 @@ export class TcpProxy {
   /** Accepts connections again, on the same port. */
   async resume(): Promise<void> {
     await new Promise<void>((resolve) => this.server.listen(this.port, "127.0.0.1", resolve));
+  }
+
+  /**
+   * A client that stops reading: nothing more is read from the server's side of every connection open
+   * now, so the server's writes back up (TCP flow control) once the kernel buffers fill. Requests still
+   * pass. `unstall()` reads again.
+   */
+  stall(): void {
+    for (const [upstream, client] of this.upstreams) {
+      upstream.unpipe(client);
+      upstream.pause();
+    }
+  }
+
+  unstall(): void {
+    for (const [upstream, client] of this.upstreams) upstream.pipe(client);
   }
 
   async close(): Promise<void> {

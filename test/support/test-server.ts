@@ -13,7 +13,8 @@ import type { StoreLimits } from "../../src/store/store.js";
 export type Protocol = "connect" | "grpc" | "grpc-web";
 export const protocols: readonly Protocol[] = ["connect", "grpc", "grpc-web"];
 
-export interface ConfigOverrides extends Partial<Omit<Config, "limits" | "rooms">> {
+export interface ConfigOverrides extends Partial<Omit<Config, "limits" | "rooms" | "connections">> {
+  readonly connections?: Partial<Config["connections"]>;
   readonly limits?: Partial<SignalingLimits & StoreLimits>;
   readonly rooms?: Partial<Config["rooms"]>;
 }
@@ -28,6 +29,7 @@ export async function startTestServer(overrides: ConfigOverrides = {}, options: 
     ...overrides,
     limits: { ...base.limits, ...overrides.limits },
     rooms: { ...base.rooms, ...overrides.rooms },
+    connections: { ...base.connections, ...overrides.connections },
   };
   return startServer(config, options);
 }

@@ -1,19 +1,22 @@
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { limitExceeded } from "../../service/limit-error.js";
+import { abandonStreamKey, StreamQueues } from "../../service/stream-queue.js";
 import type { HealthCheckRequest } from "../../../gen/health/v1/health_pb.js";
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../../../gen/health/v1/health_pb.js";
-import { AsyncQueue } from "../../lib/async-queue.js";
 import type { HealthStatus } from "./health-status.js";
 
 export interface HealthServiceOptions {
   /** Watch streams open at once; more fail with RESOURCE_EXHAUSTED. */
   readonly maxWatchStreams: number;
+  /** The queues of the process's streams; default limits when absent. */
+  readonly streamQueues?: StreamQueues;
 }
 
 /** grpc.health.v1.Health over a HealthStatus, as grpc-health-probe and Kubernetes gRPC probes expect. */
 export function createHealthService(status: HealthStatus, options: HealthServiceOptions): ServiceImpl<typeof Health> {
   let watching = 0;
+  const queues = options.streamQueues ?? new StreamQueues();
   return {
     check(req: HealthCheckRequest) {
       const current = status.get(req.service);
@@ -34,7 +37,8 @@ export function createHealthService(status: HealthStatus, options: HealthService
         );
       }
       watching++;
-      const changes = new AsyncQueue<void>();
+      // A change only says "read the status again": any number of them merge into one.
+      const changes = queues.create<void>("Health.Watch", () => 16, { supersedes: () => true, abandon: ctx.values.get(abandonStreamKey) });
       const unsubscribe = status.onChange(() => changes.push());
       try {
         let sent: ServingStatus | undefined;
@@ -48,6 +52,7 @@ export function createHealthService(status: HealthStatus, options: HealthService
         }
       } finally {
         unsubscribe();
+        changes.close();
         watching--;
       }
     },

@@ -31,7 +31,7 @@ export async function openMongoStore(
     const writeGuard = concessions.writeGuard(options.collection);
     // With a change stream the ticks only end watches whose channel expired (the database deletes late).
     const sink = channelFeedSink(hub, clock);
-    const feed = await startFeed({ changeStreams: shared.capabilities.changeStreams, collection, sink, options, clock, logger, tick: (now) => hub.expire(now) });
+    const feed = await startFeed({ changeStreams: shared.capabilities.changeStreams, pollLookup: concessions.pollLookup, collection, sink, options, clock, logger, tick: (now) => hub.expire(now) });
     stops.push(feed.stopTimers);
     const { watchMode, changeStream } = feed;
     logger.info("mongodb store ready", {

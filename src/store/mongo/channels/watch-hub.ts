@@ -1,10 +1,10 @@
-import type { Filter } from "mongodb";
 import type { Clock } from "../../../lib/clock.js";
 import type { ChannelChange, ChannelListener, Unsubscribe } from "../../store.js";
 import { StoreError } from "../../store.js";
 import type { ChannelDocument } from "./document.js";
 import { toState } from "./document.js";
 import type { FeedSink } from "../deployment/feed-sink.js";
+import { pollFiltersByCounter } from "../deployment/poll-filter.js";
 
 interface Watched {
   readonly listeners: Set<ChannelListener>;
@@ -44,8 +44,8 @@ export class WatchHub {
   }
 
   /** Each watched channel with the newest version its listeners have. */
-  versions(): [id: string, version: number][] {
-    return [...this.watched].map(([id, entry]) => [id, entry.version]);
+  *versions(): Iterable<[id: string, version: number]> {
+    for (const [id, entry] of this.watched) yield [id, entry.version];
   }
 
   /** Tells the channel's watchers of its document as it is now (each version once). */
@@ -62,7 +62,8 @@ export class WatchHub {
     // Created, nothing changed yet: nothing to tell, as in every store (a poll may read it between subscribe and first change).
     if (doc.version === 1) return;
     entry.version = doc.version;
-    this.notify(entry, { kind: "updated", state: toState(doc) });
+    // Version 1 is the channel as created: no change to tell (a poll may read it before the first change lands).
+    if (doc.version > 1) this.notify(entry, { kind: "updated", state: toState(doc) });
   }
 
   /** The channel's document was deleted: it expired (a closed one was seen closed before). */
@@ -97,10 +98,7 @@ export class WatchHub {
 /** The channel hub as the feeds see it: documents newer than the version each channel's watchers have. */
 export function channelFeedSink(hub: WatchHub, clock: Clock): FeedSink<ChannelDocument> {
   return {
-    pollFilter(): Filter<ChannelDocument> | undefined {
-      const watched = hub.versions();
-      return watched.length === 0 ? undefined : { $or: watched.map(([id, version]) => ({ _id: id, version: { $gt: version } })) };
-    },
+    pollFilters: (lookup) => pollFiltersByCounter<ChannelDocument>("version", [...hub.versions()], lookup),
     deliver(docs) {
       const now = clock.now();
       for (const doc of docs) hub.publish(doc, now);

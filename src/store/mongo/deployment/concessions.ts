@@ -4,6 +4,7 @@ import type { Capabilities } from "./capabilities.js";
 import type { Expiring, ExpiryMode } from "./expiry.js";
 import { ensureExpiryIndex, startSweeper } from "./expiry.js";
 import type { StoreLogger } from "./options.js";
+import type { PollLookup } from "./poll-filter.js";
 import type { WriteGuard } from "./write-lock.js";
 import { atomicUpdates, LeaseLock } from "./write-lock.js";
 
@@ -23,6 +24,8 @@ export interface Concessions {
   expireDocuments<TDoc extends Expiring>(collection: Collection<TDoc>, clock: Clock, what: string): Promise<() => void>;
   /** `range`: one indexed query per batch; `by-id`: one `_id` lookup per event, where other filters scan the collection. */
   readonly eventLookup: "range" | "by-id";
+  /** `range`: grouped poll queries; `by-id`: one `_id` lookup per watched document while few are watched (see poll-filter.ts). */
+  readonly pollLookup: PollLookup;
   /** Whether a write deletes the room events the backlog limit trimmed at once (else they expire); only where the delete is indexed. */
   readonly trimBacklogEagerly: boolean;
 }
@@ -39,6 +42,7 @@ export function concessionsFor(capabilities: Capabilities, db: Db, leaseMs: numb
       return startSweeper(collection, clock, sweepIntervalMs, logger);
     },
     eventLookup: capabilities.indexedQueries ? "range" : "by-id",
+    pollLookup: capabilities.indexedQueries ? "range" : "by-id",
     trimBacklogEagerly: capabilities.indexedQueries,
   };
 }

@@ -1,4 +1,5 @@
 import type { Filter } from "mongodb";
+import type { PollLookup } from "./poll-filter.js";
 
 /**
  * What a feed (one polling query per interval, or one change stream per
@@ -6,8 +7,12 @@ import type { Filter } from "mongodb";
  * collection, which fans them out to this process's watchers.
  */
 export interface FeedSink<TDoc> {
-  /** ONE filter for the watched documents that moved past what their watchers have; undefined when nothing is watched. */
-  pollFilter(): Filter<TDoc> | undefined;
+  /**
+   * The queries for the watched documents that moved past what their
+   * watchers have (see pollFiltersByCounter): a few per poll however many
+   * watchers there are, none when nothing is watched.
+   */
+  pollFilters(lookup: PollLookup): Filter<TDoc>[];
   /** Documents as they are now, in the order they were read; the feed waits for the returned promise before its next poll. */
   deliver(docs: readonly TDoc[]): void | Promise<void>;
   /** A document was deleted. */

@@ -25,9 +25,10 @@ export function runtimeHealth(runtime: StoreRuntime<Document & { _id: string }>)
   return deployment.health({ store: "mongodb", watchMode, expiry: deployment.concessions.expiry, writes: writeGuard.kind });
 }
 
-/** Stops the store's timers and change stream, then lets go of the client. */
+/** Stops the store's timers and change stream, waits for lock releases under way, then lets go of the client. */
 export async function closeRuntime(runtime: StoreRuntime<Document & { _id: string }>): Promise<void> {
   runtime.stopTimers();
   await runtime.changeStream?.close();
+  await runtime.writeGuard.settle?.();
   await runtime.release();
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Collection, Db } from "mongodb";
 import { MongoServerError } from "mongodb";
+import { KeyedSerializer } from "../../../lib/keyed-serializer.js";
 import { StoreError } from "../../store.js";
 import { guarded } from "./unavailable.js";
 
@@ -24,6 +25,8 @@ export interface WriteGuard {
    * again under a new lock while its conditions still hold.
    */
   run<T>(id: string, write: (fence: Fence) => Promise<T | null>, stillApplies: () => Promise<boolean>): Promise<T | null | undefined>;
+  /** Waits for work still going on after `run` returned (lock releases), before the client closes. */
+  settle?(): Promise<void>;
 }
 
 const noFence: Fence = { filter: {}, set: {} };
@@ -61,6 +64,14 @@ const duplicateKey = 11000;
 export class LeaseLock implements WriteGuard {
   readonly kind = "lease-lock";
   private lastToken = 0;
+  /**
+   * This process's writes of one id queue here before they ask for the lock:
+   * they would only collide on the lock document and retry (an insert, a
+   * count, a delete and a pause per try), where in turn each takes it at once.
+   */
+  private readonly local = new KeyedSerializer();
+  /** Lock releases under way, per id: `run` returns without waiting for them; the next local write of the id does. */
+  private readonly releases = new Map<string, Promise<void>>();
 
   constructor(
     private readonly locks: Collection<LockDocument>,
@@ -74,7 +85,16 @@ export class LeaseLock implements WriteGuard {
     return new LeaseLock(db.collection<LockDocument>(`${collection}.locks`), leaseMs, now);
   }
 
-  async run<T>(id: string, write: (fence: Fence) => Promise<T | null>, stillApplies: () => Promise<boolean>): Promise<T | null | undefined> {
+  run<T>(id: string, write: (fence: Fence) => Promise<T | null>, stillApplies: () => Promise<boolean>): Promise<T | null | undefined> {
+    return this.local.run(id, () => this.runLocked(id, write, stillApplies));
+  }
+
+  async settle(): Promise<void> {
+    await Promise.all(this.releases.values());
+  }
+
+  private async runLocked<T>(id: string, write: (fence: Fence) => Promise<T | null>, stillApplies: () => Promise<boolean>): Promise<T | null | undefined> {
+    await this.releases.get(id);
     const giveUpAt = this.now() + 2 * this.leaseMs;
     for (;;) {
       const owner = randomUUID();
@@ -84,10 +104,22 @@ export class LeaseLock implements WriteGuard {
         const result = await write({ filter: { $or: [{ fence: { $exists: false } }, { fence: { $lt: token } }] }, set: { fence: token } });
         if (result !== null || !(await stillApplies())) return result;
       } finally {
-        await this.locks.deleteOne({ _id: id, owner }).catch(() => {});
+        this.release(id, owner);
       }
       // Fenced out: a later holder wrote meanwhile. The conditions still hold, so try again under a new lock.
     }
+  }
+
+  /** Deletes the lock without making the caller wait: one round trip less per write; only the next local write of `id` waits for it. */
+  private release(id: string, owner: string): void {
+    const done = this.locks.deleteOne({ _id: id, owner }).then(
+      () => {},
+      () => {},
+    );
+    this.releases.set(id, done);
+    void done.then(() => {
+      if (this.releases.get(id) === done) this.releases.delete(id);
+    });
   }
 
   /**

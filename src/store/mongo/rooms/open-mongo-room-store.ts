@@ -44,7 +44,7 @@ export async function openMongoRoomStore(
     let store: MongoRoomStore | undefined;
     const feed = await guardedRoom("*", () =>
       startFeed({
-        changeStreams: shared.capabilities.changeStreams,
+        changeStreams: shared.capabilities.changeStreams, pollLookup: concessions.pollLookup,
         collection: rooms,
         sink: hub,
         options,

@@ -4,6 +4,8 @@ import { RoomStoreError } from "../../room-store.js";
 import type { Unsubscribe } from "../../store.js";
 import type { FeedSink } from "../deployment/feed-sink.js";
 import type { StoreLogger } from "../deployment/options.js";
+import type { PollLookup } from "../deployment/poll-filter.js";
+import { counterClauses, idClauses, packClauses, pollsById } from "../deployment/poll-filter.js";
 import type { RoomDocument, RoomEventDocument } from "./room-document.js";
 import type { EventRange } from "./room-events.js";
 import { eventsAfter, firstGap, missingRange } from "./room-events.js";
@@ -63,12 +65,21 @@ export class RoomWatchHub implements FeedSink<RoomDocument> {
     return this.watched.size;
   }
 
-  pollFilter(): Filter<RoomDocument> | undefined {
-    if (this.watched.size === 0) return undefined;
-    const clauses = [...this.watched].map(([room, { epoch, cursor }]) =>
-      epoch === undefined ? { _id: room } : { _id: room, $or: [{ sequence: { $gt: cursor } }, { epoch: { $ne: epoch } }] },
-    );
-    return { $or: clauses } as Filter<RoomDocument>;
+  /** Rooms past their watchers' cursor, rooms of another incarnation (epoch), rooms whose epoch is not known yet: one query for up to maxIdsPerPollQuery rooms. */
+  pollFilters(lookup: PollLookup): Filter<RoomDocument>[] {
+    if (pollsById(lookup, this.watched.size)) {
+      return [...this.watched].map(([room, { epoch, cursor }]) =>
+        epoch === undefined ? { _id: room } : { _id: room, $or: [{ sequence: { $gt: cursor } }, { epoch: { $ne: epoch } }] },
+      );
+    }
+    const known = [...this.watched].filter(([, { epoch }]) => epoch !== undefined);
+    const unknown = [...this.watched].filter(([, { epoch }]) => epoch === undefined).map(([room]) => room);
+    const epochs = new Map(known.map(([room, { epoch }]) => [room, epoch!]));
+    return packClauses([
+      ...counterClauses<RoomDocument>("sequence", known.map(([room, { cursor }]) => [room, cursor] as const)),
+      ...idClauses<RoomDocument>([...epochs.keys()], (chunk) => ({ _id: { $in: chunk }, epoch: { $nin: chunk.map((room) => epochs.get(room)!) } })),
+      ...idClauses<RoomDocument>(unknown, (chunk) => ({ _id: { $in: chunk } })),
+    ]);
   }
 
   /** Never rejects: a failed fetch ends the watches (unavailable) or waits for the next document. */

@@ -1,0 +1,145 @@
+import type { Client } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { afterEach, describe, expect, it } from "vitest";
+import type { WatchRoomResponse } from "../gen/signaling/v1/room_pb.js";
+import { MessageKind, RoomService } from "../gen/signaling/v1/room_pb.js";
+import { limitSettingHeader } from "../src/service/limit-error.js";
+import { join, roomName, roomServers } from "./support/rooms.js";
+import type { ServerProcess } from "./support/server-process.js";
+import { startServerProcess } from "./support/server-process.js";
+import { TcpProxy } from "./support/tcp-proxy.js";
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const messageBytes = 64 * KiB;
+
+/** Each room client on its own HTTP/2 connection, so a stalled stream stalls nothing else. */
+const ownConnection = (url: string): Client<typeof RoomService> => createClient(RoomService, createGrpcTransport({ baseUrl: url }));
+const body = (n: number) => `${n}:`.padEnd(messageBytes, "x");
+const numberOf = (message: WatchRoomResponse) => (message.event.case === "message" ? Number(message.event.value.body.split(":")[0]) : undefined);
+
+/**
+ * Two members in a room: `sender` and `reader`. The reader's WatchRoom stream is opened through a TCP
+ * proxy and its snapshot read, then the proxy stops reading from the server (a client that stopped
+ * reading, or a stalled network: a Node client that merely stops iterating still takes in everything)
+ * until `drain` is called.
+ */
+async function stalledRoom(url: string) {
+  const room = roomName();
+  const senderClient = ownConnection(url);
+  const sender = await join(senderClient, room, "sender", 2);
+  const proxy = new TcpProxy(Number(new URL(url).port));
+  const readerClient = ownConnection(await proxy.listen());
+  const reader = await join(readerClient, room, "reader");
+  const stream = readerClient.watchRoom({ room, session: reader.session })[Symbol.asyncIterator]();
+  const snapshot = await stream.next();
+  let last = snapshot.value!.sequence;
+  proxy.stall();
+  return {
+    send: (n: number) => senderClient.sendMessage({ room, session: sender.session, toSessionId: reader.sessionId, kind: MessageKind.DATA, body: body(n) }),
+    /** Reads the stalled stream to its end: the message numbers it delivered and the error it ended with. */
+    async drain(): Promise<{ numbers: number[]; error: ConnectError }> {
+      proxy.unstall();
+      const numbers: number[] = [];
+      try {
+        for (;;) {
+          const { value, done } = await stream.next();
+          if (done) throw new Error("the stream ended without an error");
+          last = value.sequence;
+          const n = numberOf(value);
+          if (n !== undefined) numbers.push(n);
+        }
+      } catch (error) {
+        return { numbers, error: ConnectError.from(error) };
+      }
+    },
+    /** Resumes after the last sequence received and reads until message `upTo` arrives. */
+    async resume(upTo: number): Promise<number[]> {
+      const numbers: number[] = [];
+      for await (const message of readerClient.watchRoom({ room, session: reader.session, afterSequence: last })) {
+        const n = numberOf(message);
+        if (n !== undefined) numbers.push(n);
+        if (n === upTo) break;
+      }
+      await proxy.close();
+      return numbers;
+    },
+    close: () => proxy.close(),
+  };
+}
+
+describe("a watcher that stops reading", () => {
+  const servers = roomServers();
+
+  it("has its stream ended with RESOURCE_EXHAUSTED naming the setting, and a resume delivers the rest, nothing lost", { timeout: 60_000 }, async () => {
+    const server = await servers({ rooms: { maxBacklogBytes: 64 * MiB }, streams: { maxQueuedBytes: 1 * MiB, maxQueuedMessages: 1000, maxQueuedBytesTotal: 64 * MiB } });
+    const room = await stalledRoom(server.url);
+    // More than the kernel's loopback socket buffers take in (a few MiB each way), so the server's writes back up.
+    const total = 500;
+    for (let n = 1; n <= total; n++) await room.send(n);
+    const { numbers: before, error } = await room.drain();
+    expect(Code[error.code]).toBe("ResourceExhausted");
+    expect(error.metadata.get(limitSettingHeader)).toBe("stream-max-queued-bytes");
+    expect(error.message).toContain("stream-max-queued-bytes");
+    // What was already on its way (HTTP/2 window and socket buffers) arrives before the error: a few messages.
+    expect(before.length).toBeLessThan(total);
+
+    const after = await room.resume(total);
+    expect([...before, ...after]).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+  });
+});
+
+describe("a watcher that never reads again", () => {
+  const servers = roomServers();
+
+  it("is cut at the transport one keep-alive interval after its stream overflowed, so it holds no slot", { timeout: 60_000 }, async () => {
+    const keepAliveIntervalMs = 500;
+    const server = await servers({
+      limits: { keepAliveIntervalMs },
+      rooms: { maxBacklogBytes: 64 * MiB, keepAliveIntervalMs },
+      streams: { maxQueuedBytes: 1 * MiB, maxQueuedMessages: 1000, maxQueuedBytesTotal: 64 * MiB },
+    });
+    const room = await stalledRoom(server.url);
+    expect(server.openRoomStreams()).toBe(1);
+    for (let n = 1; n <= 500; n++) await room.send(n);
+    for (let i = 0; i < 200 && server.openRoomStreams() > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(server.openRoomStreams()).toBe(0);
+    const { error } = await room.drain();
+    expect(Code[error.code]).toBe("ResourceExhausted");
+    await room.close();
+  });
+});
+
+describe("a watcher that stops reading while 2,000 × 64 KiB messages are sent to it", () => {
+  let server: ServerProcess | undefined;
+  afterEach(async () => {
+    await server?.kill();
+  });
+
+  it("costs the server at most its queue bound: it runs in a 96 MiB heap, and its RSS stays within 96 MiB of where it started", { timeout: 180_000 }, async () => {
+    // Default settings: 1 MiB per stream, and a WatchRoom stream holds at most half of the 256 KiB room backlog.
+    // The reader keeps its seat while the sending goes on after its stream ended.
+    server = await startServerProcess({ SWITCHBOARD_ROOM_SESSION_TIMEOUT_MS: "600000" }, ["--max-old-space-size=96"]);
+    const room = await stalledRoom(server.url);
+    for (let n = 1; n <= 20; n++) await room.send(n); // warm-up: code paths compiled, buffers grown
+    const baseline = server.rssBytes();
+    let peak = baseline;
+    const total = 2_000;
+    for (let n = 21; n <= total; n++) {
+      await room.send(n);
+      if (n % 20 === 0) peak = Math.max(peak, server.rssBytes());
+    }
+    peak = Math.max(peak, server.rssBytes());
+    const { numbers, error } = await room.drain();
+    await room.close();
+    const growthMiB = (peak - baseline) / MiB;
+    console.log(
+      `stalled watcher, ${total} × 64 KiB sent (${Math.round((total * messageBytes) / MiB)} MiB): server RSS ${Math.round(baseline / MiB)} MiB → ` +
+        `peak ${Math.round(peak / MiB)} MiB (+${growthMiB.toFixed(1)} MiB); the stalled stream delivered ${numbers.length} messages, then ${Code[error.code]}`,
+    );
+    expect(Code[error.code]).toBe("ResourceExhausted");
+    expect(error.metadata.get(limitSettingHeader)).toBe("stream-max-queued-bytes");
+    expect(growthMiB).toBeLessThan(96);
+  });
+});
