@@ -2,7 +2,7 @@
  * `npm run bench [-- options]`: the benchmark harness. See docs/benchmarks.md
  * for what it measures; `--help` for the options.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
@@ -17,11 +17,15 @@ import { startMongoBackend } from "./mongo-backend.js";
 import { ceiling } from "./scenarios/ceiling.js";
 import { growth } from "./scenarios/growth.js";
 import { idleStreams } from "./scenarios/idle-streams.js";
+import { perCall } from "./scenarios/per-call.js";
 import { pushLatency } from "./scenarios/push-latency.js";
 import type { SwitchboardOptions } from "./servers.js";
 import { loadCore, serverCore } from "./servers.js";
 
-const scenarioNames = ["exchanges", "peerjs", "latency", "idle", "growth", "ceiling", "mongodb"] as const;
+/** Whether `program` is on PATH. */
+const onPath = (program: string) => (process.env["PATH"] ?? "").split(":").some((dir) => dir !== "" && existsSync(path.join(dir, program)));
+
+const scenarioNames = ["exchanges", "peerjs", "latency", "idle", "growth", "ceiling", "per-call", "mongodb"] as const;
 type Scenario = (typeof scenarioNames)[number];
 
 interface Plan {
@@ -32,6 +36,8 @@ interface Plan {
   readonly growthLevels: readonly number[];
   /** Pairs in the growth scenario (the target is stated for 64). */
   readonly growthPairs: number;
+  /** Scenario 7: seconds of h2load per cell, and interleaved repetitions. */
+  readonly perCall: { readonly seconds: number; readonly repetitions: number };
 }
 
 const full: Plan = {
@@ -41,6 +47,7 @@ const full: Plan = {
   idleMs: 20_000,
   growthLevels: [1_000, 10_000, 100_000],
   growthPairs: 64,
+  perCall: { seconds: 3, repetitions: 4 },
 };
 
 const quick: Plan = {
@@ -50,6 +57,7 @@ const quick: Plan = {
   idleMs: 1_000,
   growthLevels: [500, 2_000],
   growthPairs: 16,
+  perCall: { seconds: 1, repetitions: 1 },
 };
 
 const help = `Usage: npm run bench -- [options]
@@ -187,6 +195,13 @@ async function main(): Promise<void> {
     const callers = [Math.max(...plan.concurrencies)];
     log(`scenario 6: the stack ceiling (bare Connect-Node server) at ${callers[0]} callers, ${plan.idleStreams} idle streams`);
     results.ceiling = await ceiling(callers, plan.timing, only.includes("idle") ? plan.idleStreams : 0, server);
+  }
+
+  if (only.includes("per-call") && !onPath("h2load")) {
+    results.pending.push("Scenario 7 (cost per call): h2load is not installed; run scripts/provision-h2load.sh (apt's nghttp2-client).");
+  } else if (only.includes("per-call")) {
+    log(`scenario 7: cost per call under h2load, ${plan.perCall.seconds} s per cell, ${plan.perCall.repetitions} repetition(s)`);
+    results.perCall = await perCall(plan.perCall.seconds, plan.perCall.repetitions, log);
   }
 
   if (only.includes("mongodb") && server.store === "memory") {

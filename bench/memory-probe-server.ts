@@ -4,7 +4,7 @@
  * in a child process started with --expose-gc and an IPC channel. Messages:
  * "mem" → {mem: process.memoryUsage() after three GCs}; "snap" → {snap: path
  * of a heap snapshot written after a GC}.
- * Usage (forked): memory-probe-server.js switchboard|ceiling
+ * Usage (forked): memory-probe-server.js switchboard|switchboard-connect-node|ceiling
  */
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -19,7 +19,9 @@ const send = process.send.bind(process);
 
 async function listen(kind: string): Promise<number> {
   if (kind === "ceiling") return listenCeiling(0);
-  const loaded = loadConfig(["--host", "127.0.0.1", "--port", "0", "--log-level", "warn", "--max-watch-streams", "100000"], {});
+  // "switchboard-connect-node": every call through connect-node's adapter (--lean-path off).
+  const route = kind === "switchboard-connect-node" ? ["--lean-path", "off"] : [];
+  const loaded = loadConfig(["--host", "127.0.0.1", "--port", "0", "--log-level", "warn", "--max-watch-streams", "100000", ...route], {});
   if (loaded.help) throw new Error("unexpected --help");
   return (await startServer(loaded.config)).port;
 }

@@ -1,3 +1,5 @@
+import type { PerCall } from "./scenarios/per-call.js";
+import { perCallTable } from "./scenarios/per-call.js";
 import type { RateResult } from "./lib/load.js";
 import type { LatencySummary } from "./lib/stats.js";
 import type { BenchResults, Target } from "./results.js";
@@ -129,6 +131,7 @@ export function renderReport(r: BenchResults, notes: string): string {
     );
   }
   if (r.ceiling) lines.push(...ceilingSection(r));
+  if (r.perCall) lines.push(...perCallSection(r.perCall));
   const errors = [...r.exchanges.flatMap((e) => e.results), ...(r.peerjs ? [...r.peerjs.connectAndRelay, ...r.peerjs.relayOnly] : [])]
     .map((x) => x.firstError)
     .filter((x): x is string => x !== undefined);
@@ -136,6 +139,17 @@ export function renderReport(r: BenchResults, notes: string): string {
   if (r.pending.length > 0) lines.push("## Not measured in this run", "", ...r.pending.map((p) => `- ${p}`), "");
   if (notes.trim() !== "") lines.push(notes.trim(), "");
   return lines.join("\n");
+}
+
+function perCallSection(p: PerCall): string[] {
+  return [
+    "## 7. Cost per call: bare stacks and both routes under h2load",
+    "",
+    `h2load (nghttp2's C load generator, pinned to the other core; 4 connections × 8 streams, h2c) drives one unary RPC at a time for ${p.seconds} s after a 1 s warm-up; the figure is the server process's CPU time over that window divided by the successful calls (median of ${p.repetitions} interleaved repetition${p.repetitions === 1 ? "" : "s"}). Connect rows send JSON; gRPC rows binary. \"Do-nothing\" servers (\`bench/per-call-servers.ts\`) are Switchboard's own listener, RPC route and interceptor pipeline with handlers that return a constant of the same shape, so the last column is what Switchboard's handlers, validation and store add on the same route.`,
+    "",
+    ...perCallTable(p),
+    "",
+  ];
 }
 
 function ceilingSection(r: BenchResults): string[] {

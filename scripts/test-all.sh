@@ -34,6 +34,8 @@ export FERRETDB_BACKEND=pg
 bash scripts/provision-coturn.sh
 bash scripts/provision-clients.sh
 bash scripts/provision-chromium.sh
+bash scripts/provision-conformance.sh
+bash scripts/provision-h2load.sh
 if ! wait "$ferretdb_pid"; then
   cat "$ferretdb_log" >&2
   echo "provision-ferretdb.sh failed (above)" >&2

@@ -1,7 +1,6 @@
 import type * as http from "node:http";
 import type * as http2 from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { Broadcast } from "../lib/broadcast.js";
 import type { Clock } from "../lib/clock.js";
 import { systemClock } from "../lib/clock.js";
@@ -30,13 +29,22 @@ import type { SpanExporter } from "@opentelemetry/sdk-trace";
 import { instrumentStore } from "./instrumented-store.js";
 import { isScrape, MetricsListener, serveScrape } from "./metrics/metrics-endpoint.js";
 import { ServerMetrics } from "./metrics/server-metrics.js";
-import { callGate, callPipeline } from "./pipeline/index.js";
+import { callPipeline } from "./pipeline/index.js";
 import type { Tracing } from "./tracing.js";
 import { callContextValues, peerAddress } from "./pipeline/client-address.js";
 import { probeStoreHealth } from "./store-health-probe.js";
 import routes from "./routes.js";
 import { DualProtocolListener } from "./listener.js";
 import { openStores } from "./store-factory.js";
+import type { RpcOptions } from "./lean/lean-path.js";
+import { rpcRoute } from "./rpc-route.js";
+import { IceService } from "../../gen/signaling/v1/ice_pb.js";
+
+/**
+ * The services the lean path may serve (when `lean-path` is on); health and
+ * reflection always go through connect-node.
+ */
+const leanServices = [SignalingService, IceService, RoomService];
 
 // Time the error responses of calls cut at the end of the grace period get to reach their clients.
 const responseFlushMs = 1000;
@@ -106,7 +114,6 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const cutCalls = new Broadcast<ConnectError>();
   const pipeline = {
     logger,
-    shutdown: shutdownCalls,
     cut: cutCalls,
     ...(metrics && { metrics: { metrics, streamKinds } }),
     ...(tracing && { tracing: tracing.interceptor }),
@@ -115,20 +122,24 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   let inFlight = 0;
   let idle: (() => void) | undefined;
 
-  const rpcHandler = connectNodeAdapter({
+  // One set of options for both routes: connect-node's adapter and the lean path.
+  const rpcOptions: RpcOptions = {
+    readMaxBytes: config.maxRequestBytes,
+    // Connect reads 0 as "no deadline allowed"; our 0 means no cap.
+    ...(config.maxTimeoutMs > 0 && { maxTimeoutMs: config.maxTimeoutMs }),
+    shutdown: shutdownCalls,
+    interceptors: callPipeline(pipeline),
+    contextValues: callContextValues(peerAddress),
+  };
+  const rpcHandler = rpcRoute({
+    ...rpcOptions,
     routes: routes({
       signaling: signaling.impl,
       ice: createIceService({ store: observedStore, clock, ice: config.ice }),
       rooms: rooms.impl,
       health: createHealthService(health, { maxWatchStreams: config.maxHealthWatchStreams, streamQueues }),
     }),
-    readMaxBytes: config.maxRequestBytes,
-    // Connect reads 0 as "no deadline allowed"; our 0 means no cap.
-    ...(config.maxTimeoutMs > 0 && { maxTimeoutMs: config.maxTimeoutMs }),
-    // No shutdownSignal: callGate aborts every call's signal at shutdown instead.
-    requestGate: callGate(pipeline),
-    interceptors: callPipeline(pipeline),
-    contextValues: callContextValues(peerAddress),
+    leanServices: config.leanPath ? leanServices : [],
   });
 
   const compat =

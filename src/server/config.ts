@@ -50,6 +50,12 @@ export interface Config {
   readonly streams: StreamQueueLimits;
   /** Caps and timeouts of the TCP connections on the port. */
   readonly connections: ConnectionLimits;
+  /**
+   * Whether plain unary and server-streaming Connect and gRPC calls take the
+   * lean path (src/server/lean/) rather than connect-node's adapter; both run
+   * the same implementations, interceptors and limits.
+   */
+  readonly leanPath: boolean;
   /** Prometheus metrics at GET /metrics. */
   readonly metrics: {
     readonly enabled: boolean;
@@ -186,6 +192,7 @@ export const settings = {
   storeHealthIntervalMs: setting("store-health-interval-ms", 2000, integer(100), "Time between checks that the store can be reached; grpc.health.v1.Health reports NOT_SERVING while it cannot."),
   corsAllowedOrigins: setting("cors-allowed-origins", [] as readonly string[], parseOrigins, "Comma-separated origins (e.g. `https://app.example.com`) whose browser scripts may call the API; `*` for any; empty: CORS closed."),
   demo: setting("demo", "on" as OnOff, onOff, "Serve the browser demo page at /demo (`on` or `off`)."),
+  leanPath: setting("lean-path", "on" as OnOff, onOff, "`on`: uncompressed unary and server-streaming Connect (POST) and gRPC calls skip connect-node's adapter for a leaner path with the same handlers, interceptors and limits; `off`: connect-node serves every call."),
   roomDefaultSeats: setting("room-default-seats", 2, integer(1), "Seats of a room whose creating JoinRoom gives none."),
   roomMaxSeats: setting("room-max-seats", 16, integer(1, 10000), "Most seats a JoinRoom may ask for."),
   roomSessionTimeoutMs: setting("room-session-timeout-ms", 30000, integer(1000), "How long a room member keeps its seat without a WatchRoom stream or RenewSession; also how long an empty room is kept."),
@@ -338,6 +345,7 @@ function toConfig(v: Values, ice: IceConfig): Config {
       idleTimeoutMs: v.idleTimeoutMs,
       http2MaxConcurrentStreams: v.http2MaxConcurrentStreams,
     },
+    leanPath: v.leanPath === "on",
     metrics: { enabled: v.metrics === "on", port: v.metricsPort === "" ? undefined : v.metricsPort },
     tracing: v.otlpEndpoint === "" ? undefined : { endpoint: v.otlpEndpoint, serviceName: v.tracingServiceName, sampleRatio: v.tracingSampleRatio },
   };

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
+import { createHash, randomFillSync, randomUUID, timingSafeEqual } from "node:crypto";
 import type { ChannelState, Side } from "../store/channel.js";
 
 /** A random (version 4) UUID: 122 random bits, URL-safe. */
@@ -9,9 +9,22 @@ export function newChannelId(): string {
 /** A room member's session id: a random (version 4) UUID, like a channel id. */
 export const newSessionId = newChannelId;
 
+const tokenBytes = 32;
+// CSPRNG bytes drawn 128 tokens at a time (one randomFillSync instead of one per token, as
+// randomUUID caches its entropy); every byte is used for one token only.
+const pool = Buffer.alloc(tokenBytes * 128);
+let poolOffset = pool.length;
+
 /** 256 random bits, base64url. */
 export function newToken(): string {
-  return randomBytes(32).toString("base64url");
+  if (poolOffset === pool.length) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  const token = pool.toString("base64url", poolOffset, poolOffset + tokenBytes);
+  pool.fill(0, poolOffset, poolOffset + tokenBytes);
+  poolOffset += tokenBytes;
+  return token;
 }
 
 /** Tokens are stored only as this hash. */

@@ -19,6 +19,12 @@ export interface ConfigOverrides extends Partial<Omit<Config, "limits" | "rooms"
   readonly rooms?: Partial<Config["rooms"]>;
 }
 
+/**
+ * Which route serves RPCs in this test run: vitest.config.ts runs the
+ * protocol suites a second time with SWITCHBOARD_TEST_LEAN_PATH=off.
+ */
+export const leanPathUnderTest = process.env["SWITCHBOARD_TEST_LEAN_PATH"] !== "off";
+
 /** A real server on a free loopback port, with the built-in defaults plus `overrides`. */
 export async function startTestServer(overrides: ConfigOverrides = {}, options: ServerOptions = {}): Promise<RunningServer> {
   const base = defaultConfig();
@@ -26,6 +32,7 @@ export async function startTestServer(overrides: ConfigOverrides = {}, options: 
     ...base,
     host: "127.0.0.1",
     port: 0,
+    leanPath: leanPathUnderTest,
     ...overrides,
     limits: { ...base.limits, ...overrides.limits },
     rooms: { ...base.rooms, ...overrides.rooms },

@@ -1,7 +1,6 @@
-import type { ConnectError, HandlerContext, Interceptor } from "@connectrpc/connect";
+import type { ConnectError, Interceptor } from "@connectrpc/connect";
 import type { Broadcast } from "../../lib/broadcast.js";
 import type { Logger } from "../logger.js";
-import { abortOnShutdown } from "./call-abort.js";
 import { errorTranslation } from "./errors.js";
 import type { ServerMetrics } from "../metrics/server-metrics.js";
 import { hardStop } from "./hard-stop.js";
@@ -10,11 +9,6 @@ import { requestLog } from "./request-log.js";
 
 export interface PipelineOptions {
   readonly logger: Logger;
-  /**
-   * Fires when the server starts shutting down: every call's signal aborts with its reason, so watch
-   * streams end with it. Use this instead of the router's `shutdownSignal` (see call-abort.ts).
-   */
-  readonly shutdown: Broadcast<ConnectError>;
   /** Fires at the end of the shutdown grace period: calls still running then fail with its reason. */
   readonly cut: Broadcast<ConnectError>;
   /** Prometheus metrics; none are kept when undefined (`--metrics off`). */
@@ -48,16 +42,4 @@ export function callPipeline(options: PipelineOptions): Interceptor[] {
     errorTranslation(options.logger),
     hardStop(options.cut),
   ];
-}
-
-/**
- * What runs for every call once its headers are in and before its body is
- * read (the router's `requestGate`): a route that builds its own
- * HandlerContext (a lean path) calls it with that context too.
- */
-export function callGate(options: PipelineOptions): (context: HandlerContext) => void {
-  const onShutdown = abortOnShutdown(options.shutdown);
-  return (context) => {
-    onShutdown(context);
-  };
 }

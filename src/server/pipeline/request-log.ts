@@ -19,11 +19,12 @@ const serverFaults = new Set([Code.Internal, Code.Unknown, Code.DataLoss, Code.U
 export function requestLog(logger: Logger): Interceptor {
   return (next) => (request) => {
     const started = performance.now();
-    const input = { messages: 0, errors: new WeakSet<object>() };
-    const req = request.stream ? { ...request, message: noticingErrors(request.message, input) } : request;
+    // Only streams read their request messages after this point (a unary message is decoded before it).
+    const input = request.stream ? { messages: 0, errors: new WeakSet<object>() } : undefined;
+    const req = request.stream && input ? { ...request, message: noticingErrors(request.message, input) } : request;
     // A server-streaming call takes one message: none or a second is a request that cannot be read.
     const unreadable = (error: unknown) =>
-      input.errors.has(error as object) || (req.method.methodKind === "server_streaming" && input.messages !== 1);
+      input !== undefined && (input.errors.has(error as object) || (req.method.methodKind === "server_streaming" && input.messages !== 1));
     return whenCallEnds(next(req), (error) => {
       const code = error === undefined ? undefined : ConnectError.from(error).code;
       const fault = code !== undefined && serverFaults.has(code) && !unreadable(error);

@@ -1,0 +1,156 @@
+import type { DescMessage } from "@bufbuild/protobuf";
+import { create, isMessage } from "@bufbuild/protobuf";
+import type { HandlerContext, Interceptor, UnaryRequest } from "@connectrpc/connect";
+import { createAsyncIterable } from "@connectrpc/connect/protocol";
+import type { CallContext } from "./call-context.js";
+import type { LeanMethodSpec } from "./route-table.js";
+
+type AnyFn = Parameters<Interceptor>[0];
+type AnyRequest = Parameters<AnyFn>[0];
+type AnyResponse = Awaited<ReturnType<AnyFn>>;
+type Message = UnaryRequest["message"];
+
+/**
+ * What interceptors get: connect-es's request shape, reading the call's
+ * context lazily, so headers and the signal are built only if someone reads
+ * them. Object literals with getters, so an interceptor's `{ ...req }` copies them.
+ */
+function leanRequest(stream: boolean, message: unknown, ctx: CallContext): AnyRequest {
+  return {
+    stream,
+    message,
+    method: ctx.method,
+    service: ctx.service,
+    requestMethod: ctx.requestMethod,
+    get url() {
+      return ctx.url;
+    },
+    get signal() {
+      return ctx.signal;
+    },
+    get header() {
+      return ctx.requestHeader;
+    },
+    contextValues: ctx.values,
+  } as AnyRequest;
+}
+
+function leanResponse(stream: boolean, message: unknown, ctx: CallContext): AnyResponse {
+  return {
+    stream,
+    message,
+    method: ctx.method,
+    service: ctx.service,
+    get header() {
+      return ctx.responseHeader;
+    },
+    get trailer() {
+      return ctx.responseTrailer;
+    },
+  } as AnyResponse;
+}
+
+/** The context the implementation sees: the call's, or — if an interceptor replaced parts of the request — merged as connect-es does. */
+function contextFor(ctx: CallContext, req: AnyRequest, original: AnyRequest): HandlerContext {
+  if (req === original) return ctx;
+  return {
+    method: ctx.method,
+    service: req.service,
+    requestMethod: ctx.requestMethod,
+    url: ctx.url,
+    protocolName: ctx.protocolName,
+    timeoutMs: ctx.timeoutMs,
+    signal: req.signal,
+    requestHeader: req.header,
+    values: req.contextValues,
+    get responseHeader() {
+      return ctx.responseHeader;
+    },
+    get responseTrailer() {
+      return ctx.responseTrailer;
+    },
+  };
+}
+
+/** Copies headers an interceptor returned in new objects into the call's (connect-es's copyHeaders). */
+function adoptHeaders(ctx: CallContext, res: AnyResponse, original: AnyResponse | undefined, part: "header" | "trailer"): void {
+  if (res === original) return;
+  if (part === "header") copyInto(res.header, ctx.responseHeaderIfAny, () => ctx.responseHeader);
+  else copyInto(res.trailer, ctx.responseTrailerIfAny, () => ctx.responseTrailer);
+}
+
+function copyInto(from: Headers, current: Headers | undefined, target: () => Headers): void {
+  if (from === current) return;
+  const to = target();
+  to.forEach((_, key) => to.delete(key));
+  from.forEach((value, key) => to.set(key, value));
+}
+
+const normalize = (schema: DescMessage, value: unknown): Message =>
+  (isMessage(value, schema) ? value : create(schema, value as never)) as Message;
+
+function chain(fn: AnyFn, interceptors: readonly Interceptor[]): AnyFn {
+  let next = fn;
+  for (let i = interceptors.length - 1; i >= 0; i--) next = interceptors[i]!(next);
+  return next;
+}
+
+/**
+ * Runs a unary implementation through `interceptors` (outermost first),
+ * as connect-es's invokeUnaryImplementation does, and returns the output message.
+ */
+export async function invokeUnary(spec: Extract<LeanMethodSpec, { kind: "unary" }>, ctx: CallContext, input: Message, interceptors: readonly Interceptor[]): Promise<Message> {
+  const output = spec.method.output;
+  const request = leanRequest(false, input, ctx);
+  let response: AnyResponse | undefined;
+  const handler: AnyFn = async (req) => {
+    const result = await spec.impl(req.message as never, contextFor(ctx, req, request));
+    return (response = leanResponse(false, normalize(output, result), ctx));
+  };
+  const res = await chain(handler, interceptors)(request);
+  adoptHeaders(ctx, res, response, "header");
+  adoptHeaders(ctx, res, response, "trailer");
+  return res.message as Message;
+}
+
+/**
+ * Runs a server-streaming implementation through `interceptors` and returns
+ * its messages (normalised to messages one by one, without another generator
+ * stage) and a function that adopts the trailers an interceptor set once the
+ * stream is done.
+ */
+export async function invokeServerStream(
+  spec: Extract<LeanMethodSpec, { kind: "server_streaming" }>,
+  ctx: CallContext,
+  input: Message,
+  interceptors: readonly Interceptor[],
+): Promise<{ messages: AsyncIterator<Message>; finish(): void }> {
+  const output = spec.method.output;
+  const request = leanRequest(true, createAsyncIterable([input]), ctx);
+  let response: AnyResponse | undefined;
+  const handler: AnyFn = async (req) => {
+    const single = await firstOf(req.message as AsyncIterable<Message>);
+    const it = spec.impl(single as never, contextFor(ctx, req, request))[Symbol.asyncIterator]();
+    const normalised: AsyncIterableIterator<Message> = {
+      next: async () => {
+        const r = await it.next();
+        return r.done ? r : { done: false, value: normalize(output, r.value) };
+      },
+      return: (value?: unknown) => (it.return ? it.return(value as never) : Promise.resolve({ done: true, value })) as Promise<IteratorResult<Message>>,
+      throw: (error?: unknown) => (it.throw ? it.throw(error) : Promise.reject(error)) as Promise<IteratorResult<Message>>,
+      [Symbol.asyncIterator]() {
+        return normalised;
+      },
+    };
+    return (response = leanResponse(true, normalised, ctx));
+  };
+  const res = await chain(handler, interceptors)(request);
+  adoptHeaders(ctx, res, response, "header");
+  const messages = (res.message as AsyncIterable<Message>)[Symbol.asyncIterator]();
+  return { messages, finish: () => adoptHeaders(ctx, res, response, "trailer") };
+}
+
+async function firstOf(messages: AsyncIterable<Message>): Promise<Message> {
+  for await (const message of messages) return message;
+  throw new Error("unreachable: the lean path always passes one message");
+}

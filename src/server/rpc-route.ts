@@ -1,0 +1,41 @@
+import type { DescService } from "@bufbuild/protobuf";
+import type { ConnectRouter } from "@connectrpc/connect";
+import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { abortOnShutdown } from "./pipeline/call-abort.js";
+import type { RpcOptions } from "./lean/lean-path.js";
+import { createLeanPath } from "./lean/lean-path.js";
+import { RouteTable } from "./lean/route-table.js";
+import type { RequestHandler } from "./listener.js";
+
+export interface RpcRouteOptions extends RpcOptions {
+  /** Registers every service on the router (the `routes` function). */
+  readonly routes: (router: ConnectRouter) => void;
+  /** Services whose unary and server-streaming calls may take the lean path; empty: connect-node serves everything. */
+  readonly leanServices: readonly DescService[];
+  /** Passed to connect-node only (e.g. `acceptCompression`); what the lean path must honour too belongs in RpcOptions. */
+  readonly connectNode?: Omit<Partial<ConnectNodeAdapterOptions>, keyof RpcOptions | "routes">;
+}
+
+/**
+ * The request handler for every RPC: the lean path first (when it has
+ * services), connect-node's adapter for everything the lean path leaves.
+ * Both are built from the same options and the same route registrations.
+ */
+export function rpcRoute(options: RpcRouteOptions): RequestHandler {
+  const { routes, leanServices, connectNode: extra, ...rpcOptions } = options;
+  const { shutdown, ...shared } = rpcOptions;
+  const table = new RouteTable(new Set(leanServices));
+  const connectNode = connectNodeAdapter({
+    ...extra,
+    ...shared,
+    // No shutdownSignal: the gate joins each call to the shutdown broadcast in O(1) (see call-abort.ts).
+    requestGate: abortOnShutdown(shutdown),
+    routes: (router) => routes(table.record(router)),
+  });
+  if (table.size === 0) return connectNode;
+  const lean = createLeanPath(table, rpcOptions);
+  return (req, res) => {
+    if (!lean(req, res)) connectNode(req, res);
+  };
+}
