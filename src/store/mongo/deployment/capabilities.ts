@@ -24,7 +24,9 @@ const probeCollection = "switchboard.capabilities";
 /** Asks the server: `hello` (topology), `buildInfo` (FerretDB says so) and one TTL index on a probe collection, dropped after. */
 export async function detectCapabilities(client: MongoClient, db: Db): Promise<Capabilities> {
   const admin = client.db("admin");
-  const [hello, info] = await Promise.all([admin.command({ hello: 1 }), admin.command({ buildInfo: 1 })]);
+  // One after the other: an unreachable server fails the first with the reason (a second would only say the client closed).
+  const hello = await admin.command({ hello: 1 });
+  const info = await admin.command({ buildInfo: 1 });
   const ferretDb = typeof info["ferretdbVersion"] === "string";
   return {
     atomicConditionalUpdates: !ferretDb,
