@@ -248,7 +248,9 @@ export class DualProtocolListener {
         req.once("end", settled);
         stream.once("close", settled);
       }
-      res.once("finish", () => {
+      // The stream's own writable side, not the response's "finish": the compatibility layer emits that one only
+      // when the whole stream closes, which a client still uploading never lets happen.
+      stream.once("finish", () => {
         // After the trailers (Node sends them on setImmediate once the body is done).
         setImmediate(() => {
           if (!stream.closed && !remoteEnded(stream)) stream.close(NGHTTP2_NO_ERROR);
