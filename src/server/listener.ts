@@ -248,10 +248,11 @@ export class DualProtocolListener {
         req.once("end", settled);
         stream.once("close", settled);
       }
-      // The stream's own writable side, not the response's "finish": the compatibility layer emits that one only
-      // when the whole stream closes, which a client still uploading never lets happen.
-      stream.once("finish", () => {
-        // After the trailers (Node sends them on setImmediate once the body is done).
+      // Once the body is out ("wantTrailers"), not on the response's "finish": the compatibility layer emits that
+      // only when the whole stream closes, which a client still uploading never lets happen. Node sends the
+      // trailers on a setImmediate queued by its own wantTrailers listener, which runs first: resetting in a
+      // setImmediate queued here comes after them (as connect-node does).
+      stream.once("wantTrailers", () => {
         setImmediate(() => {
           if (!stream.closed && !remoteEnded(stream)) stream.close(NGHTTP2_NO_ERROR);
         });
