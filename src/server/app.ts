@@ -23,7 +23,7 @@ import { HealthCheckResponse_ServingStatus as ServingStatus } from "../../gen/he
 import { createHealthService } from "./health/health-service.js";
 import { HealthStatus } from "./health/health-status.js";
 import { callPipeline } from "./pipeline/index.js";
-import { callContextValues, peerAddress } from "./pipeline/client-address.js";
+import { callContextValues, clientAddressResolver } from "./pipeline/client-address.js";
 import { probeStoreHealth } from "./store-health-probe.js";
 import routes from "./routes.js";
 import { DualProtocolListener } from "./listener.js";
@@ -97,8 +97,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     // Connect reads 0 as "no deadline allowed"; our 0 means no cap.
     ...(config.maxTimeoutMs > 0 && { maxTimeoutMs: config.maxTimeoutMs }),
     shutdownSignal: shutdownController.signal,
-    interceptors: callPipeline({ logger, cutSignal: cutController.signal }),
-    contextValues: callContextValues(peerAddress),
+    interceptors: callPipeline({ logger, cutSignal: cutController.signal, rateLimits: config.rateLimits }),
+    contextValues: callContextValues(clientAddressResolver(config.clientAddress)),
   });
 
   const compat =

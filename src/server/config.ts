@@ -6,6 +6,10 @@ import type { MongoStoreOptions } from "../store/mongo/options.js";
 import type { StoreLimits } from "../store/store.js";
 import { parseCompatPath } from "./compat/compat-path.js";
 import { parseOrigins } from "./cors.js";
+import type { ClientAddressHeader, TrustedProxySettings } from "./pipeline/client-address.js";
+import { clientAddressHeaders, parseTrustedProxies } from "./pipeline/client-address.js";
+import type { RateLimitOptions } from "./pipeline/rate-limit.js";
+import { parseRate } from "./pipeline/rate-limit.js";
 import { anyText, iceConfig, parseTurnUrls, readableFile, validIceServers } from "./ice-settings.js";
 import type { LogLevel } from "./logger.js";
 import { logLevels } from "./logger.js";
@@ -42,6 +46,12 @@ export interface Config {
   readonly corsAllowedOrigins: readonly string[];
   /** Whether the browser demo is served at /demo. */
   readonly demo: boolean;
+  /** Origins besides its own that the demo page's `?api=` may name (and its CSP connect-src lists). */
+  readonly demoApiOrigins: readonly string[];
+  /** Where a call's client address comes from: the TCP peer, or a trusted proxy's header. */
+  readonly clientAddress: TrustedProxySettings;
+  /** Per-client token buckets by method class. */
+  readonly rateLimits: RateLimitOptions;
 }
 
 type Parser<T> = (text: string) => T;
@@ -88,6 +98,12 @@ const nonEmpty: Parser<string> = (text) => {
   return text.trim();
 };
 
+/** A rate such as `60/m`, or `0`; kept as text so the table and --help show it as written. */
+const rate: Parser<string> = (text) => {
+  parseRate(text);
+  return text.trim();
+};
+
 const writeConcern: Parser<"majority" | number> = (text) => (text.trim() === "majority" ? "majority" : integer(0, 50)(text));
 
 /** Every setting, in the order `--help` and the README list them. */
@@ -129,12 +145,13 @@ export const settings = {
   turnRestUrls: setting("turn-rest-urls", [] as string[], parseTurnUrls, "Comma-separated turn:/turns: URLs that get TURN REST credentials (coturn use-auth-secret)."),
   turnRestSecret: setting("turn-rest-secret", "", anyText, "Secret shared with those TURN servers (static-auth-secret); prefer the variable to the flag."),
   turnRestSecretFile: setting("turn-rest-secret-file", "", readableFile, "File holding that secret, instead of --turn-rest-secret."),
-  turnCredentialTtlSeconds: setting("turn-credential-ttl-seconds", 86400, integer(60, 7 * 86400), "How long a minted TURN credential is accepted."),
-  iceRequireToken: setting("ice-require-token", "off" as OnOff, onOff, "`on`: GetIceServers needs a channel id and one of its tokens."),
+  turnCredentialTtlSeconds: setting("turn-credential-ttl-seconds", 3600, integer(60, 7 * 86400), "How long a minted TURN credential is accepted."),
+  iceRequireToken: setting("ice-require-token", "on" as OnOff, onOff, "`on`: GetIceServers answers only a caller presenting a live channel's token or a room session; `off`: anyone."),
   maxHealthWatchStreams: setting("max-health-watch-streams", 1000, integer(1), "grpc.health.v1.Health Watch streams open at once."),
   storeHealthIntervalMs: setting("store-health-interval-ms", 2000, integer(100), "Time between checks that the store can be reached; grpc.health.v1.Health reports NOT_SERVING while it cannot."),
   corsAllowedOrigins: setting("cors-allowed-origins", [] as readonly string[], parseOrigins, "Comma-separated origins (e.g. `https://app.example.com`) whose browser scripts may call the API; `*` for any; empty: CORS closed."),
   demo: setting("demo", "on" as OnOff, onOff, "Serve the browser demo page at /demo (`on` or `off`)."),
+  demoApiOrigins: setting("demo-api-origins", [] as readonly string[], parseDemoOrigins, "Comma-separated origins besides its own that the demo page's `?api=` may point at; its Content-Security-Policy allows exactly these."),
   roomDefaultSeats: setting("room-default-seats", 2, integer(1), "Seats of a room whose creating JoinRoom gives none."),
   roomMaxSeats: setting("room-max-seats", 16, integer(1, 10000), "Most seats a JoinRoom may ask for."),
   roomSessionTimeoutMs: setting("room-session-timeout-ms", 30000, integer(1000), "How long a room member keeps its seat without a WatchRoom stream or RenewSession; also how long an empty room is kept."),
@@ -142,7 +159,22 @@ export const settings = {
   roomMaxBacklogBytes: setting("room-max-backlog-bytes", 262144, integer(1024), "Bytes of events a room keeps for members that reconnect with after_sequence (each event counts its text plus 64)."),
   maxRooms: setting("max-rooms", 10000, integer(1), "Rooms held at once, empty ones awaiting deletion included."),
   roomMaxWatchersPerSession: setting("room-max-watchers-per-session", 2, integer(1), "WatchRoom streams open at once for one member's session."),
+  maxTokenlessWatchersPerClient: setting("max-tokenless-watchers-per-client", 8, integer(1), "WatchChannel streams one client address may hold open without a channel token (they take none of a channel's slots)."),
+  trustedProxies: setting("trusted-proxies", [] as readonly string[], parseTrustedProxies, "Comma-separated addresses and CIDR ranges of proxies whose --client-address-header names the client; empty: the TCP peer is the client."),
+  clientAddressHeader: setting("client-address-header", "x-forwarded-for" as ClientAddressHeader, oneOf(clientAddressHeaders), "The header trusted proxies write: `x-forwarded-for` or `forwarded` (RFC 7239)."),
+  rateLimitCreate: setting("rate-limit-create", "60/m", rate, "Per client: CreateChannel, JoinRoom and GetIceServers calls, as `<count>/<s|m|h>` (bursts up to count); 0: no limit."),
+  rateLimitWrite: setting("rate-limit-write", "1200/m", rate, "Per client: SetOffer, SetAnswer, AddIceCandidate(s), CloseChannel, SendMessage, RenewSession and LeaveRoom calls; 0: no limit."),
+  rateLimitRead: setting("rate-limit-read", "1200/m", rate, "Per client: every other unary call (GetOffer, GetChannel, GetRoom, health Check, ...); 0: no limit."),
+  rateLimitStream: setting("rate-limit-stream", "120/m", rate, "Per client: streams opened (WatchChannel, WatchRoom, health Watch, reflection); 0: no limit."),
+  rateLimitMaxClients: setting("rate-limit-max-clients", 100000, integer(1), "Rate-limit budgets (client address or token, per class) held at once; the least recently used is forgotten first."),
 } satisfies Record<string, Setting<unknown>>;
+
+/** Origins for the demo's `?api=`: like --cors-allowed-origins, but never `*` (the page's CSP names each). */
+function parseDemoOrigins(text: string): readonly string[] {
+  const origins = parseOrigins(text);
+  if (origins.includes("*")) throw new Error("must name each origin; `*` is not accepted");
+  return origins;
+}
 
 type Settings = typeof settings;
 type Values = { [K in keyof Settings]: Settings[K]["default"] };
@@ -227,6 +259,7 @@ function toConfig(v: Values, ice: IceConfig): Config {
       keepAliveIntervalMs: v.keepAliveIntervalMs,
       maxChannels: v.maxChannels,
       maxCandidatesPerSide: v.maxCandidatesPerSide,
+      maxTokenlessWatchersPerClient: v.maxTokenlessWatchersPerClient,
     },
     rooms: {
       defaultSeats: v.roomDefaultSeats,
@@ -248,6 +281,17 @@ function toConfig(v: Values, ice: IceConfig): Config {
     storeHealthIntervalMs: v.storeHealthIntervalMs,
     corsAllowedOrigins: v.corsAllowedOrigins,
     demo: v.demo === "on",
+    demoApiOrigins: v.demoApiOrigins,
+    clientAddress: { trustedProxies: v.trustedProxies, header: v.clientAddressHeader },
+    rateLimits: {
+      rates: {
+        create: parseRate(v.rateLimitCreate),
+        write: parseRate(v.rateLimitWrite),
+        read: parseRate(v.rateLimitRead),
+        stream: parseRate(v.rateLimitStream),
+      },
+      maxClients: v.rateLimitMaxClients,
+    },
   };
 }
 
