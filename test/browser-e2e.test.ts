@@ -2,7 +2,11 @@ import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { WatchChannelResponse } from "../gen/signaling/v1/signaling_pb.js";
-import { Side } from "../gen/signaling/v1/signaling_pb.js";
+import { create } from "@bufbuild/protobuf";
+import { Side, WatchChannelResponseSchema } from "../gen/signaling/v1/signaling_pb.js";
+import { channelMessage, endMessage, eventMessage } from "../src/service/convert.js";
+import { eventsSince } from "../src/store/channel-events.js";
+import type { ChannelChange } from "../src/store/store.js";
 import type { RunningServer } from "../src/server/app.js";
 import type { Logger } from "../src/server/logger.js";
 import { createLogger } from "../src/server/logger.js";
@@ -11,7 +15,7 @@ import { chromiumForSuite } from "./support/chromium.js";
 import type { DemoFixture } from "./support/demo-fixture.js";
 import { outputDir, startDemoFixture } from "./support/demo-fixture.js";
 import { TcpProxy } from "./support/tcp-proxy.js";
-import { signalingClient, startTestServer } from "./support/test-server.js";
+import { startTestServer } from "./support/test-server.js";
 
 const haveChromium = chromiumForSuite("browser-e2e");
 const connectTimeout = { timeout: 30_000 };
@@ -34,7 +38,7 @@ describe.skipIf(!haveChromium)("the demo in headless Chromium", () => {
   });
 
   async function apiAllowing(origin: string, logger?: Logger): Promise<RunningServer> {
-    const api = await startTestServer({ demo: false, corsAllowedOrigins: [origin] }, { logger });
+    const api = await startTestServer({ port: fixture.nextApiPort(), demo: false, corsAllowedOrigins: [origin] }, { logger });
     apis.push(api);
     return api;
   }
@@ -51,10 +55,37 @@ describe.skipIf(!haveChromium)("the demo in headless Chromium", () => {
     await to.locator("#messages li.peer", { hasText: text }).waitFor(connectTimeout);
   }
 
-  /** Every message of the channel's watch stream until it ends (the demo closes the channel once connected). */
+  /**
+   * Every message of the channel's watch stream until it ends (the demo closes the channel once connected). Only
+   * the pages hold the channel's tokens, so the test watches the server's store: a tokenless stream would show the
+   * offer side only.
+   */
   async function watchAll(api: RunningServer, channelId: string): Promise<WatchChannelResponse[]> {
     const events: WatchChannelResponse[] = [];
-    for await (const message of signalingClient("connect", api.url).watchChannel({ channelId })) events.push(message);
+    let sent = 0;
+    let ended: (() => void) | undefined;
+    const changes: ChannelChange[] = [];
+    const apply = (change: ChannelChange) => {
+      if (change.kind === "updated") {
+        for (const event of eventsSince(change.state, sent)) events.push(create(WatchChannelResponseSchema, eventMessage(event)));
+        sent = Math.max(sent, change.state.version);
+      } else if (change.kind !== "failed") {
+        events.push(create(WatchChannelResponseSchema, endMessage(change)));
+        ended?.();
+      }
+    };
+    // Subscribed before the read, as WatchChannel does, so no change falls between the two.
+    const stop = api.store.watchChannel(channelId, (change) => (ended ? apply(change) : changes.push(change)));
+    const first = await api.store.getChannel(channelId);
+    if (first) {
+      events.push(create(WatchChannelResponseSchema, { version: first.version, event: { case: "snapshot", value: channelMessage(first) } }));
+      sent = first.version;
+    }
+    await new Promise<void>((resolve) => {
+      ended = resolve;
+      for (const change of changes.splice(0)) apply(change);
+    });
+    stop();
     return events;
   }
 
@@ -115,7 +146,7 @@ describe.skipIf(!haveChromium)("the demo in headless Chromium", () => {
   it("resumes the offerer's watch stream after its connection is cut, and still connects", async () => {
     const api = await apiAllowing(demoServer.url);
     const proxy = new TcpProxy(api.port);
-    await proxy.listen();
+    await proxy.listen(fixture.nextApiPort());
     try {
       const offerer = await openDemo(new URLSearchParams({ api: proxy.url }).toString());
       const watchRequests: { afterVersion?: number }[] = [];

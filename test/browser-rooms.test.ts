@@ -28,7 +28,7 @@ describe.skipIf(!haveChromium)("the demo's room mode in headless Chromium (a mes
   for (const protocol of ["connect", "grpc-web"] as const) {
     it(`three pages in a room of three chat over all six links (${protocol}); a fourth is turned away; one leaving is seen by the others`, async () => {
       // The pages come from one origin and call the API on another, so every call is a CORS call.
-      const api = await startTestServer({ demo: false, corsAllowedOrigins: [demoServer.url] });
+      const api = await startTestServer({ port: fixture.nextApiPort(), demo: false, corsAllowedOrigins: [demoServer.url] });
       const room = `mesh-${protocol}`;
       const open = async (name: string, extra: Record<string, string> = {}): Promise<Page> => {
         const page = await browser.context.newPage();
@@ -83,9 +83,9 @@ describe.skipIf(!haveChromium)("the demo's room mode in headless Chromium (a mes
     }, 120_000);
   }
   it("resumes a page's WatchRoom stream after its connection is cut: nobody sees it leave, and it meets a newcomer", async () => {
-    const api = await startTestServer({ demo: false, corsAllowedOrigins: [demoServer.url] });
+    const api = await startTestServer({ port: fixture.nextApiPort(), demo: false, corsAllowedOrigins: [demoServer.url] });
     const proxy = new TcpProxy(api.port);
-    await proxy.listen();
+    await proxy.listen(fixture.nextApiPort());
     const open = async (name: string, via: string, extra: Record<string, string> = {}): Promise<Page> => {
       const page = await browser.context.newPage();
       await page.goto(`${demoServer.url}/demo?${new URLSearchParams({ api: via, room: "flaky", name, ...extra })}`);
@@ -125,7 +125,7 @@ describe.skipIf(!haveChromium)("the demo's room mode in headless Chromium (a mes
     }
   }, 120_000);
   it("opens a room from the form on the channel page", async () => {
-    const api = await startTestServer({ demo: false, corsAllowedOrigins: [demoServer.url] });
+    const api = await startTestServer({ port: fixture.nextApiPort(), demo: false, corsAllowedOrigins: [demoServer.url] });
     try {
       const page = await browser.context.newPage();
       await page.goto(`${demoServer.url}/demo?${new URLSearchParams({ api: api.url })}`);

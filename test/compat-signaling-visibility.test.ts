@@ -100,7 +100,7 @@ describe("a channel made through the compat endpoint, seen through SignalingServ
 });
 
 describe("a channel made through SignalingService, seen through the compat endpoint", () => {
-  it("returns the offer and answer as RTCSessionDescriptionInit and both sides' candidates in one list in arrival order", async () => {
+  it("returns the offer as RTCSessionDescriptionInit and the offerer's candidates, never the answer side (it is the offerer's to read)", async () => {
     const { channelId, offererToken } = await rpc.createChannel({});
     const offerSdp = sampleSdp("offer", "OfFr");
     const answerSdp = sampleSdp("answer", "AnSw");
@@ -112,10 +112,12 @@ describe("a channel made through SignalingService, seen through the compat endpo
     await rpc.addIceCandidate({ channelId, token: answererToken, item: { case: "candidate", value: second } });
 
     expect(await call("get_offer", { channel_id: channelId })).toEqual({ offer: { type: "offer", sdp: offerSdp } });
-    expect(await call("get_answer", { channel_id: channelId })).toEqual({ answer: { type: "answer", sdp: answerSdp } });
-    expect(await call("get_candidates", { channel_id: channelId })).toEqual({
-      items: [first, { ...second, sdpMLineIndex: null, usernameFragment: null }],
-    });
+    const answerRead = await postCompat(compat, { method: "get_answer", channel_id: channelId });
+    expect(answerRead.status).toBe(400);
+    expect(answerRead.text).not.toContain("AnSw");
+    expect(await call("get_candidates", { channel_id: channelId })).toEqual({ items: [first] });
+    expect((await rpc.getAnswer({ channelId, token: offererToken })).answer?.sdp).toBe(answerSdp);
+    expect((await rpc.listIceCandidates({ channelId, side: Side.ANSWERER, token: offererToken })).candidates).toMatchObject([second]);
   });
 
   it("takes a compat answerer: its answer and candidates land on the answerer's side", async () => {
@@ -126,8 +128,10 @@ describe("a channel made through SignalingService, seen through the compat endpo
     await call("create_answer", { channel_id: channelId, answer: { type: "answer", sdp: sampleSdp("answer", "AnSw") } });
     const late = sampleCandidate("AnSw", 50002);
     await call("create_candidate", { channel_id: channelId, candidate: late });
-    const answerer = await rpc.listIceCandidates({ channelId, side: Side.ANSWERER });
+    const answerer = await rpc.listIceCandidates({ channelId, side: Side.ANSWERER, token: offererToken });
     expect(answerer.candidates.map(candidateFields)).toEqual([early, late]);
+    // The endpoint has no tokens: it never shows this channel's answer side, which is its offerer's to read.
+    expect(await call("get_candidates", { channel_id: channelId })).toEqual({ items: [] });
     expect((await rpc.listIceCandidates({ channelId, side: Side.OFFERER })).candidates).toEqual([]);
   });
 

@@ -25,8 +25,8 @@ function iceOf(env: Record<string, string>) {
 }
 
 describe("ICE server settings", () => {
-  it("are off by default", () => {
-    expect(iceOf({})).toEqual({ staticServers: [], turnRest: undefined, requireToken: false });
+  it("are off by default, and would need a token", () => {
+    expect(iceOf({})).toEqual({ staticServers: [], turnRest: undefined, requireToken: true });
   });
 
   it("read static servers, TURN REST URLs, the secret, the lifetime and the token requirement", () => {

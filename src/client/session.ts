@@ -4,6 +4,7 @@ import { Side } from "../../gen/signaling/v1/signaling_pb.js";
 import { toBrowserCandidate, toBrowserDescription, toProtoCandidate, toProtoDescription } from "./convert.js";
 import { CandidateOutbox } from "./outbox.js";
 import { RemoteCandidates } from "./remote-candidates.js";
+import type { IceAccess } from "./ice-servers.js";
 import type { SignalingClient } from "./transport.js";
 import { resumableWatch } from "./watch.js";
 
@@ -21,6 +22,13 @@ export interface SessionEnd {
 export interface SessionOptions {
   /** Transient failures in a row (dropped watch stream, failed candidate send) survived before the session fails. Default 8. */
   readonly maxRetries?: number;
+  /**
+   * STUN/TURN servers to add to the peer connection once this side holds its channel token, before ICE gathering
+   * starts; typically `(access) => fetchIceServers(transport, access)`, since the service hands out TURN credentials
+   * only to token holders. The offerer asks right after CreateChannel; the answerer right after SetAnswer (it sends
+   * the answer before applying it, so gathering waits for the servers).
+   */
+  readonly iceServers?: (access: IceAccess) => Promise<RTCIceServer[]>;
 }
 
 export interface CreateOptions extends SessionOptions {
@@ -55,6 +63,7 @@ export class SignalingSession {
   private resolveEnded!: (end: SessionEnd) => void;
   private answered: { resolve: () => void; reject: (error: ConnectError) => void } | undefined;
   private reconnectCount = 0;
+  private readonly iceServersFor: ((access: IceAccess) => Promise<RTCIceServer[]>) | undefined;
 
   /**
    * Offerer: creates a channel, sets the peer connection's offer on it and
@@ -67,6 +76,7 @@ export class SignalingSession {
     const session = new SignalingSession(client, pc, created.channelId, "offerer", options);
     session.useToken(created.offererToken);
     try {
+      await session.addIceServers({ channelId: created.channelId, token: created.offererToken });
       await pc.setLocalDescription(await pc.createOffer());
       const offer = toProtoDescription(pc.localDescription!, "offer");
       await client.setOffer({ channelId: created.channelId, token: created.offererToken, offer });
@@ -100,6 +110,7 @@ export class SignalingSession {
     options: SessionOptions,
   ) {
     this.maxRetries = options.maxRetries ?? defaultMaxRetries;
+    this.iceServersFor = options.iceServers;
     this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
     this.remote = new RemoteCandidates(pc);
     this.outbox = new CandidateOutbox(client, channelId, this.maxRetries, this.abort.signal, (e) => this.fail(e));
@@ -149,6 +160,8 @@ export class SignalingSession {
       maxRetries: this.maxRetries,
       signal: this.abort.signal,
       onReconnect: () => this.reconnectCount++,
+      // The offerer needs its token to see the answer side; the answerer's view (the offer side) needs none.
+      token: () => this.token,
     });
     try {
       for await (const message of stream) {
@@ -209,11 +222,23 @@ export class SignalingSession {
   }
 
   private async sendAnswer(): Promise<void> {
-    await this.pc.setLocalDescription(await this.pc.createAnswer());
-    const answer = toProtoDescription(this.pc.localDescription!, "answer");
+    // The answer goes out before it is applied: applying it starts ICE gathering, which should already use the
+    // servers that only the answerer's token (from SetAnswer) can fetch. createAnswer's SDP is the one applied.
+    const created = await this.pc.createAnswer();
+    const answer = toProtoDescription(created, "answer");
     const { answererToken } = await this.client.setAnswer({ channelId: this.channelId, answer }, { signal: this.abort.signal });
     this.useToken(answererToken);
+    await this.addIceServers({ channelId: this.channelId, token: answererToken });
+    await this.pc.setLocalDescription(created);
     this.answered?.resolve();
+  }
+
+  /** Adds the servers `options.iceServers` gives for this side's token to the peer connection. */
+  private async addIceServers(access: IceAccess): Promise<void> {
+    if (!this.iceServersFor) return;
+    const servers = await this.iceServersFor(access);
+    const configuration = this.pc.getConfiguration();
+    this.pc.setConfiguration({ ...configuration, iceServers: [...(configuration.iceServers ?? []), ...servers] });
   }
 
   private finish(end: SessionEnd): void {

@@ -89,7 +89,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const rpcHandler = connectNodeAdapter({
     routes: routes({
       signaling: signaling.impl,
-      ice: createIceService({ store, clock, ice: config.ice }),
+      ice: createIceService({ store, roomStore, clock, ice: config.ice }),
       rooms: rooms.impl,
       health: createHealthService(health, { maxWatchStreams: config.maxHealthWatchStreams }),
     }),
@@ -111,7 +111,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
           logger,
         });
 
-  const demo = config.demo ? demoRoute(options.demoDir ?? defaultDemoDir()) : undefined;
+  const demo = config.demo ? demoRoute(options.demoDir ?? defaultDemoDir(), config.demoApiOrigins) : undefined;
   const listener = new DualProtocolListener(withCors(config.corsAllowedOrigins, (req, res) => {
     if (req.url === "/healthz" && (req.method === "GET" || req.method === "HEAD")) {
       void writeHealth(res, draining, health.get("") === ServingStatus.SERVING, store);

@@ -26,6 +26,10 @@ const roomFailures: Record<RoomStoreFailure, { code: Code; message: (room: strin
     code: Code.FailedPrecondition,
     message: (room) => `room ${room} exists with a different number of seats; leave seats unset (0) to join it`,
   },
+  "join-secret-mismatch": {
+    code: Code.PermissionDenied,
+    message: (room) => `room ${room} is guarded by a join secret and join_secret does not match it; ask whoever created the room for it`,
+  },
   "room-limit": {
     code: Code.ResourceExhausted,
     message: () => "the server holds its maximum number of rooms (max-rooms); retry later",

@@ -1,18 +1,26 @@
 import { AsyncQueue } from "../lib/async-queue.js";
 import type { TimerWheel } from "../lib/timer-wheel.js";
 import { eventsSince } from "../store/channel-events.js";
+import type { ChannelState } from "../store/channel.js";
 import type { ChannelChange, ChannelStore } from "../store/store.js";
 import type { WatchResponseInit } from "./convert.js";
 import { channelMessage, endMessage, eventMessage } from "./convert.js";
 import { channelNotFound, invalidArgument } from "./errors.js";
 import { keepAlive, KeepAliveTimer } from "./keep-alive.js";
-import type { WatchSlots } from "./watch-slots.js";
+import type { PerKeyLimit, WatchSlots } from "./watch-slots.js";
 
 export interface WatchDeps {
   readonly store: ChannelStore;
   readonly slots: WatchSlots;
   /** Every stream's keep-alive timer runs on this one wheel (one clock timer for all streams). */
   readonly keepAlive: TimerWheel;
+}
+
+export interface WatchScope {
+  /** The watch slot the stream takes: its key, and a limit other than the slots' per-key one. */
+  readonly slot: { readonly key: string; readonly limit?: PerKeyLimit };
+  /** What of the channel the watcher may see (e.g. offerSide); undefined: all of it. */
+  readonly view: ((state: ChannelState) => ChannelState) | undefined;
 }
 
 /**
@@ -25,14 +33,17 @@ export async function* watchChannelStream(
   channelId: string,
   afterVersion: number,
   signal: AbortSignal,
+  scope: WatchScope,
 ): AsyncGenerator<WatchResponseInit> {
-  const release = deps.slots.acquire(channelId);
+  const view = scope.view ?? ((state: ChannelState) => state);
+  const release = deps.slots.acquire(scope.slot.key, scope.slot.limit);
   const queue = new AsyncQueue<ChannelChange | typeof keepAlive>();
   const unsubscribe = deps.store.watchChannel(channelId, (change) => queue.push(change));
   const idle = new KeepAliveTimer(deps.keepAlive, () => queue.push(keepAlive));
   try {
-    const state = await deps.store.getChannel(channelId);
-    if (!state) throw channelNotFound(channelId);
+    const stored = await deps.store.getChannel(channelId);
+    if (!stored) throw channelNotFound(channelId);
+    const state = view(stored);
     let sent: number;
     if (afterVersion === 0) {
       yield { version: state.version, event: { case: "snapshot", value: channelMessage(state) } };
@@ -50,7 +61,7 @@ export async function* watchChannelStream(
         yield { version: sent, event: { case: "keepAlive", value: {} } };
       } else if (next.kind === "updated") {
         if (next.state.version <= sent) continue;
-        yield* eventsSince(next.state, sent).map(eventMessage);
+        yield* eventsSince(view(next.state), sent).map(eventMessage);
         sent = next.state.version;
       } else if (next.kind === "failed") {
         throw next.error;

@@ -43,7 +43,7 @@ export async function* watchRoomStream(
   signal: AbortSignal,
 ): AsyncGenerator<WatchRoomResponseInit> {
   const { store, clock } = deps;
-  const release = deps.slots.acquire(sessionId);
+  const release = deps.slots.acquire(`session ${sessionId}`);
   const queue = new AsyncQueue<RoomChange | RenewFailed | typeof keepAlive>();
   const unsubscribe = store.watchRoom(room, (change) => queue.push(change));
   const idle = new KeepAliveTimer(deps.keepAlive, () => queue.push(keepAlive));

@@ -6,7 +6,7 @@ import type { ChannelState } from "../../store/channel.js";
 import { sameCandidate } from "../../store/channel.js";
 import type { ChannelStore, StoreFailure } from "../../store/store.js";
 import { addCandidate, StoreError } from "../../store/store.js";
-import { liveChannel } from "../channel-access.js";
+import { liveChannel, publicView } from "../channel-access.js";
 import { invalidArgument, toConnectError } from "../errors.js";
 import type { SignalingLimits } from "../limits.js";
 import { newChannelId } from "../tokens.js";
@@ -69,7 +69,7 @@ const methods: Record<string, Method> = {
   },
 
   async get_answer({ store }, req) {
-    return { answer: descriptionOf(await liveChannel(store, channelIdOf(req)), "answer") };
+    return { answer: descriptionOf(publicView(await liveChannel(store, channelIdOf(req))), "answer") };
   },
 
   async create_candidate({ store, limits }, req) {
@@ -90,7 +90,8 @@ const methods: Record<string, Method> = {
   },
 
   async get_candidates({ store }, req) {
-    const state = await liveChannel(store, channelIdOf(req));
+    // A SignalingService channel's answer side is its offerer's to read (with its token), not the endpoint's.
+    const state = publicView(await liveChannel(store, channelIdOf(req)));
     const shared = [...state.candidates.offerer, ...state.candidates.answerer].sort((a, b) => a.version - b.version);
     return { items: shared.map((c) => candidateFromStore(c.value)) };
   },

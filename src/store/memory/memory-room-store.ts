@@ -13,6 +13,8 @@ type NewEvent<E = RoomEvent> = E extends RoomEvent ? Omit<E, "sequence"> : never
 interface RoomRecord {
   readonly name: string;
   readonly seats: number;
+  /** The hash of the secret every join must give; undefined: none. */
+  readonly joinSecretHash: string | undefined;
   /** Replaced whole on every change, so a RoomState handed out never changes. */
   members: readonly RoomMemberState[];
   sequence: number;
@@ -51,7 +53,7 @@ export class MemoryRoomStore implements RoomStore {
       if (this.rooms.size >= this.limits.maxRooms) {
         throw new RoomStoreError("room-limit", member.room, `the server holds its maximum of ${this.limits.maxRooms} rooms`);
       }
-      record = this.create(member.room, member.seats ?? this.limits.defaultSeats);
+      record = this.create(member.room, member.seats ?? this.limits.defaultSeats, member.joinSecretHash);
     }
     const seated = takeSeat(record, member, now, this.limits.sessionTimeoutMs);
     record.deletion?.cancel();
@@ -118,8 +120,8 @@ export class MemoryRoomStore implements RoomStore {
     for (const record of this.rooms.values()) record.deletion?.cancel();
   }
 
-  private create(name: string, seats: number): RoomRecord {
-    const record: RoomRecord = { name, seats, members: [], sequence: 0, backlog: [], backlogBytes: 0, deletion: undefined };
+  private create(name: string, seats: number, joinSecretHash: string | undefined): RoomRecord {
+    const record: RoomRecord = { name, seats, joinSecretHash, members: [], sequence: 0, backlog: [], backlogBytes: 0, deletion: undefined };
     this.rooms.set(name, record);
     return record;
   }

@@ -52,6 +52,7 @@ interface Written<T> {
 /** How to create the room when a mutation finds none. */
 interface NewRoom {
   readonly seats: number;
+  readonly joinSecretHash: string | undefined;
 }
 
 const duplicateKey = 11000;
@@ -88,7 +89,8 @@ export class MongoRoomStore implements RoomStore {
   }
 
   async join(member: NewMember): Promise<RoomState> {
-    const { draft } = await this.mutate(member.room, (d) => d.join(member), { seats: member.seats ?? this.parts.limits.defaultSeats });
+    const create = { seats: member.seats ?? this.parts.limits.defaultSeats, joinSecretHash: member.joinSecretHash };
+    const { draft } = await this.mutate(member.room, (d) => d.join(member), create);
     return draft.state();
   }
 
@@ -218,7 +220,7 @@ export class MongoRoomStore implements RoomStore {
     }
     if (!doc && !create) throw new RoomStoreError("room-not-found", room);
     if (!doc) await this.checkRoomLimit(room, context.now);
-    const draft = doc ? RoomDraft.open(doc, context) : RoomDraft.create(room, randomUUID(), create!.seats, context);
+    const draft = doc ? RoomDraft.open(doc, context) : RoomDraft.create(room, randomUUID(), create!.seats, context, create!.joinSecretHash);
     let result: T | undefined;
     let failure: RoomStoreError | undefined;
     try {

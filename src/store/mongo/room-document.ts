@@ -32,6 +32,8 @@ export interface RoomDocument {
    */
   epoch: string;
   seats: number;
+  /** SHA-256 (base64url) of the secret every join must give; absent: none. Set by the join that creates the room. */
+  joinSecretHash?: string;
   /** Members in join order; a member past its expire time waits here for a writer to time it out. */
   members: RoomMemberState[];
   /** The sequence number of the room's last event. */

@@ -43,6 +43,7 @@ export class RoomDraft {
     from: Pick<RoomDocument, "members" | "sequence" | "appendedBytes" | "backlogFrom">,
     private readonly previousExpireAt: Date,
     private readonly context: DraftContext,
+    private readonly joinSecretHash: string | undefined,
   ) {
     this.members = [...from.members];
     this.sequence = from.sequence;
@@ -52,14 +53,15 @@ export class RoomDraft {
 
   /** The stored room, with every member past its expire time timed out. */
   static open(doc: RoomDocument, context: DraftContext): RoomDraft {
-    const draft = new RoomDraft(doc._id, doc.epoch, doc.seats, doc, doc.expireAt, context);
+    const draft = new RoomDraft(doc._id, doc.epoch, doc.seats, doc, doc.expireAt, context, doc.joinSecretHash);
     draft.timeOutExpired();
     return draft;
   }
 
   /** A room that does not exist yet; only a join makes it worth writing. */
-  static create(name: string, epoch: string, seats: number, context: DraftContext): RoomDraft {
-    return new RoomDraft(name, epoch, seats, { members: [], sequence: 0, appendedBytes: 0, backlogFrom: 0 }, new Date(context.now), context);
+  static create(name: string, epoch: string, seats: number, context: DraftContext, joinSecretHash?: string): RoomDraft {
+    const empty = { members: [], sequence: 0, appendedBytes: 0, backlogFrom: 0 };
+    return new RoomDraft(name, epoch, seats, empty, new Date(context.now), context, joinSecretHash);
   }
 
   /** Whether there is anything to write. */
@@ -73,7 +75,8 @@ export class RoomDraft {
   }
 
   join(member: NewMember): void {
-    const joined = takeSeat({ name: this.name, seats: this.seats, members: this.members }, member, this.context.now, this.context.sessionTimeoutMs);
+    const room = { name: this.name, seats: this.seats, members: this.members, joinSecretHash: this.joinSecretHash };
+    const joined = takeSeat(room, member, this.context.now, this.context.sessionTimeoutMs);
     this.members.push(joined);
     this.append({ kind: "joined", member: joined });
   }
@@ -130,7 +133,8 @@ export class RoomDraft {
 
   /** The whole document of a room this draft creates. */
   newDocument(): RoomDocument {
-    return { _id: this.name, epoch: this.epoch, seats: this.seats, revision: 1, pending: this.pendingEvents(), ...this.fields() };
+    const secret = this.joinSecretHash === undefined ? {} : { joinSecretHash: this.joinSecretHash };
+    return { _id: this.name, epoch: this.epoch, seats: this.seats, ...secret, revision: 1, pending: this.pendingEvents(), ...this.fields() };
   }
 
   /** This draft's events, keyed as in the document's `pending`. */
