@@ -197,4 +197,16 @@ describe.skipIf(!haveChromium)("the demo in headless Chromium", () => {
     expect(calls.filter((line) => line.includes("CreateChannel"))).toEqual([]);
     await page.close();
   }, 60_000);
+
+  it("refuses an ?api= the demo server does not allow (--demo-api-origins): nothing is sent there", async () => {
+    const calls: string[] = [];
+    // This API would serve the page (CORS allows it), but it is not among the origins the demo may use.
+    const api = await startTestServer({ demo: false, corsAllowedOrigins: [demoServer.url] }, { logger: createLogger("debug", (line) => calls.push(line)) });
+    apis.push(api);
+    const page = await openDemo(new URLSearchParams({ api: api.url }).toString());
+    await page.locator('#status[data-state="failed"]').waitFor(connectTimeout);
+    expect(await page.locator("#status").textContent()).toContain("is not allowed");
+    expect(calls.filter((line) => line.includes("/signaling.v1."))).toEqual([]);
+    await page.close();
+  }, 60_000);
 });

@@ -13,6 +13,7 @@ import { parseRate } from "./pipeline/rate-limit.js";
 import { anyText, iceConfig, parseTurnUrls, readableFile, validIceServers } from "./ice-settings.js";
 import type { LogLevel } from "./logger.js";
 import { logLevels } from "./logger.js";
+import { Secret } from "../lib/secret.js";
 
 /** Everything the server reads from its environment and flags, parsed and checked once at start. */
 export interface Config {
@@ -64,11 +65,18 @@ interface Setting<T> {
   readonly description: string;
   /** A conventional variable also read, after `env` (e.g. MONGODB_URI). */
   readonly envAlias?: string;
+  /** The value may hold a secret (a password, a credential): an error about it never repeats it. */
+  readonly secret?: boolean;
 }
 
 function setting<T>(flag: string, defaultValue: T, parse: Parser<T>, description: string, envAlias?: string): Setting<T> {
   const env = `SWITCHBOARD_${flag.toUpperCase().replaceAll("-", "_")}`;
   return { flag, env, default: defaultValue, parse, description, ...(envAlias !== undefined && { envAlias }) };
+}
+
+/** A setting whose value may hold a secret: its errors never quote the value. */
+function secretSetting<T>(...args: Parameters<typeof setting<T>>): Setting<T> {
+  return { ...setting(...args), secret: true };
 }
 
 const integer =
@@ -130,7 +138,7 @@ export const settings = {
   maxRequestBytes: setting("max-request-bytes", 262144, integer(1024), "Largest request message, in bytes."),
   maxTimeoutMs: setting("max-timeout-ms", 0, integer(0), "Longest deadline a client may ask for, in ms (longer ones get INVALID_ARGUMENT); 0 for no cap."),
   shutdownGraceMs: setting("shutdown-grace-ms", 10000, integer(0), "Time in-flight calls get to finish after SIGTERM/SIGINT."),
-  mongodbUri: setting("mongodb-uri", "mongodb://127.0.0.1:27017", nonEmpty, "MongoDB connection string (never logged); MONGODB_URI is read too.", "MONGODB_URI"),
+  mongodbUri: secretSetting("mongodb-uri", "mongodb://127.0.0.1:27017", nonEmpty, "MongoDB connection string (never logged); MONGODB_URI is read too.", "MONGODB_URI"),
   mongodbDatabase: setting("mongodb-database", "switchboard", nonEmpty, "MongoDB database of the channel collection."),
   mongodbCollection: setting("mongodb-collection", "channels", nonEmpty, "MongoDB collection holding one document per channel."),
   mongodbRoomCollection: setting("mongodb-room-collection", "rooms", nonEmpty, "MongoDB collection holding one document per room; its events go to `<name>.events`."),
@@ -141,9 +149,9 @@ export const settings = {
   mongodbSweepIntervalMs: setting("mongodb-sweep-interval-ms", 10000, integer(100), "Time between deletions of expired channels, rooms and room events where the server has no TTL indexes (FerretDB)."),
   compatApi: setting("compat-api", "on" as OnOff, onOff, "Serve the Lambda-style JSON endpoint (`on` or `off`)."),
   compatPath: setting("compat-path", "/", parseCompatPath, "Path of the JSON endpoint; only POST to exactly this path reaches it."),
-  iceServers: setting("ice-servers", "", validIceServers, "Static STUN/TURN servers for GetIceServers: a JSON array of RTCIceServer objects (empty: none)."),
+  iceServers: secretSetting("ice-servers", "", validIceServers, "Static STUN/TURN servers for GetIceServers: a JSON array of RTCIceServer objects (empty: none)."),
   turnRestUrls: setting("turn-rest-urls", [] as string[], parseTurnUrls, "Comma-separated turn:/turns: URLs that get TURN REST credentials (coturn use-auth-secret)."),
-  turnRestSecret: setting("turn-rest-secret", "", anyText, "Secret shared with those TURN servers (static-auth-secret); prefer the variable to the flag."),
+  turnRestSecret: secretSetting("turn-rest-secret", "", anyText, "Secret shared with those TURN servers (static-auth-secret); prefer the variable to the flag."),
   turnRestSecretFile: setting("turn-rest-secret-file", "", readableFile, "File holding that secret, instead of --turn-rest-secret."),
   turnCredentialTtlSeconds: setting("turn-credential-ttl-seconds", 3600, integer(60, 7 * 86400), "How long a minted TURN credential is accepted."),
   iceRequireToken: setting("ice-require-token", "on" as OnOff, onOff, "`on`: GetIceServers answers only a caller presenting a live channel's token or a room session; `off`: anyone."),
@@ -212,7 +220,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     try {
       values[key] = s.parse(raw);
     } catch (error) {
-      problems.push(`--${s.flag} / ${s.env}: ${(error as Error).message} (got "${raw}")`);
+      problems.push(`--${s.flag} / ${s.env}: ${(error as Error).message}${s.secret ? "" : ` (got "${raw}")`}`);
     }
   }
   const v = values as Values;
@@ -237,7 +245,7 @@ function toConfig(v: Values, ice: IceConfig): Config {
     port: v.port,
     store: v.store,
     mongodb: {
-      uri: v.mongodbUri,
+      uri: new Secret(v.mongodbUri),
       database: v.mongodbDatabase,
       collection: v.mongodbCollection,
       roomCollection: v.mongodbRoomCollection,

@@ -1,10 +1,11 @@
+import { revealed } from "../../lib/secret.js";
 import { MongoClient } from "mongodb";
 import type { MongoStoreOptions, WatchMode } from "./options.js";
 import { guarded } from "./unavailable.js";
 
 /** A client with the store's timeouts and write concern; it connects on first use. */
 export function createClient(options: Pick<MongoStoreOptions, "uri" | "serverSelectionTimeoutMs" | "writeConcern">): MongoClient {
-  return new MongoClient(options.uri, {
+  return new MongoClient(revealed(options.uri), {
     serverSelectionTimeoutMS: options.serverSelectionTimeoutMs,
     writeConcern: { w: options.writeConcern },
     ignoreUndefined: true,

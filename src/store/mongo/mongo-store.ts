@@ -153,7 +153,8 @@ export class MongoChannelStore implements ChannelStore {
       await guarded("*", () => this.parts.client.db(this.parts.options.database).command({ ping: 1 }));
       return { ready: true, details };
     } catch (error) {
-      return { ready: false, details: { ...details, error: error instanceof StoreError ? "unreachable" : String(error) } };
+      // A state, never the driver's text: /healthz is public, and a driver message can name hosts or users.
+      return { ready: false, details: { ...details, error: error instanceof StoreError ? "unreachable" : "failed" } };
     }
   }
 
