@@ -43,7 +43,7 @@ export function renderReport(r: BenchResults, notes: string): string {
     `- Load average (1/5/15 min) at start: ${m.loadAverageStart.join(" / ")}, at end: ${m.loadAverageEnd.join(" / ")}.${m.noisy ? " Other work was running on the machine, so absolute figures are noisy; the ratio against PeerJS, measured in the same run, is the robust figure." : ""}`,
     "- Everything runs on loopback; every loop is bounded in time and every exchange has a 15 s deadline.",
     "",
-    "One **exchange** = create channel, offer, answer, 4 ICE candidates per side, end-of-candidates per side, each side learning the other's data through `WatchChannel` (no polling), close; it ends when both watch streams have ended. *Batched candidates*: each side sends its 4 candidates and end-of-candidates in one `AddIceCandidates` call, as the browser SDK does with candidates gathered together (8 calls per exchange: 6 unary, 2 streams); *one call per candidate*: 5 `AddIceCandidate` calls per side (16 calls). The targets and ratios use gRPC with batched candidates. Each peer has its own connection (gRPC: one HTTP/2 connection per peer; Connect: binary over HTTP/1.1 keep-alive). **Relay latency** = the sender starting a write → the other peer receiving the item (pushes only; items found in a watch's initial snapshot are not counted).",
+    "One **exchange** = an offer, an answer, 4 ICE candidates and end-of-candidates per side, each side learning the other's data through `WatchChannel` (no polling); it ends when both watch streams have ended. *Short exchange* (what the browser SDK does): the offer with the offerer's candidates on `CreateChannel`, the answer with the answerer's on `SetAnswer`, and both streams end by themselves with `exchange_complete` (4 calls: 2 unary, 2 streams). *8 calls*: create, `SetOffer`, one `AddIceCandidates` per side, `SetAnswer`, `CloseChannel` and the 2 streams (the shape before the short exchange); *16 calls*: one `AddIceCandidate` per candidate. The targets and ratios use the short exchange. Each peer has its own connection (gRPC: one HTTP/2 connection per peer; Connect: binary over HTTP/1.1 keep-alive). **Relay latency** = the sender starting a write → the other peer receiving the item (pushes only; items found in a watch's initial snapshot are not counted).",
     "",
     "## Targets (memory store, one server core)",
     "",
@@ -63,7 +63,7 @@ export function renderReport(r: BenchResults, notes: string): string {
       "",
     );
     if (r.ratios.length > 0) {
-      lines.push("| ratio (Switchboard gRPC, batched candidates ÷ PeerJS) | pairs | ratio |", "| --- | ---: | ---: |");
+      lines.push("| ratio (Switchboard short exchange ÷ PeerJS) | pairs | ratio |", "| --- | ---: | ---: |");
       for (const x of r.ratios) lines.push(`| ${x.name} | ${x.concurrency} | **${x.ratio}** |`);
       lines.push("");
     }
@@ -155,7 +155,7 @@ function ceilingSection(r: BenchResults): string[] {
     ),
     "",
   ];
-  const headline = r.exchanges.find((e) => e.protocol === "grpc" && e.candidates === "batch")?.results ?? [];
+  const headline = r.exchanges.find((e) => e.protocol === "grpc" && e.candidates === "batch")?.results ?? []; // the 8-call shape the ceiling is compared with
   const rows: string[] = [];
   for (const b of bare) {
     const o = ours.find((x) => x.concurrency === b.concurrency);

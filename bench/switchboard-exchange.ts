@@ -85,7 +85,8 @@ function follow(client: SignalingClient, channelId: string, remote: RemoteSide, 
   const ended = (async () => {
     for await (const message of client.watchChannel({ channelId }, { signal })) {
       apply(message);
-      if (message.event.case === "channelClosed" || message.event.case === "channelExpired") break;
+      const last = message.event.case;
+      if (last === "exchangeComplete" || last === "channelClosed" || last === "channelExpired") break;
     }
     const error = new Error(`the watch of channel ${channelId} ended before the ${remote}'s data arrived`);
     description.reject(error);
@@ -99,15 +100,20 @@ function follow(client: SignalingClient, channelId: string, remote: RemoteSide, 
 }
 
 /**
- * How a side sends its candidates: `batch`, all of them and end-of-candidates
- * in one AddIceCandidates call (what the browser SDK does with candidates
- * gathered in the same tick); `single`, one AddIceCandidate call each, all at
- * once, then end-of-candidates (10 calls per exchange instead of 2).
+ * How an exchange is made. `short`: the offer with the offerer's candidates
+ * and end-of-candidates on CreateChannel, the answer with the answerer's on
+ * SetAnswer, the two watch streams ending by themselves: 4 calls. The older
+ * shapes, kept for comparison, create, set the offer, send the candidates
+ * and close: `batch` sends each side's candidates and end-of-candidates in
+ * one AddIceCandidates call (8 calls); `single` sends one AddIceCandidate call
+ * each (16 calls).
  */
-export type CandidateMode = "batch" | "single";
+export type CandidateMode = "short" | "batch" | "single";
+
+const candidatesOf = (side: RemoteSide) => Array.from({ length: candidatesPerSide }, (_, n) => candidate(side, n));
 
 async function trickle(client: SignalingClient, channelId: string, token: string, side: RemoteSide, mode: CandidateMode, clock: RelayClock, signal: AbortSignal) {
-  const candidates = Array.from({ length: candidatesPerSide }, (_, n) => candidate(side, n));
+  const candidates = candidatesOf(side);
   for (const value of candidates) clock.sending(`${side}:${value.candidate}`);
   if (mode === "batch") {
     clock.sending(`${side}:end`);
@@ -120,12 +126,13 @@ async function trickle(client: SignalingClient, channelId: string, token: string
 }
 
 /**
- * One complete exchange: create, offer, answer, 4 candidates and
- * end-of-candidates per side (sent as `mode` says), each side learning the other's data through
- * WatchChannel, close; done when both watch streams have ended.
+ * One complete exchange: an offer, an answer, 4 candidates and
+ * end-of-candidates per side (sent as `mode` says), each side learning the
+ * other's data through WatchChannel; done when both watch streams have ended.
  */
-export function switchboardExchange(pair: PeerPair, relaySamples?: number[], mode: CandidateMode = "batch"): Promise<void> {
+export function switchboardExchange(pair: PeerPair, relaySamples?: number[], mode: CandidateMode = "short"): Promise<void> {
   const clock = new RelayClock(relaySamples);
+  if (mode === "short") return shortExchange(pair, clock);
   return withDeadline(exchangeTimeoutMs, async (signal) => {
     const { offerer, answerer } = pair;
     const { channelId, offererToken } = await offerer.createChannel({}, { signal });
@@ -148,5 +155,30 @@ export function switchboardExchange(pair: PeerPair, relaySamples?: number[], mod
     await Promise.all([offererView.learned, answererSide]);
     await offerer.closeChannel({ channelId, token: offererToken }, { signal });
     await Promise.all([offererView.ended, answererView.ended]);
+  });
+}
+
+/** The 4-call exchange: both descriptions carry their side's candidates, and the streams end with exchange_complete. */
+function shortExchange(pair: PeerPair, clock: RelayClock): Promise<void> {
+  return withDeadline(exchangeTimeoutMs, async (signal) => {
+    const { offerer, answerer } = pair;
+    const sending = (side: RemoteSide, kind: string, candidates: { candidate: string }[]) => {
+      clock.sending(kind);
+      for (const value of candidates) clock.sending(`${side}:${value.candidate}`);
+      clock.sending(`${side}:end`);
+    };
+    const offererCandidates = candidatesOf("offerer");
+    sending("offerer", "offer", offererCandidates);
+    const offer = { type: SdpType.OFFER, sdp: offerSdp };
+    const created = await offerer.createChannel({ offer, offererCandidates, offererEndOfCandidates: true }, { signal });
+    const { channelId } = created;
+    const offererView = follow(offerer, channelId, "answerer", clock, signal);
+    const answererView = follow(answerer, channelId, "offerer", clock, signal);
+    await answererView.description;
+    const answererCandidates = candidatesOf("answerer");
+    sending("answerer", "answer", answererCandidates);
+    const answer = { type: SdpType.ANSWER, sdp: answerSdp };
+    await answerer.setAnswer({ channelId, answer, candidates: answererCandidates, endOfCandidates: true }, { signal });
+    await Promise.all([offererView.learned, answererView.learned, offererView.ended, answererView.ended]);
   });
 }

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { WatchChannelResponse } from "../gen/signaling/v1/signaling_pb.js";
 import { create } from "@bufbuild/protobuf";
 import { Side, WatchChannelResponseSchema } from "../gen/signaling/v1/signaling_pb.js";
-import { channelMessage, endMessage, eventMessage } from "../src/service/convert.js";
+import { channelMessage, completeMessage, endMessage, eventMessage } from "../src/service/convert.js";
+import { exchangeComplete } from "../src/store/channel.js";
 import { eventsSince } from "../src/store/channel-events.js";
 import type { ChannelChange } from "../src/store/store.js";
 import type { RunningServer } from "../src/server/app.js";
@@ -67,8 +68,13 @@ describe.skipIf(!haveChromium)("the demo in headless Chromium", () => {
     const changes: ChannelChange[] = [];
     const apply = (change: ChannelChange) => {
       if (change.kind === "updated") {
+        if (change.state.version <= sent) return;
         for (const event of eventsSince(change.state, sent)) events.push(create(WatchChannelResponseSchema, eventMessage(event)));
-        sent = Math.max(sent, change.state.version);
+        sent = change.state.version;
+        if (exchangeComplete(change.state)) {
+          events.push(create(WatchChannelResponseSchema, completeMessage(sent)));
+          ended?.();
+        }
       } else if (change.kind !== "failed") {
         events.push(create(WatchChannelResponseSchema, endMessage(change)));
         ended?.();
@@ -80,6 +86,11 @@ describe.skipIf(!haveChromium)("the demo in headless Chromium", () => {
     if (first) {
       events.push(create(WatchChannelResponseSchema, { version: first.version, event: { case: "snapshot", value: channelMessage(first) } }));
       sent = first.version;
+      if (exchangeComplete(first)) {
+        stop();
+        events.push(create(WatchChannelResponseSchema, completeMessage(sent)));
+        return events;
+      }
     }
     await new Promise<void>((resolve) => {
       ended = resolve;
@@ -89,11 +100,14 @@ describe.skipIf(!haveChromium)("the demo in headless Chromium", () => {
     return events;
   }
 
-  for (const protocol of ["connect", "grpc-web"] as const) {
-    it(`connects two tabs through the service over ${protocol} and chats both ways`, async () => {
+  // Over Connect the pages fetch the service's ICE servers with their tokens (?ice=service): the offerer creates the
+  // channel first and sends its offer with SetOffer. Over gRPC-Web they take the short path.
+  for (const [protocol, serviceIce] of [["connect", true], ["grpc-web", false]] as const) {
+    it(`connects two tabs through the service over ${protocol} and chats both ways${serviceIce ? ", with the service's ICE servers" : ""}`, async () => {
       const calls: string[] = [];
       const api = await apiAllowing(demoServer.url, createLogger("debug", (line) => calls.push(line)));
-      const offerer = await openDemo(new URLSearchParams({ api: api.url, protocol }).toString());
+      const query = { api: api.url, protocol, ...(serviceIce && { ice: "service" }) };
+      const offerer = await openDemo(new URLSearchParams(query).toString());
       const link = offerer.locator("#share-link");
       await link.waitFor(connectTimeout);
       const joinUrl = await link.getAttribute("href");
@@ -115,8 +129,8 @@ describe.skipIf(!haveChromium)("the demo in headless Chromium", () => {
       ]);
       await offerer.screenshot({ path: join(outputDir, `demo-chat-${protocol}.png`) });
 
-      // What went through the service: the offer, the answer, each side's candidates trickled one by one and
-      // its end-of-candidates, then the offerer closing the channel once the data channel was open.
+      // What went through the service: the offer (riding on CreateChannel), the answer, each side's candidates
+      // and its end-of-candidates, then exchange_complete ending the streams; nobody needs to close the channel.
       const events = await watched;
       const kinds = events.map((e) => e.event.case);
       expect(kinds).toContain("answer");
@@ -136,9 +150,13 @@ describe.skipIf(!haveChromium)("the demo in headless Chromium", () => {
         );
         expect(complete).toBe(true);
       }
-      expect(kinds.at(-1)).toBe("channelClosed");
-      // Each page asked the service for its STUN/TURN servers first, across origins too.
-      expect(calls.filter((line) => line.includes("/signaling.v1.IceService/GetIceServers"))).toHaveLength(2);
+      expect(kinds.at(-1)).toBe("exchangeComplete");
+      const signalingCalls = (method: string) => calls.filter((line) => line.includes(`/signaling.v1.SignalingService/${method}"`)).length;
+      const setOffers = serviceIce ? 1 : 0;
+      expect([signalingCalls("CreateChannel"), signalingCalls("SetOffer"), signalingCalls("SetAnswer"), signalingCalls("CloseChannel")]).toEqual([1, setOffers, 1, 0]);
+      // With ?ice=service each page asked the service for its STUN/TURN servers with its token, across origins too.
+      const iceCalls = calls.filter((line) => line.includes("/signaling.v1.IceService/GetIceServers") && line.includes('"code":"ok"'));
+      expect(iceCalls).toHaveLength(serviceIce ? 2 : 0);
       await Promise.all([offerer.close(), answerer.close()]);
     }, 90_000);
   }

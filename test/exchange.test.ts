@@ -72,11 +72,13 @@ describe.each(protocols)("a whole offer/answer/candidate exchange over %s", (pro
     });
     expect(whole.channel?.answererCandidates.map((c) => c.candidate)).toEqual([candidate(2).candidate]);
 
-    await answerer.closeChannel({ channelId, token: answererToken });
-    const closed = (await offererWatch.next()).value;
-    expect(closed.event.case).toBe("channelClosed");
-    expect(closed.event.value.closedBy).toBe(Side.ANSWERER);
+    // Nothing more can change: the stream says so and ends by itself.
+    const complete = (await offererWatch.next()).value;
+    expect(complete).toMatchObject({ version: 7, event: { case: "exchangeComplete" } });
     expect((await offererWatch.next()).done).toBe(true);
+
+    // Closing stays possible (early hang-up, or freeing the channel at once).
+    await answerer.closeChannel({ channelId, token: answererToken });
     await expectCode(offerer.getChannel({ channelId }), Code.NotFound);
   });
 });

@@ -92,7 +92,7 @@ describeWithTools("grpcurl walk-through in README.md, run by real grpcurl", miss
     expect(result.stdout).toContain('"complete": true');
   });
 
-  it("streams every change through WatchChannel until the channel is closed", async () => {
+  it("streams every change through WatchChannel, and ends the stream by itself once the exchange is complete", async () => {
     const messages = jsonMessages(await readFile(join(workDir, "watch.json"), "utf8"));
     const events = messages.map((m) => Object.keys(m).filter((k) => k !== "version").join());
     expect(events).toEqual([
@@ -102,11 +102,11 @@ describeWithTools("grpcurl walk-through in README.md, run by real grpcurl", miss
       "iceCandidatesComplete",
       "iceCandidateAdded",
       "iceCandidatesComplete",
-      "channelClosed",
+      "exchangeComplete",
     ]);
-    expect(messages.map((m) => m["version"])).toEqual([2, 3, 4, 5, 6, 7, 8]);
+    expect(messages.map((m) => m["version"])).toEqual([2, 3, 4, 5, 6, 7, 7]);
     expect(messages[2]).toMatchObject({ iceCandidateAdded: { side: "SIDE_OFFERER" } });
     expect(messages[4]).toMatchObject({ iceCandidateAdded: { side: "SIDE_ANSWERER" } });
-    expect(messages[6]).toEqual({ version: 8, channelClosed: { closedBy: "SIDE_ANSWERER" } });
+    expect(messages[6]).toEqual({ version: 7, exchangeComplete: {} });
   });
 });

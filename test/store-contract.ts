@@ -62,6 +62,53 @@ export function describeChannelStoreContract(name: string, harness: StoreHarness
       });
     });
 
+    describe("the short exchange: descriptions with their candidates in one step", () => {
+      it("creates a channel with its offer and the offerer's candidates, one version step each, as separate calls would", async () => {
+        const init = { ...newChannel(clock), offer: { sdp: "offer", candidates: { batch: [candidate(1), candidate(1), candidate(2)], complete: true } } };
+        const created = await store.createChannel(init);
+        expect(created).toMatchObject({ version: 5, offer: { value: "offer", version: 2 }, candidatesComplete: { offerer: 5 } });
+        expect(created.candidates.offerer).toEqual([
+          { value: candidate(1), version: 3 },
+          { value: candidate(2), version: 4 },
+        ]);
+        expect(await store.getChannel(init.id)).toEqual(created);
+        expect(eventsSince(created, 1).map((e) => e.kind)).toEqual(["offer", "candidate", "candidate", "candidates-complete"]);
+      });
+
+      it("refuses an offer bringing more candidates than a side holds, and creates nothing", async () => {
+        const init = { ...newChannel(clock), offer: { sdp: "offer", candidates: { batch: [1, 2, 3, 4].map((n) => candidate(n)), complete: false } } };
+        expect(await failure(store.createChannel(init))).toBe("candidate-limit");
+        expect(await store.getChannel(init.id)).toBeUndefined();
+      });
+
+      it("sets the answer and the answerer's candidates in one step", async () => {
+        const { id } = await store.createChannel(newChannel(clock));
+        await store.setOffer(id, "offer", { batch: [candidate(1)], complete: true });
+        const answered = await store.setAnswer(id, "answer", "h", { batch: [candidate(2)], complete: true });
+        expect(answered).toMatchObject({ version: 7, answer: { value: "answer", version: 5 }, candidatesComplete: { offerer: 4, answerer: 7 } });
+        expect(answered.candidates.answerer).toEqual([{ value: candidate(2), version: 6 }]);
+        expect(await store.getChannel(id)).toEqual(answered);
+      });
+
+      it("changes nothing when the candidates of an answer are refused, and keeps the answer free for the next caller", async () => {
+        const { id } = await store.createChannel(newChannel(clock));
+        await store.setOffer(id, "offer");
+        const tooMany = { batch: [1, 2, 3, 4].map((n) => candidate(n)), complete: false };
+        expect(await failure(store.setAnswer(id, "answer", "h", tooMany))).toBe("candidate-limit");
+        expect((await store.getChannel(id))?.answer).toBeUndefined();
+        expect((await store.setAnswer(id, "answer", "h")).version).toBe(3);
+      });
+
+      it("replaces the offer and adds only the new candidates; refuses new ones after end-of-candidates, changing nothing", async () => {
+        const { id } = await store.createChannel(newChannel(clock));
+        await store.setOffer(id, "offer-1", { batch: [candidate(1)], complete: false });
+        const replaced = await store.setOffer(id, "offer-2", { batch: [candidate(1), candidate(2)], complete: true });
+        expect(replaced).toMatchObject({ version: 6, offer: { value: "offer-2", version: 4 }, candidatesComplete: { offerer: 6 } });
+        expect(await failure(store.setOffer(id, "offer-3", { batch: [candidate(3)], complete: false }))).toBe("candidates-complete");
+        expect(await store.getChannel(id)).toEqual(replaced);
+      });
+    });
+
     describe("offer and answer", () => {
       it("raises the version by one per change and records it on each value", async () => {
         const { id } = await store.createChannel(newChannel(clock));

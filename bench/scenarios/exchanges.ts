@@ -15,11 +15,11 @@ export interface ExchangeRates {
 
 export type Series = { readonly protocol: Protocol; readonly candidates: CandidateMode };
 
-/** The Switchboard series measured by default, the first one being the headline (gRPC, batched candidates). */
+/** The Switchboard series measured by default, the first one being the headline (gRPC, the short exchange). */
 export const allSeries: readonly Series[] = [
+  { protocol: "grpc", candidates: "short" },
+  { protocol: "connect", candidates: "short" },
   { protocol: "grpc", candidates: "batch" },
-  { protocol: "grpc", candidates: "single" },
-  { protocol: "connect", candidates: "batch" },
 ];
 
 export interface PeerJsRates {

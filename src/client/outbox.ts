@@ -6,6 +6,17 @@ import type { SignalingClient } from "./transport.js";
 /** One local ICE candidate, or "end" for end-of-candidates. */
 export type OutgoingCandidate = MessageInitShape<typeof IceCandidateSchema> | "end";
 
+/** Candidates sent together with a description. */
+export interface RidingCandidates {
+  readonly candidates: MessageInitShape<typeof IceCandidateSchema>[];
+  readonly endOfCandidates: boolean;
+}
+
+/** Gathered items as the candidates and end-of-candidates fields of a request. */
+export function riding(items: readonly OutgoingCandidate[]): RidingCandidates {
+  return { candidates: items.filter((i) => i !== "end"), endOfCandidates: items.includes("end") };
+}
+
 /**
  * Sends this side's ICE candidates as soon as the token is known, in the
  * order they were gathered, one AddIceCandidates call at a time: each call
@@ -39,6 +50,21 @@ export class CandidateOutbox {
     this.setToken(token);
   }
 
+  /**
+   * Takes what was gathered and not sent yet, to ride on the call that sends
+   * the description (CreateChannel, SetAnswer); call `sentWith` once that call succeeded.
+   */
+  takePending(): RidingCandidates {
+    const items = this.pending;
+    this.pending = [];
+    return riding(items);
+  }
+
+  /** The candidates taken with takePending are stored. */
+  sentWith(riding: RidingCandidates): void {
+    if (riding.endOfCandidates) this.markSent();
+  }
+
   push(item: OutgoingCandidate): void {
     this.pending.push(item);
     // One send is queued for everything pushed until it starts.
@@ -52,10 +78,10 @@ export class CandidateOutbox {
     const token = await this.token;
     const items = this.pending;
     this.pending = [];
-    if (this.signal.aborted) return;
-    const end = items.includes("end");
-    const request = { channelId: this.channelId, token, candidates: items.filter((i) => i !== "end"), endOfCandidates: end };
+    // Empty when what was queued rode on the description's call.
+    if (this.signal.aborted || items.length === 0) return;
+    const request = { channelId: this.channelId, token, ...riding(items) };
     await withRetries(() => this.client.addIceCandidates(request, { signal: this.signal }), this.maxRetries, this.signal);
-    if (end) this.markSent();
+    if (request.endOfCandidates) this.markSent();
   }
 }

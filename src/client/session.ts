@@ -2,7 +2,8 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Channel, SessionDescription, WatchChannelResponse } from "../../gen/signaling/v1/signaling_pb.js";
 import { Side } from "../../gen/signaling/v1/signaling_pb.js";
 import { toBrowserCandidate, toBrowserDescription, toProtoCandidate, toProtoDescription } from "./convert.js";
-import { CandidateOutbox } from "./outbox.js";
+import type { OutgoingCandidate } from "./outbox.js";
+import { CandidateOutbox, riding } from "./outbox.js";
 import { RemoteCandidates } from "./remote-candidates.js";
 import type { IceAccess } from "./ice-servers.js";
 import type { SignalingClient } from "./transport.js";
@@ -10,8 +11,11 @@ import { resumableWatch } from "./watch.js";
 
 export type Role = "offerer" | "answerer";
 
-/** Why signaling ended: this side called close(), the peer closed the channel, it expired, or it failed for good. */
-export type EndReason = "closed" | "closed-by-peer" | "expired" | "failed";
+/**
+ * Why signaling ended: the exchange is complete (both descriptions and every candidate went through; nothing to
+ * close), this side called close(), the peer closed the channel, it expired, or it failed for good.
+ */
+export type EndReason = "complete" | "closed" | "closed-by-peer" | "expired" | "failed";
 
 export interface SessionEnd {
   readonly reason: EndReason;
@@ -66,24 +70,60 @@ export class SignalingSession {
   private readonly iceServersFor: ((access: IceAccess) => Promise<RTCIceServer[]>) | undefined;
 
   /**
-   * Offerer: creates a channel, sets the peer connection's offer on it and
-   * starts trickling. Create the data channels or add the tracks first.
-   * Resolves once the offer is stored; share `channelId` with the answerer.
+   * Offerer: creates a channel with the peer connection's offer (and the
+   * candidates gathered so far) in one call and starts trickling the rest.
+   * Create the data channels or add the tracks first. Resolves once the
+   * channel is created; share `channelId` with the answerer.
    */
   static async create(client: SignalingClient, pc: RTCPeerConnection, options: CreateOptions = {}): Promise<SignalingSession> {
     const ttl = options.ttlSeconds === undefined ? undefined : { seconds: BigInt(Math.round(options.ttlSeconds)) };
-    const created = await client.createChannel({ ttl });
-    const session = new SignalingSession(client, pc, created.channelId, "offerer", options);
-    session.useToken(created.offererToken);
+    if (options.iceServers) return SignalingSession.createThenOffer(client, pc, ttl, options);
+    const early = gatherUntilSessionExists(pc);
+    let created;
+    let sentEarly;
     try {
-      await session.addIceServers({ channelId: created.channelId, token: created.offererToken });
       await pc.setLocalDescription(await pc.createOffer());
       const offer = toProtoDescription(pc.localDescription!, "offer");
-      await client.setOffer({ channelId: created.channelId, token: created.offererToken, offer });
+      sentEarly = riding(early.take());
+      created = await client.createChannel({ ttl, offer, offererCandidates: sentEarly.candidates, offererEndOfCandidates: sentEarly.endOfCandidates });
     } catch (error) {
+      early.take();
+      early.stop();
+      throw ConnectError.from(error);
+    }
+    const session = new SignalingSession(client, pc, created.channelId, "offerer", options);
+    early.stop();
+    for (const item of early.take()) session.outbox.push(item);
+    session.outbox.sentWith(sentEarly);
+    session.useToken(created.offererToken);
+    void session.run(created.version);
+    return session;
+  }
+
+  /**
+   * The offerer when `options.iceServers` is set: the servers it fetches need the channel's token, and gathering
+   * must wait for them, so the channel is created first and the offer follows with SetOffer (one call more than
+   * the short path).
+   */
+  private static async createThenOffer(
+    client: SignalingClient,
+    pc: RTCPeerConnection,
+    ttl: { seconds: bigint } | undefined,
+    options: CreateOptions,
+  ): Promise<SignalingSession> {
+    const created = await client.createChannel({ ttl });
+    const { channelId, offererToken: token } = created;
+    const session = new SignalingSession(client, pc, channelId, "offerer", options);
+    try {
+      await session.addIceServers({ channelId, token });
+      await pc.setLocalDescription(await pc.createOffer());
+      await client.setOffer({ channelId, token, offer: toProtoDescription(pc.localDescription!, "offer") });
+    } catch (error) {
+      session.token = token;
       await session.close().catch(() => {});
       throw ConnectError.from(error);
     }
+    session.useToken(token);
     void session.run(created.version);
     return session;
   }
@@ -116,14 +156,7 @@ export class SignalingSession {
     this.outbox = new CandidateOutbox(client, channelId, this.maxRetries, this.abort.signal, (e) => this.fail(e));
     const peerDone = new Promise<void>((resolve) => (this.peerFinished = resolve));
     this.candidatesExchanged = Promise.all([this.outbox.allSent, peerDone]).then(() => {});
-    pc.addEventListener(
-      "icecandidate",
-      ({ candidate }) => {
-        if (!candidate) this.outbox.push("end");
-        else if (candidate.candidate !== "") this.outbox.push(toProtoCandidate(candidate.toJSON()));
-      },
-      { signal: this.abort.signal },
-    );
+    onLocalCandidate(pc, (item) => this.outbox.push(item), this.abort.signal);
   }
 
   /** How often the WatchChannel stream was resumed after a drop. */
@@ -196,6 +229,8 @@ export class SignalingSession {
       }
       case "channelExpired":
         return this.finish({ reason: "expired" });
+      case "exchangeComplete":
+        return this.finish({ reason: "complete" });
     }
   }
 
@@ -222,14 +257,25 @@ export class SignalingSession {
   }
 
   private async sendAnswer(): Promise<void> {
-    // The answer goes out before it is applied: applying it starts ICE gathering, which should already use the
-    // servers that only the answerer's token (from SetAnswer) can fetch. createAnswer's SDP is the one applied.
-    const created = await this.pc.createAnswer();
-    const answer = toProtoDescription(created, "answer");
-    const { answererToken } = await this.client.setAnswer({ channelId: this.channelId, answer }, { signal: this.abort.signal });
+    if (this.iceServersFor) {
+      // The servers need the answerer's token (from SetAnswer) and ICE gathering starts when the answer is applied:
+      // so the answer goes out before it is applied (createAnswer's SDP is the one applied), with no candidates yet.
+      const created = await this.pc.createAnswer();
+      const answer = toProtoDescription(created, "answer");
+      const { answererToken } = await this.client.setAnswer({ channelId: this.channelId, answer }, { signal: this.abort.signal });
+      await this.addIceServers({ channelId: this.channelId, token: answererToken });
+      await this.pc.setLocalDescription(created);
+      this.useToken(answererToken);
+      this.answered?.resolve();
+      return;
+    }
+    await this.pc.setLocalDescription(await this.pc.createAnswer());
+    const answer = toProtoDescription(this.pc.localDescription!, "answer");
+    // What was gathered so far rides on the answer; the rest trickles once the token is known.
+    const sentEarly = this.outbox.takePending();
+    const { answererToken } = await this.client.setAnswer({ channelId: this.channelId, answer, ...sentEarly }, { signal: this.abort.signal });
+    this.outbox.sentWith(sentEarly);
     this.useToken(answererToken);
-    await this.addIceServers({ channelId: this.channelId, token: answererToken });
-    await this.pc.setLocalDescription(created);
     this.answered?.resolve();
   }
 
@@ -247,4 +293,34 @@ export class SignalingSession {
     this.answered?.reject(end.error ?? new ConnectError(`channel ${this.channelId} ended (${end.reason}) before it was answered`, Code.NotFound));
     this.resolveEnded(end);
   }
+}
+
+/**
+ * Collects the local candidates gathered from now on, until the session that
+ * will send them exists (the offerer's channel id comes with CreateChannel).
+ */
+function gatherUntilSessionExists(pc: RTCPeerConnection): { take(): OutgoingCandidate[]; stop(): void } {
+  let gathered: OutgoingCandidate[] = [];
+  const stop = new AbortController();
+  onLocalCandidate(pc, (item) => gathered.push(item), stop.signal);
+  return {
+    take: () => {
+      const taken = gathered;
+      gathered = [];
+      return taken;
+    },
+    stop: () => stop.abort(),
+  };
+}
+
+/** Calls `push` with each local candidate as it is gathered, and "end" at end-of-candidates, until `signal` aborts. */
+function onLocalCandidate(pc: RTCPeerConnection, push: (item: OutgoingCandidate) => void, signal: AbortSignal): void {
+  pc.addEventListener(
+    "icecandidate",
+    ({ candidate }) => {
+      if (!candidate) push("end");
+      else if (candidate.candidate !== "") push(toProtoCandidate(candidate.toJSON()));
+    },
+    { signal },
+  );
 }

@@ -20,7 +20,7 @@ export interface WatchOptions {
 /**
  * WatchChannel that survives dropped streams: after a drop it waits (with
  * backoff) and asks again with the last version seen, so no change is missed
- * or repeated. Ends after channel_closed or channel_expired, or quietly when
+ * or repeated. Ends after exchange_complete, channel_closed or channel_expired, or quietly when
  * `signal` aborts; throws a ConnectError on a permanent failure.
  */
 export async function* resumableWatch(
@@ -33,7 +33,7 @@ export async function* resumableWatch(
   const stream = resumable(() => client.watchChannel({ channelId, afterVersion: version, token: options.token?.() ?? "" }, { signal }), {
     ...options,
     name: "WatchChannel",
-    isLast: ({ event }) => event.case === "channelClosed" || event.case === "channelExpired",
+    isLast: ({ event }) => event.case === "channelClosed" || event.case === "channelExpired" || event.case === "exchangeComplete",
   });
   for await (const message of stream) {
     version = Math.max(version, message.version);

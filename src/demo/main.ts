@@ -35,7 +35,7 @@ let connected = false;
 function chatOver(channel: RTCDataChannel, onOpen: () => void = () => {}): void {
   channel.onopen = () => {
     connected = true;
-    page.share.hidden = true; // the channel is closed once connected: the link has done its job
+    page.share.hidden = true; // connected: the link has done its job
     setStatus("Connected peer to peer", "connected");
     enableChat(true);
     page.input.focus();
@@ -79,17 +79,15 @@ async function start(iceServers: RTCIceServer[]): Promise<void> {
   if (joining) {
     setStatus("Joining…", "joining");
     pc.ondatachannel = (event) => chatOver(event.channel);
-    report(await joinChannel(client, pc, joining, { iceServers: serviceIceServers }));
+    report(await joinChannel(client, pc, joining, withServiceIce));
     if (!connected) setStatus("Answered; connecting…", "connecting");
     return;
   }
   offerRooms();
   const channel = pc.createDataChannel("chat");
-  let session: SignalingSession | undefined;
-  // Once the peers talk directly and have traded every candidate, the channel has done its job: close it so the
-  // server can forget it.
-  chatOver(channel, () => void session?.candidatesExchanged.then(() => session?.close()).catch(() => {}));
-  session = await createChannel(client, pc, { iceServers: serviceIceServers });
+  // Nothing to close once the peers talk directly: the channel's streams end when the exchange is complete.
+  chatOver(channel);
+  const session = await createChannel(client, pc, withServiceIce);
   report(session);
   showShareLink({ channel: session.channelId });
   setStatus("Waiting for someone to open the link…", "waiting");
@@ -100,6 +98,9 @@ const transport = createSignalingTransport({ baseUrl: api, protocol });
 // service hands them out to nobody else); none if that fails. ?stun= servers are there from the start.
 const serviceIceServers = (access: IceAccess) => fetchIceServers(transport, access).catch(() => []);
 const iceServers = params.getAll("stun").map((urls) => ({ urls }));
+// ?ice=service: a channel's peers fetch the service's servers with their tokens before gathering (the offerer then
+// creates the channel first and sends its offer with SetOffer); without it they take the short path with ?stun= only.
+const withServiceIce = params.get("ice") === "service" ? { iceServers: serviceIceServers } : {};
 
 (room === null ? start(iceServers) : startRoom(transport, room, params, iceServers, serviceIceServers)).catch((error: unknown) => {
   const e = ConnectError.from(error);

@@ -72,6 +72,11 @@ export function eventMessage(event: ChannelEvent): WatchResponseInit {
 }
 
 /** The final message of a stream whose channel ended. */
+/** The last message of a stream whose channel's exchange is complete. */
+export function completeMessage(version: number): WatchResponseInit {
+  return { version, event: { case: "exchangeComplete", value: {} } };
+}
+
 export function endMessage(change: Exclude<ChannelChange, { kind: "updated" | "failed" }>): WatchResponseInit {
   if (change.kind === "closed") {
     return { version: change.version, event: { case: "channelClosed", value: { closedBy: protoSide(change.closedBy) } } };

@@ -9,6 +9,7 @@ import type {
   GetAnswerRequest,
   GetChannelRequest,
   GetOfferRequest,
+  IceCandidate,
   ListIceCandidatesRequest,
   SetAnswerRequest,
   SetOfferRequest,
@@ -17,7 +18,7 @@ import type {
 import { SdpType, SignalingService } from "../../gen/signaling/v1/signaling_pb.js";
 import type { Clock } from "../lib/clock.js";
 import { TimerWheel } from "../lib/timer-wheel.js";
-import type { ChannelState, Side } from "../store/channel.js";
+import type { CandidateBatch, ChannelState, Side } from "../store/channel.js";
 import type { ChannelStore } from "../store/store.js";
 import { addCandidate, completeCandidates } from "../store/store.js";
 import { answerMessage, candidateMessages, channelMessage, offerMessage, protoSide } from "./convert.js";
@@ -60,6 +61,11 @@ export class SignalingHandlers implements Impl {
 
   async createChannel(req: CreateChannelRequest) {
     const ttlMs = validTtlMs(req.ttl, this.deps.limits);
+    const candidates = this.validCandidates(req.offererCandidates, req.offererEndOfCandidates, "offerer_candidates");
+    if (!req.offer && (candidates.batch.length > 0 || candidates.complete)) {
+      throw invalidArgument("offerer_candidates", "candidates and end-of-candidates ride only together with offer");
+    }
+    const offer = req.offer && { sdp: validDescription("offer", req.offer, SdpType.OFFER, this.deps.limits), candidates };
     const token = newToken();
     const now = this.deps.clock.now();
     const state = await this.deps.store.createChannel({
@@ -67,6 +73,7 @@ export class SignalingHandlers implements Impl {
       offererTokenHash: hashToken(token),
       createTime: now,
       expireTime: now + ttlMs,
+      ...(offer && { offer }),
     });
     return {
       channelId: state.id,
@@ -79,8 +86,9 @@ export class SignalingHandlers implements Impl {
   async setOffer(req: SetOfferRequest) {
     const channelId = validChannelId(req.channelId);
     const sdp = validDescription("offer", req.offer, SdpType.OFFER, this.deps.limits);
+    const candidates = this.validCandidates(req.candidates, req.endOfCandidates);
     await this.authorize(channelId, req.token, "offerer");
-    const state = await this.deps.store.setOffer(channelId, sdp);
+    const state = await this.deps.store.setOffer(channelId, sdp, candidates);
     return { version: state.version };
   }
 
@@ -92,8 +100,9 @@ export class SignalingHandlers implements Impl {
   async setAnswer(req: SetAnswerRequest) {
     const channelId = validChannelId(req.channelId);
     const sdp = validDescription("answer", req.answer, SdpType.ANSWER, this.deps.limits);
+    const candidates = this.validCandidates(req.candidates, req.endOfCandidates);
     const token = newToken();
-    const state = await this.deps.store.setAnswer(channelId, sdp, hashToken(token));
+    const state = await this.deps.store.setAnswer(channelId, sdp, hashToken(token), candidates);
     return { answererToken: token, version: state.version };
   }
 
@@ -125,7 +134,7 @@ export class SignalingHandlers implements Impl {
     if (req.candidates.length === 0 && !req.endOfCandidates) {
       throw invalidArgument("candidates", "is empty and end_of_candidates is false: nothing to add");
     }
-    const batch = req.candidates.map((candidate, i) => validCandidate(candidate, this.deps.limits, `candidates[${i}]`));
+    const { batch } = this.validCandidates(req.candidates, req.endOfCandidates);
     const { side } = await this.authorize(channelId, req.token);
     const result = await this.deps.store.addCandidates(channelId, side, batch, req.endOfCandidates);
     return { side: protoSide(side), addedCandidates: result.added, markedComplete: result.completed, version: result.state.version };
@@ -164,6 +173,11 @@ export class SignalingHandlers implements Impl {
     const { side } = await this.authorize(channelId, req.token);
     await this.deps.store.closeChannel(channelId, side);
     return {};
+  }
+
+  /** A request's candidates (each checked, named by its index) and end-of-candidates flag. */
+  private validCandidates(candidates: readonly IceCandidate[], complete: boolean, field = "candidates"): CandidateBatch {
+    return { batch: candidates.map((candidate, i) => validCandidate(candidate, this.deps.limits, `${field}[${i}]`)), complete };
   }
 
   /** The offer or answer; FAILED_PRECONDITION while the channel has none yet. */

@@ -2,9 +2,10 @@ import { AsyncQueue } from "../lib/async-queue.js";
 import type { TimerWheel } from "../lib/timer-wheel.js";
 import { eventsSince } from "../store/channel-events.js";
 import type { ChannelState } from "../store/channel.js";
+import { exchangeComplete } from "../store/channel.js";
 import type { ChannelChange, ChannelStore } from "../store/store.js";
 import type { WatchResponseInit } from "./convert.js";
-import { channelMessage, endMessage, eventMessage } from "./convert.js";
+import { channelMessage, completeMessage, endMessage, eventMessage } from "./convert.js";
 import { channelNotFound, invalidArgument } from "./errors.js";
 import { keepAlive, KeepAliveTimer } from "./keep-alive.js";
 import type { PerKeyLimit, WatchSlots } from "./watch-slots.js";
@@ -27,6 +28,8 @@ export interface WatchScope {
  * The messages of one WatchChannel stream. It subscribes before it reads
  * the channel, and sends only versions above the last one sent, so a change
  * landing between the read and the subscription is neither lost nor doubled.
+ * Once the exchange is complete nothing more can change but closing or
+ * expiry, so the stream says so and ends: no client needs to close the channel.
  */
 export async function* watchChannelStream(
   deps: WatchDeps,
@@ -54,6 +57,11 @@ export async function* watchChannelStream(
       yield* eventsSince(state, afterVersion).map(eventMessage);
     }
     sent = state.version;
+    // Judged on the whole channel: a tokenless watcher's stream ends when the peers' exchange does.
+    if (exchangeComplete(stored)) {
+      yield completeMessage(sent);
+      return;
+    }
     for (;;) {
       idle.arm();
       const next = await queue.next(signal);
@@ -63,6 +71,10 @@ export async function* watchChannelStream(
         if (next.state.version <= sent) continue;
         yield* eventsSince(view(next.state), sent).map(eventMessage);
         sent = next.state.version;
+        if (exchangeComplete(next.state)) {
+          yield completeMessage(sent);
+          return;
+        }
       } else if (next.kind === "failed") {
         throw next.error;
       } else {

@@ -48,21 +48,92 @@ export interface ChannelState {
   readonly version: number;
 }
 
+/** Candidates sent together with a description (or alone): stored in the same atomic step. */
+export interface CandidateBatch {
+  readonly batch: readonly StoredCandidate[];
+  /** The side has sent end-of-candidates. */
+  readonly complete: boolean;
+}
+
+export const noCandidates: CandidateBatch = { batch: [], complete: false };
+
 /** What a store needs to create a channel. */
 export interface NewChannel {
   readonly id: string;
   readonly offererTokenHash: string;
   readonly createTime: number;
   readonly expireTime: number;
+  /** The offer and the offerer's first candidates, created with the channel (the short exchange). */
+  readonly offer?: { readonly sdp: string; readonly candidates: CandidateBatch };
 }
 
+/**
+ * The state of a new channel: version 1, then one version step for the offer,
+ * each of its candidates and end-of-candidates, in that order, as if each had
+ * been set by its own call.
+ */
 export function newChannelState(init: NewChannel): ChannelState {
-  return {
-    ...init,
+  const { offer, ...fields } = init;
+  const empty: ChannelState = {
+    ...fields,
     candidates: { offerer: [], answerer: [] },
     candidatesComplete: { offerer: undefined, answerer: undefined },
     version: 1,
   };
+  if (!offer) return empty;
+  const offered = { ...empty, offer: { value: offer.sdp, version: 2 }, version: 2 };
+  return withCandidates(offered, "offerer", offer.candidates).state;
+}
+
+/** What `withCandidates` did. */
+export interface CandidatesApplied {
+  readonly state: ChannelState;
+  /** How many candidates of the batch were new. */
+  readonly added: number;
+  /** Whether this marked the side complete. */
+  readonly completed: boolean;
+}
+
+/**
+ * Appends the new candidates of a batch (one version step each) and then,
+ * when asked and not yet done, end-of-candidates (one more step). The
+ * caller has checked `candidateRefusal` first.
+ */
+export function withCandidates(state: ChannelState, side: Side, { batch, complete }: CandidateBatch): CandidatesApplied {
+  const existing = state.candidates[side];
+  const fresh = freshCandidates(existing.map((c) => c.value), batch);
+  const completed = complete && state.candidatesComplete[side] === undefined;
+  if (fresh.length === 0 && !completed) return { state, added: 0, completed: false };
+  let version = state.version;
+  const candidates = { ...state.candidates, [side]: [...existing, ...fresh.map((value) => ({ value, version: ++version }))] };
+  const candidatesComplete = completed ? { ...state.candidatesComplete, [side]: ++version } : state.candidatesComplete;
+  return { state: { ...state, candidates, candidatesComplete, version }, added: fresh.length, completed };
+}
+
+/**
+ * Why a batch cannot be added to a side: new candidates after the side sent
+ * end-of-candidates, or more than `maxPerSide` candidates on the side; undefined when it can.
+ */
+export function candidateRefusal(
+  existing: readonly StoredCandidate[],
+  alreadyComplete: boolean,
+  batch: readonly StoredCandidate[],
+  maxPerSide: number,
+): "candidates-complete" | "candidate-limit" | undefined {
+  const fresh = freshCandidates(existing, batch).length;
+  if (fresh > 0 && alreadyComplete) return "candidates-complete";
+  if (existing.length + fresh > maxPerSide) return "candidate-limit";
+  return undefined;
+}
+
+/** The offer, the answer and both sides' end-of-candidates are in: nothing more will change. */
+export function exchangeComplete(state: ChannelState): boolean {
+  return (
+    state.offer !== undefined &&
+    state.answer !== undefined &&
+    state.candidatesComplete.offerer !== undefined &&
+    state.candidatesComplete.answerer !== undefined
+  );
 }
 
 /** Two candidates are the same when every field matches; retries send identical ones. */

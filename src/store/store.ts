@@ -1,4 +1,4 @@
-import type { ChannelState, NewChannel, Side, StoredCandidate } from "./channel.js";
+import type { CandidateBatch, ChannelState, NewChannel, Side, StoredCandidate } from "./channel.js";
 
 /**
  * Where channels live. Every mutation is atomic: it either applies whole,
@@ -7,14 +7,24 @@ import type { ChannelState, NewChannel, Side, StoredCandidate } from "./channel.
  * channel past its expire time is gone for every call.
  */
 export interface ChannelStore {
-  /** Fails with `channel-limit` when the store holds its maximum number of channels. */
+  /**
+   * Fails with `channel-limit` when the store holds its maximum number of
+   * channels, or `candidate-limit` when the offer brings more candidates than a side may hold.
+   */
   createChannel(init: NewChannel): Promise<ChannelState>;
   /** The live channel, or undefined when it does not exist, expired or was closed. */
   getChannel(id: string): Promise<ChannelState | undefined>;
-  /** Fails with `not-found` or `offer-locked` (already answered). */
-  setOffer(id: string, sdp: string): Promise<ChannelState>;
-  /** Fails with `not-found`, `no-offer` or `already-answered`. */
-  setAnswer(id: string, sdp: string, answererTokenHash: string): Promise<ChannelState>;
+  /**
+   * Sets the offer and, in the same step, adds the offerer's candidates as
+   * addCandidates would. Fails with `not-found`, `offer-locked` (already
+   * answered), `candidates-complete` or `candidate-limit`.
+   */
+  setOffer(id: string, sdp: string, candidates?: CandidateBatch): Promise<ChannelState>;
+  /**
+   * Sets the answer and, in the same step, adds the answerer's candidates.
+   * Fails with `not-found`, `no-offer`, `already-answered` or `candidate-limit`.
+   */
+  setAnswer(id: string, sdp: string, answererTokenHash: string, candidates?: CandidateBatch): Promise<ChannelState>;
   /**
    * One atomic mutation: appends the candidates of `batch` that are new (not
    * identical to one already there or earlier in the batch), one version

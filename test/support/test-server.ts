@@ -1,4 +1,4 @@
-import type { Client, Transport } from "@connectrpc/connect";
+import type { Client, Interceptor, Transport } from "@connectrpc/connect";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { RoomService } from "../../gen/signaling/v1/room_pb.js";
@@ -43,19 +43,19 @@ export async function startTestServer(overrides: ConfigOverrides = {}, options: 
  * A client transport of each protocol, as a user would build it:
  * Connect over HTTP/1.1, gRPC over HTTP/2 (h2c), gRPC-Web over HTTP/1.1.
  */
-export function transportFor(protocol: Protocol, baseUrl: string): Transport {
+export function transportFor(protocol: Protocol, baseUrl: string, interceptors: Interceptor[] = []): Transport {
   switch (protocol) {
     case "connect":
-      return createConnectTransport({ baseUrl, httpVersion: "1.1" });
+      return createConnectTransport({ baseUrl, httpVersion: "1.1", interceptors });
     case "grpc":
-      return createGrpcTransport({ baseUrl });
+      return createGrpcTransport({ baseUrl, interceptors });
     case "grpc-web":
-      return createGrpcWebTransport({ baseUrl, httpVersion: "1.1" });
+      return createGrpcWebTransport({ baseUrl, httpVersion: "1.1", interceptors });
   }
 }
 
-export function signalingClient(protocol: Protocol, baseUrl: string): Client<typeof SignalingService> {
-  return createClient(SignalingService, transportFor(protocol, baseUrl));
+export function signalingClient(protocol: Protocol, baseUrl: string, interceptors: Interceptor[] = []): Client<typeof SignalingService> {
+  return createClient(SignalingService, transportFor(protocol, baseUrl, interceptors));
 }
 
 export function roomClient(protocol: Protocol, baseUrl: string): Client<typeof RoomService> {

@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file signaling/v1/signaling.proto.
  */
 export const file_signaling_v1_signaling: GenFile = /*@__PURE__*/
-  fileDesc("ChxzaWduYWxpbmcvdjEvc2lnbmFsaW5nLnByb3RvEgxzaWduYWxpbmcudjEiRgoSU2Vzc2lvbkRlc2NyaXB0aW9uEiMKBHR5cGUYASABKA4yFS5zaWduYWxpbmcudjEuU2RwVHlwZRILCgNzZHAYAiABKAkirQEKDEljZUNhbmRpZGF0ZRIRCgljYW5kaWRhdGUYASABKAkSFAoHc2RwX21pZBgCIAEoCUgAiAEBEh0KEHNkcF9tX2xpbmVfaW5kZXgYAyABKA1IAYgBARIeChF1c2VybmFtZV9mcmFnbWVudBgEIAEoCUgCiAEBQgoKCF9zZHBfbWlkQhMKEV9zZHBfbV9saW5lX2luZGV4QhQKEl91c2VybmFtZV9mcmFnbWVudCLOAwoHQ2hhbm5lbBISCgpjaGFubmVsX2lkGAEgASgJEjQKBW9mZmVyGAIgASgLMiAuc2lnbmFsaW5nLnYxLlNlc3Npb25EZXNjcmlwdGlvbkgAiAEBEjUKBmFuc3dlchgDIAEoCzIgLnNpZ25hbGluZy52MS5TZXNzaW9uRGVzY3JpcHRpb25IAYgBARI2ChJvZmZlcmVyX2NhbmRpZGF0ZXMYBCADKAsyGi5zaWduYWxpbmcudjEuSWNlQ2FuZGlkYXRlEjcKE2Fuc3dlcmVyX2NhbmRpZGF0ZXMYBSADKAsyGi5zaWduYWxpbmcudjEuSWNlQ2FuZGlkYXRlEiMKG29mZmVyZXJfY2FuZGlkYXRlc19jb21wbGV0ZRgGIAEoCBIkChxhbnN3ZXJlcl9jYW5kaWRhdGVzX2NvbXBsZXRlGAcgASgIEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtleHBpcmVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHdmVyc2lvbhgKIAEoDUIICgZfb2ZmZXJCCQoHX2Fuc3dlciI+ChRDcmVhdGVDaGFubmVsUmVxdWVzdBImCgN0dGwYASABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24ihAEKFUNyZWF0ZUNoYW5uZWxSZXNwb25zZRISCgpjaGFubmVsX2lkGAEgASgJEhUKDW9mZmVyZXJfdG9rZW4YAiABKAkSLwoLZXhwaXJlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3ZlcnNpb24YBCABKA0iZQoPU2V0T2ZmZXJSZXF1ZXN0EhIKCmNoYW5uZWxfaWQYASABKAkSDQoFdG9rZW4YAiABKAkSLwoFb2ZmZXIYAyABKAsyIC5zaWduYWxpbmcudjEuU2Vzc2lvbkRlc2NyaXB0aW9uIiMKEFNldE9mZmVyUmVzcG9uc2USDwoHdmVyc2lvbhgBIAEoDSIlCg9HZXRPZmZlclJlcXVlc3QSEgoKY2hhbm5lbF9pZBgBIAEoCSJUChBHZXRPZmZlclJlc3BvbnNlEi8KBW9mZmVyGAEgASgLMiAuc2lnbmFsaW5nLnYxLlNlc3Npb25EZXNjcmlwdGlvbhIPCgd2ZXJzaW9uGAIgASgNIlgKEFNldEFuc3dlclJlcXVlc3QSEgoKY2hhbm5lbF9pZBgBIAEoCRIwCgZhbnN3ZXIYAiABKAsyIC5zaWduYWxpbmcudjEuU2Vzc2lvbkRlc2NyaXB0aW9uIjwKEVNldEFuc3dlclJlc3BvbnNlEhYKDmFuc3dlcmVyX3Rva2VuGAEgASgJEg8KB3ZlcnNpb24YAiABKA0iNQoQR2V0QW5zd2VyUmVxdWVzdBISCgpjaGFubmVsX2lkGAEgASgJEg0KBXRva2VuGAIgASgJIlYKEUdldEFuc3dlclJlc3BvbnNlEjAKBmFuc3dlchgBIAEoCzIgLnNpZ25hbGluZy52MS5TZXNzaW9uRGVzY3JpcHRpb24SDwoHdmVyc2lvbhgCIAEoDSKRAQoWQWRkSWNlQ2FuZGlkYXRlUmVxdWVzdBISCgpjaGFubmVsX2lkGAEgASgJEg0KBXRva2VuGAIgASgJEi8KCWNhbmRpZGF0ZRgDIAEoCzIaLnNpZ25hbGluZy52MS5JY2VDYW5kaWRhdGVIABIbChFlbmRfb2ZfY2FuZGlkYXRlcxgEIAEoCEgAQgYKBGl0ZW0iWwoXQWRkSWNlQ2FuZGlkYXRlUmVzcG9uc2USIAoEc2lkZRgBIAEoDjISLnNpZ25hbGluZy52MS5TaWRlEg0KBWFkZGVkGAIgASgIEg8KB3ZlcnNpb24YAyABKA0ihwEKF0FkZEljZUNhbmRpZGF0ZXNSZXF1ZXN0EhIKCmNoYW5uZWxfaWQYASABKAkSDQoFdG9rZW4YAiABKAkSLgoKY2FuZGlkYXRlcxgDIAMoCzIaLnNpZ25hbGluZy52MS5JY2VDYW5kaWRhdGUSGQoRZW5kX29mX2NhbmRpZGF0ZXMYBCABKAgigAEKGEFkZEljZUNhbmRpZGF0ZXNSZXNwb25zZRIgCgRzaWRlGAEgASgOMhIuc2lnbmFsaW5nLnYxLlNpZGUSGAoQYWRkZWRfY2FuZGlkYXRlcxgCIAEoDRIXCg9tYXJrZWRfY29tcGxldGUYAyABKAgSDwoHdmVyc2lvbhgEIAEoDSJfChhMaXN0SWNlQ2FuZGlkYXRlc1JlcXVlc3QSEgoKY2hhbm5lbF9pZBgBIAEoCRIgCgRzaWRlGAIgASgOMhIuc2lnbmFsaW5nLnYxLlNpZGUSDQoFdG9rZW4YAyABKAkibgoZTGlzdEljZUNhbmRpZGF0ZXNSZXNwb25zZRIuCgpjYW5kaWRhdGVzGAEgAygLMhouc2lnbmFsaW5nLnYxLkljZUNhbmRpZGF0ZRIQCghjb21wbGV0ZRgCIAEoCBIPCgd2ZXJzaW9uGAMgASgNIjYKEUdldENoYW5uZWxSZXF1ZXN0EhIKCmNoYW5uZWxfaWQYASABKAkSDQoFdG9rZW4YAiABKAkiPAoSR2V0Q2hhbm5lbFJlc3BvbnNlEiYKB2NoYW5uZWwYASABKAsyFS5zaWduYWxpbmcudjEuQ2hhbm5lbCJPChNXYXRjaENoYW5uZWxSZXF1ZXN0EhIKCmNoYW5uZWxfaWQYASABKAkSFQoNYWZ0ZXJfdmVyc2lvbhgCIAEoDRINCgV0b2tlbhgDIAEoCSLpAwoUV2F0Y2hDaGFubmVsUmVzcG9uc2USDwoHdmVyc2lvbhgBIAEoDRIpCghzbmFwc2hvdBgCIAEoCzIVLnNpZ25hbGluZy52MS5DaGFubmVsSAASMQoFb2ZmZXIYAyABKAsyIC5zaWduYWxpbmcudjEuU2Vzc2lvbkRlc2NyaXB0aW9uSAASMgoGYW5zd2VyGAQgASgLMiAuc2lnbmFsaW5nLnYxLlNlc3Npb25EZXNjcmlwdGlvbkgAEj4KE2ljZV9jYW5kaWRhdGVfYWRkZWQYBSABKAsyHy5zaWduYWxpbmcudjEuSWNlQ2FuZGlkYXRlQWRkZWRIABJGChdpY2VfY2FuZGlkYXRlc19jb21wbGV0ZRgGIAEoCzIjLnNpZ25hbGluZy52MS5JY2VDYW5kaWRhdGVzQ29tcGxldGVIABI1Cg5jaGFubmVsX2Nsb3NlZBgHIAEoCzIbLnNpZ25hbGluZy52MS5DaGFubmVsQ2xvc2VkSAASNwoPY2hhbm5lbF9leHBpcmVkGAggASgLMhwuc2lnbmFsaW5nLnYxLkNoYW5uZWxFeHBpcmVkSAASLQoKa2VlcF9hbGl2ZRgJIAEoCzIXLnNpZ25hbGluZy52MS5LZWVwQWxpdmVIAEIHCgVldmVudCJkChFJY2VDYW5kaWRhdGVBZGRlZBIgCgRzaWRlGAEgASgOMhIuc2lnbmFsaW5nLnYxLlNpZGUSLQoJY2FuZGlkYXRlGAIgASgLMhouc2lnbmFsaW5nLnYxLkljZUNhbmRpZGF0ZSI5ChVJY2VDYW5kaWRhdGVzQ29tcGxldGUSIAoEc2lkZRgBIAEoDjISLnNpZ25hbGluZy52MS5TaWRlIjYKDUNoYW5uZWxDbG9zZWQSJQoJY2xvc2VkX2J5GAEgASgOMhIuc2lnbmFsaW5nLnYxLlNpZGUiEAoOQ2hhbm5lbEV4cGlyZWQiCwoJS2VlcEFsaXZlIjgKE0Nsb3NlQ2hhbm5lbFJlcXVlc3QSEgoKY2hhbm5lbF9pZBgBIAEoCRINCgV0b2tlbhgCIAEoCSIWChRDbG9zZUNoYW5uZWxSZXNwb25zZSpMCgdTZHBUeXBlEhgKFFNEUF9UWVBFX1VOU1BFQ0lGSUVEEAASEgoOU0RQX1RZUEVfT0ZGRVIQARITCg9TRFBfVFlQRV9BTlNXRVIQAipBCgRTaWRlEhQKEFNJREVfVU5TUEVDSUZJRUQQABIQCgxTSURFX09GRkVSRVIQARIRCg1TSURFX0FOU1dFUkVSEAIyyAcKEFNpZ25hbGluZ1NlcnZpY2USWAoNQ3JlYXRlQ2hhbm5lbBIiLnNpZ25hbGluZy52MS5DcmVhdGVDaGFubmVsUmVxdWVzdBojLnNpZ25hbGluZy52MS5DcmVhdGVDaGFubmVsUmVzcG9uc2USSQoIU2V0T2ZmZXISHS5zaWduYWxpbmcudjEuU2V0T2ZmZXJSZXF1ZXN0Gh4uc2lnbmFsaW5nLnYxLlNldE9mZmVyUmVzcG9uc2USSQoIR2V0T2ZmZXISHS5zaWduYWxpbmcudjEuR2V0T2ZmZXJSZXF1ZXN0Gh4uc2lnbmFsaW5nLnYxLkdldE9mZmVyUmVzcG9uc2USTAoJU2V0QW5zd2VyEh4uc2lnbmFsaW5nLnYxLlNldEFuc3dlclJlcXVlc3QaHy5zaWduYWxpbmcudjEuU2V0QW5zd2VyUmVzcG9uc2USTAoJR2V0QW5zd2VyEh4uc2lnbmFsaW5nLnYxLkdldEFuc3dlclJlcXVlc3QaHy5zaWduYWxpbmcudjEuR2V0QW5zd2VyUmVzcG9uc2USXgoPQWRkSWNlQ2FuZGlkYXRlEiQuc2lnbmFsaW5nLnYxLkFkZEljZUNhbmRpZGF0ZVJlcXVlc3QaJS5zaWduYWxpbmcudjEuQWRkSWNlQ2FuZGlkYXRlUmVzcG9uc2USYQoQQWRkSWNlQ2FuZGlkYXRlcxIlLnNpZ25hbGluZy52MS5BZGRJY2VDYW5kaWRhdGVzUmVxdWVzdBomLnNpZ25hbGluZy52MS5BZGRJY2VDYW5kaWRhdGVzUmVzcG9uc2USZAoRTGlzdEljZUNhbmRpZGF0ZXMSJi5zaWduYWxpbmcudjEuTGlzdEljZUNhbmRpZGF0ZXNSZXF1ZXN0Gicuc2lnbmFsaW5nLnYxLkxpc3RJY2VDYW5kaWRhdGVzUmVzcG9uc2USTwoKR2V0Q2hhbm5lbBIfLnNpZ25hbGluZy52MS5HZXRDaGFubmVsUmVxdWVzdBogLnNpZ25hbGluZy52MS5HZXRDaGFubmVsUmVzcG9uc2USVwoMV2F0Y2hDaGFubmVsEiEuc2lnbmFsaW5nLnYxLldhdGNoQ2hhbm5lbFJlcXVlc3QaIi5zaWduYWxpbmcudjEuV2F0Y2hDaGFubmVsUmVzcG9uc2UwARJVCgxDbG9zZUNoYW5uZWwSIS5zaWduYWxpbmcudjEuQ2xvc2VDaGFubmVsUmVxdWVzdBoiLnNpZ25hbGluZy52MS5DbG9zZUNoYW5uZWxSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("ChxzaWduYWxpbmcvdjEvc2lnbmFsaW5nLnByb3RvEgxzaWduYWxpbmcudjEiRgoSU2Vzc2lvbkRlc2NyaXB0aW9uEiMKBHR5cGUYASABKA4yFS5zaWduYWxpbmcudjEuU2RwVHlwZRILCgNzZHAYAiABKAkirQEKDEljZUNhbmRpZGF0ZRIRCgljYW5kaWRhdGUYASABKAkSFAoHc2RwX21pZBgCIAEoCUgAiAEBEh0KEHNkcF9tX2xpbmVfaW5kZXgYAyABKA1IAYgBARIeChF1c2VybmFtZV9mcmFnbWVudBgEIAEoCUgCiAEBQgoKCF9zZHBfbWlkQhMKEV9zZHBfbV9saW5lX2luZGV4QhQKEl91c2VybmFtZV9mcmFnbWVudCLOAwoHQ2hhbm5lbBISCgpjaGFubmVsX2lkGAEgASgJEjQKBW9mZmVyGAIgASgLMiAuc2lnbmFsaW5nLnYxLlNlc3Npb25EZXNjcmlwdGlvbkgAiAEBEjUKBmFuc3dlchgDIAEoCzIgLnNpZ25hbGluZy52MS5TZXNzaW9uRGVzY3JpcHRpb25IAYgBARI2ChJvZmZlcmVyX2NhbmRpZGF0ZXMYBCADKAsyGi5zaWduYWxpbmcudjEuSWNlQ2FuZGlkYXRlEjcKE2Fuc3dlcmVyX2NhbmRpZGF0ZXMYBSADKAsyGi5zaWduYWxpbmcudjEuSWNlQ2FuZGlkYXRlEiMKG29mZmVyZXJfY2FuZGlkYXRlc19jb21wbGV0ZRgGIAEoCBIkChxhbnN3ZXJlcl9jYW5kaWRhdGVzX2NvbXBsZXRlGAcgASgIEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtleHBpcmVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHdmVyc2lvbhgKIAEoDUIICgZfb2ZmZXJCCQoHX2Fuc3dlciLKAQoUQ3JlYXRlQ2hhbm5lbFJlcXVlc3QSJgoDdHRsGAEgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi8KBW9mZmVyGAIgASgLMiAuc2lnbmFsaW5nLnYxLlNlc3Npb25EZXNjcmlwdGlvbhI2ChJvZmZlcmVyX2NhbmRpZGF0ZXMYAyADKAsyGi5zaWduYWxpbmcudjEuSWNlQ2FuZGlkYXRlEiEKGW9mZmVyZXJfZW5kX29mX2NhbmRpZGF0ZXMYBCABKAgihAEKFUNyZWF0ZUNoYW5uZWxSZXNwb25zZRISCgpjaGFubmVsX2lkGAEgASgJEhUKDW9mZmVyZXJfdG9rZW4YAiABKAkSLwoLZXhwaXJlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3ZlcnNpb24YBCABKA0isAEKD1NldE9mZmVyUmVxdWVzdBISCgpjaGFubmVsX2lkGAEgASgJEg0KBXRva2VuGAIgASgJEi8KBW9mZmVyGAMgASgLMiAuc2lnbmFsaW5nLnYxLlNlc3Npb25EZXNjcmlwdGlvbhIuCgpjYW5kaWRhdGVzGAQgAygLMhouc2lnbmFsaW5nLnYxLkljZUNhbmRpZGF0ZRIZChFlbmRfb2ZfY2FuZGlkYXRlcxgFIAEoCCIjChBTZXRPZmZlclJlc3BvbnNlEg8KB3ZlcnNpb24YASABKA0iJQoPR2V0T2ZmZXJSZXF1ZXN0EhIKCmNoYW5uZWxfaWQYASABKAkiVAoQR2V0T2ZmZXJSZXNwb25zZRIvCgVvZmZlchgBIAEoCzIgLnNpZ25hbGluZy52MS5TZXNzaW9uRGVzY3JpcHRpb24SDwoHdmVyc2lvbhgCIAEoDSKjAQoQU2V0QW5zd2VyUmVxdWVzdBISCgpjaGFubmVsX2lkGAEgASgJEjAKBmFuc3dlchgCIAEoCzIgLnNpZ25hbGluZy52MS5TZXNzaW9uRGVzY3JpcHRpb24SLgoKY2FuZGlkYXRlcxgDIAMoCzIaLnNpZ25hbGluZy52MS5JY2VDYW5kaWRhdGUSGQoRZW5kX29mX2NhbmRpZGF0ZXMYBCABKAgiPAoRU2V0QW5zd2VyUmVzcG9uc2USFgoOYW5zd2VyZXJfdG9rZW4YASABKAkSDwoHdmVyc2lvbhgCIAEoDSI1ChBHZXRBbnN3ZXJSZXF1ZXN0EhIKCmNoYW5uZWxfaWQYASABKAkSDQoFdG9rZW4YAiABKAkiVgoRR2V0QW5zd2VyUmVzcG9uc2USMAoGYW5zd2VyGAEgASgLMiAuc2lnbmFsaW5nLnYxLlNlc3Npb25EZXNjcmlwdGlvbhIPCgd2ZXJzaW9uGAIgASgNIpEBChZBZGRJY2VDYW5kaWRhdGVSZXF1ZXN0EhIKCmNoYW5uZWxfaWQYASABKAkSDQoFdG9rZW4YAiABKAkSLwoJY2FuZGlkYXRlGAMgASgLMhouc2lnbmFsaW5nLnYxLkljZUNhbmRpZGF0ZUgAEhsKEWVuZF9vZl9jYW5kaWRhdGVzGAQgASgISABCBgoEaXRlbSJbChdBZGRJY2VDYW5kaWRhdGVSZXNwb25zZRIgCgRzaWRlGAEgASgOMhIuc2lnbmFsaW5nLnYxLlNpZGUSDQoFYWRkZWQYAiABKAgSDwoHdmVyc2lvbhgDIAEoDSKHAQoXQWRkSWNlQ2FuZGlkYXRlc1JlcXVlc3QSEgoKY2hhbm5lbF9pZBgBIAEoCRINCgV0b2tlbhgCIAEoCRIuCgpjYW5kaWRhdGVzGAMgAygLMhouc2lnbmFsaW5nLnYxLkljZUNhbmRpZGF0ZRIZChFlbmRfb2ZfY2FuZGlkYXRlcxgEIAEoCCKAAQoYQWRkSWNlQ2FuZGlkYXRlc1Jlc3BvbnNlEiAKBHNpZGUYASABKA4yEi5zaWduYWxpbmcudjEuU2lkZRIYChBhZGRlZF9jYW5kaWRhdGVzGAIgASgNEhcKD21hcmtlZF9jb21wbGV0ZRgDIAEoCBIPCgd2ZXJzaW9uGAQgASgNIl8KGExpc3RJY2VDYW5kaWRhdGVzUmVxdWVzdBISCgpjaGFubmVsX2lkGAEgASgJEiAKBHNpZGUYAiABKA4yEi5zaWduYWxpbmcudjEuU2lkZRINCgV0b2tlbhgDIAEoCSJuChlMaXN0SWNlQ2FuZGlkYXRlc1Jlc3BvbnNlEi4KCmNhbmRpZGF0ZXMYASADKAsyGi5zaWduYWxpbmcudjEuSWNlQ2FuZGlkYXRlEhAKCGNvbXBsZXRlGAIgASgIEg8KB3ZlcnNpb24YAyABKA0iNgoRR2V0Q2hhbm5lbFJlcXVlc3QSEgoKY2hhbm5lbF9pZBgBIAEoCRINCgV0b2tlbhgCIAEoCSI8ChJHZXRDaGFubmVsUmVzcG9uc2USJgoHY2hhbm5lbBgBIAEoCzIVLnNpZ25hbGluZy52MS5DaGFubmVsIk8KE1dhdGNoQ2hhbm5lbFJlcXVlc3QSEgoKY2hhbm5lbF9pZBgBIAEoCRIVCg1hZnRlcl92ZXJzaW9uGAIgASgNEg0KBXRva2VuGAMgASgJIqYEChRXYXRjaENoYW5uZWxSZXNwb25zZRIPCgd2ZXJzaW9uGAEgASgNEikKCHNuYXBzaG90GAIgASgLMhUuc2lnbmFsaW5nLnYxLkNoYW5uZWxIABIxCgVvZmZlchgDIAEoCzIgLnNpZ25hbGluZy52MS5TZXNzaW9uRGVzY3JpcHRpb25IABIyCgZhbnN3ZXIYBCABKAsyIC5zaWduYWxpbmcudjEuU2Vzc2lvbkRlc2NyaXB0aW9uSAASPgoTaWNlX2NhbmRpZGF0ZV9hZGRlZBgFIAEoCzIfLnNpZ25hbGluZy52MS5JY2VDYW5kaWRhdGVBZGRlZEgAEkYKF2ljZV9jYW5kaWRhdGVzX2NvbXBsZXRlGAYgASgLMiMuc2lnbmFsaW5nLnYxLkljZUNhbmRpZGF0ZXNDb21wbGV0ZUgAEjUKDmNoYW5uZWxfY2xvc2VkGAcgASgLMhsuc2lnbmFsaW5nLnYxLkNoYW5uZWxDbG9zZWRIABI3Cg9jaGFubmVsX2V4cGlyZWQYCCABKAsyHC5zaWduYWxpbmcudjEuQ2hhbm5lbEV4cGlyZWRIABItCgprZWVwX2FsaXZlGAkgASgLMhcuc2lnbmFsaW5nLnYxLktlZXBBbGl2ZUgAEjsKEWV4Y2hhbmdlX2NvbXBsZXRlGAogASgLMh4uc2lnbmFsaW5nLnYxLkV4Y2hhbmdlQ29tcGxldGVIAEIHCgVldmVudCISChBFeGNoYW5nZUNvbXBsZXRlImQKEUljZUNhbmRpZGF0ZUFkZGVkEiAKBHNpZGUYASABKA4yEi5zaWduYWxpbmcudjEuU2lkZRItCgljYW5kaWRhdGUYAiABKAsyGi5zaWduYWxpbmcudjEuSWNlQ2FuZGlkYXRlIjkKFUljZUNhbmRpZGF0ZXNDb21wbGV0ZRIgCgRzaWRlGAEgASgOMhIuc2lnbmFsaW5nLnYxLlNpZGUiNgoNQ2hhbm5lbENsb3NlZBIlCgljbG9zZWRfYnkYASABKA4yEi5zaWduYWxpbmcudjEuU2lkZSIQCg5DaGFubmVsRXhwaXJlZCILCglLZWVwQWxpdmUiOAoTQ2xvc2VDaGFubmVsUmVxdWVzdBISCgpjaGFubmVsX2lkGAEgASgJEg0KBXRva2VuGAIgASgJIhYKFENsb3NlQ2hhbm5lbFJlc3BvbnNlKkwKB1NkcFR5cGUSGAoUU0RQX1RZUEVfVU5TUEVDSUZJRUQQABISCg5TRFBfVFlQRV9PRkZFUhABEhMKD1NEUF9UWVBFX0FOU1dFUhACKkEKBFNpZGUSFAoQU0lERV9VTlNQRUNJRklFRBAAEhAKDFNJREVfT0ZGRVJFUhABEhEKDVNJREVfQU5TV0VSRVIQAjLIBwoQU2lnbmFsaW5nU2VydmljZRJYCg1DcmVhdGVDaGFubmVsEiIuc2lnbmFsaW5nLnYxLkNyZWF0ZUNoYW5uZWxSZXF1ZXN0GiMuc2lnbmFsaW5nLnYxLkNyZWF0ZUNoYW5uZWxSZXNwb25zZRJJCghTZXRPZmZlchIdLnNpZ25hbGluZy52MS5TZXRPZmZlclJlcXVlc3QaHi5zaWduYWxpbmcudjEuU2V0T2ZmZXJSZXNwb25zZRJJCghHZXRPZmZlchIdLnNpZ25hbGluZy52MS5HZXRPZmZlclJlcXVlc3QaHi5zaWduYWxpbmcudjEuR2V0T2ZmZXJSZXNwb25zZRJMCglTZXRBbnN3ZXISHi5zaWduYWxpbmcudjEuU2V0QW5zd2VyUmVxdWVzdBofLnNpZ25hbGluZy52MS5TZXRBbnN3ZXJSZXNwb25zZRJMCglHZXRBbnN3ZXISHi5zaWduYWxpbmcudjEuR2V0QW5zd2VyUmVxdWVzdBofLnNpZ25hbGluZy52MS5HZXRBbnN3ZXJSZXNwb25zZRJeCg9BZGRJY2VDYW5kaWRhdGUSJC5zaWduYWxpbmcudjEuQWRkSWNlQ2FuZGlkYXRlUmVxdWVzdBolLnNpZ25hbGluZy52MS5BZGRJY2VDYW5kaWRhdGVSZXNwb25zZRJhChBBZGRJY2VDYW5kaWRhdGVzEiUuc2lnbmFsaW5nLnYxLkFkZEljZUNhbmRpZGF0ZXNSZXF1ZXN0GiYuc2lnbmFsaW5nLnYxLkFkZEljZUNhbmRpZGF0ZXNSZXNwb25zZRJkChFMaXN0SWNlQ2FuZGlkYXRlcxImLnNpZ25hbGluZy52MS5MaXN0SWNlQ2FuZGlkYXRlc1JlcXVlc3QaJy5zaWduYWxpbmcudjEuTGlzdEljZUNhbmRpZGF0ZXNSZXNwb25zZRJPCgpHZXRDaGFubmVsEh8uc2lnbmFsaW5nLnYxLkdldENoYW5uZWxSZXF1ZXN0GiAuc2lnbmFsaW5nLnYxLkdldENoYW5uZWxSZXNwb25zZRJXCgxXYXRjaENoYW5uZWwSIS5zaWduYWxpbmcudjEuV2F0Y2hDaGFubmVsUmVxdWVzdBoiLnNpZ25hbGluZy52MS5XYXRjaENoYW5uZWxSZXNwb25zZTABElUKDENsb3NlQ2hhbm5lbBIhLnNpZ25hbGluZy52MS5DbG9zZUNoYW5uZWxSZXF1ZXN0GiIuc2lnbmFsaW5nLnYxLkNsb3NlQ2hhbm5lbFJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * An SDP offer or answer, as in the browser's RTCSessionDescriptionInit.
@@ -189,6 +189,29 @@ export type CreateChannelRequest = Message<"signaling.v1.CreateChannelRequest"> 
    * @generated from field: google.protobuf.Duration ttl = 1;
    */
   ttl?: Duration | undefined;
+
+  /**
+   * The offer, stored with the new channel; its type must be SDP_TYPE_OFFER.
+   * Unset: set it later with SetOffer.
+   *
+   * @generated from field: signaling.v1.SessionDescription offer = 2;
+   */
+  offer?: SessionDescription | undefined;
+
+  /**
+   * The offerer's ICE candidates gathered so far, stored with the offer (only
+   * together with offer). Later ones go through AddIceCandidates.
+   *
+   * @generated from field: repeated signaling.v1.IceCandidate offerer_candidates = 3;
+   */
+  offererCandidates: IceCandidate[];
+
+  /**
+   * The offerer has gathered every candidate (only together with offer).
+   *
+   * @generated from field: bool offerer_end_of_candidates = 4;
+   */
+  offererEndOfCandidates: boolean;
 };
 
 /**
@@ -266,6 +289,21 @@ export type SetOfferRequest = Message<"signaling.v1.SetOfferRequest"> & {
    * @generated from field: signaling.v1.SessionDescription offer = 3;
    */
   offer?: SessionDescription | undefined;
+
+  /**
+   * The offerer's ICE candidates gathered so far, stored in the same step as
+   * the offer; candidates the side already holds are ignored.
+   *
+   * @generated from field: repeated signaling.v1.IceCandidate candidates = 4;
+   */
+  candidates: IceCandidate[];
+
+  /**
+   * The offerer has gathered every candidate.
+   *
+   * @generated from field: bool end_of_candidates = 5;
+   */
+  endOfCandidates: boolean;
 };
 
 /**
@@ -364,6 +402,21 @@ export type SetAnswerRequest = Message<"signaling.v1.SetAnswerRequest"> & {
    * @generated from field: signaling.v1.SessionDescription answer = 2;
    */
   answer?: SessionDescription | undefined;
+
+  /**
+   * The answerer's ICE candidates gathered so far, stored in the same step as
+   * the answer. Later ones go through AddIceCandidates with the answerer token.
+   *
+   * @generated from field: repeated signaling.v1.IceCandidate candidates = 3;
+   */
+  candidates: IceCandidate[];
+
+  /**
+   * The answerer has gathered every candidate.
+   *
+   * @generated from field: bool end_of_candidates = 4;
+   */
+  endOfCandidates: boolean;
 };
 
 /**
@@ -878,6 +931,15 @@ export type WatchChannelResponse = Message<"signaling.v1.WatchChannelResponse"> 
      */
     value: KeepAlive;
     case: "keepAlive";
+  } | {
+    /**
+     * Both sides have their descriptions and sent end-of-candidates: nothing
+     * more will change. The stream ends after this message.
+     *
+     * @generated from field: signaling.v1.ExchangeComplete exchange_complete = 10;
+     */
+    value: ExchangeComplete;
+    case: "exchangeComplete";
   } | { case: undefined; value?: undefined };
 };
 
@@ -887,6 +949,21 @@ export type WatchChannelResponse = Message<"signaling.v1.WatchChannelResponse"> 
  */
 export const WatchChannelResponseSchema: GenMessage<WatchChannelResponse> = /*@__PURE__*/
   messageDesc(file_signaling_v1_signaling, 22);
+
+/**
+ * The offer, the answer and both sides' end-of-candidates are in the channel.
+ *
+ * @generated from message signaling.v1.ExchangeComplete
+ */
+export type ExchangeComplete = Message<"signaling.v1.ExchangeComplete"> & {
+};
+
+/**
+ * Describes the message signaling.v1.ExchangeComplete.
+ * Use `create(ExchangeCompleteSchema)` to create a new message.
+ */
+export const ExchangeCompleteSchema: GenMessage<ExchangeComplete> = /*@__PURE__*/
+  messageDesc(file_signaling_v1_signaling, 23);
 
 /**
  * A side added an ICE candidate.
@@ -914,7 +991,7 @@ export type IceCandidateAdded = Message<"signaling.v1.IceCandidateAdded"> & {
  * Use `create(IceCandidateAddedSchema)` to create a new message.
  */
 export const IceCandidateAddedSchema: GenMessage<IceCandidateAdded> = /*@__PURE__*/
-  messageDesc(file_signaling_v1_signaling, 23);
+  messageDesc(file_signaling_v1_signaling, 24);
 
 /**
  * A side sent end-of-candidates.
@@ -935,7 +1012,7 @@ export type IceCandidatesComplete = Message<"signaling.v1.IceCandidatesComplete"
  * Use `create(IceCandidatesCompleteSchema)` to create a new message.
  */
 export const IceCandidatesCompleteSchema: GenMessage<IceCandidatesComplete> = /*@__PURE__*/
-  messageDesc(file_signaling_v1_signaling, 24);
+  messageDesc(file_signaling_v1_signaling, 25);
 
 /**
  * The channel was closed.
@@ -956,7 +1033,7 @@ export type ChannelClosed = Message<"signaling.v1.ChannelClosed"> & {
  * Use `create(ChannelClosedSchema)` to create a new message.
  */
 export const ChannelClosedSchema: GenMessage<ChannelClosed> = /*@__PURE__*/
-  messageDesc(file_signaling_v1_signaling, 25);
+  messageDesc(file_signaling_v1_signaling, 26);
 
 /**
  * The channel reached its expire time.
@@ -971,7 +1048,7 @@ export type ChannelExpired = Message<"signaling.v1.ChannelExpired"> & {
  * Use `create(ChannelExpiredSchema)` to create a new message.
  */
 export const ChannelExpiredSchema: GenMessage<ChannelExpired> = /*@__PURE__*/
-  messageDesc(file_signaling_v1_signaling, 26);
+  messageDesc(file_signaling_v1_signaling, 27);
 
 /**
  * A keep-alive; carries nothing.
@@ -986,7 +1063,7 @@ export type KeepAlive = Message<"signaling.v1.KeepAlive"> & {
  * Use `create(KeepAliveSchema)` to create a new message.
  */
 export const KeepAliveSchema: GenMessage<KeepAlive> = /*@__PURE__*/
-  messageDesc(file_signaling_v1_signaling, 27);
+  messageDesc(file_signaling_v1_signaling, 28);
 
 /**
  * Request of CloseChannel.
@@ -1014,7 +1091,7 @@ export type CloseChannelRequest = Message<"signaling.v1.CloseChannelRequest"> & 
  * Use `create(CloseChannelRequestSchema)` to create a new message.
  */
 export const CloseChannelRequestSchema: GenMessage<CloseChannelRequest> = /*@__PURE__*/
-  messageDesc(file_signaling_v1_signaling, 28);
+  messageDesc(file_signaling_v1_signaling, 29);
 
 /**
  * Response of CloseChannel.
@@ -1029,7 +1106,7 @@ export type CloseChannelResponse = Message<"signaling.v1.CloseChannelResponse"> 
  * Use `create(CloseChannelResponseSchema)` to create a new message.
  */
 export const CloseChannelResponseSchema: GenMessage<CloseChannelResponse> = /*@__PURE__*/
-  messageDesc(file_signaling_v1_signaling, 29);
+  messageDesc(file_signaling_v1_signaling, 30);
 
 /**
  * The kind of a session description, as in the browser's RTCSdpType.
@@ -1126,7 +1203,10 @@ export const SideSchema: GenEnum<Side> = /*@__PURE__*/
 export const SignalingService: GenService<{
   /**
    * Creates a channel and returns its id and the offerer's secret token.
-   * The channel expires on its own after its time to live.
+   * The channel expires on its own after its time to live. The offer, and
+   * the offerer's first ICE candidates and end-of-candidates, may ride on this
+   * call (the short exchange): the channel is then created with them in one
+   * step, and SetOffer is not needed.
    * RESOURCE_EXHAUSTED when the server holds its maximum number of channels.
    *
    * @generated from rpc signaling.v1.SignalingService.CreateChannel
@@ -1137,8 +1217,10 @@ export const SignalingService: GenService<{
     output: typeof CreateChannelResponseSchema;
   },
   /**
-   * Stores the offerer's SDP offer. The offer may be replaced until the
-   * channel is answered; afterwards this fails with FAILED_PRECONDITION.
+   * Stores the offerer's SDP offer, and the offerer's ICE candidates gathered
+   * so far (and end-of-candidates) in the same step. The offer may be replaced
+   * until the channel is answered; afterwards this fails with
+   * FAILED_PRECONDITION.
    *
    * @generated from rpc signaling.v1.SignalingService.SetOffer
    */
@@ -1159,9 +1241,11 @@ export const SignalingService: GenService<{
     output: typeof GetOfferResponseSchema;
   },
   /**
-   * Answers the channel. The first answer wins and receives the answerer's
-   * secret token; every later answer fails with ALREADY_EXISTS, also under
-   * concurrent callers. FAILED_PRECONDITION when there is no offer yet.
+   * Answers the channel, with the answerer's ICE candidates gathered so far
+   * (and end-of-candidates) in the same step. The first answer wins and
+   * receives the answerer's secret token; every later answer fails with
+   * ALREADY_EXISTS, also under concurrent callers. FAILED_PRECONDITION when
+   * there is no offer yet.
    *
    * @generated from rpc signaling.v1.SignalingService.SetAnswer
    */
@@ -1247,8 +1331,9 @@ export const SignalingService: GenService<{
    * Streams a channel's changes. Without after_version the first message is a
    * snapshot of the channel; with it, the stream starts with exactly the
    * changes made after that version. Every change follows as it happens, each
-   * with a higher version. The stream ends after a channel_closed or
-   * channel_expired event; it ends with UNAVAILABLE when the server shuts
+   * with a higher version. The stream ends after an exchange_complete,
+   * channel_closed or channel_expired event (so CloseChannel is not needed once
+   * both sides are done); it ends with UNAVAILABLE when the server shuts
    * down: reconnect with the last version seen to miss nothing.
    * With one of the channel's tokens the stream shows everything and takes
    * one of the channel's watch slots (max-watchers-per-channel); without a
@@ -1266,7 +1351,9 @@ export const SignalingService: GenService<{
     output: typeof WatchChannelResponseSchema;
   },
   /**
-   * Closes the channel for both sides. Watchers receive channel_closed; every
+   * Closes the channel for both sides: an early hang-up. A channel whose
+   * exchange is complete needs no closing; it expires on its own. Watchers
+   * receive channel_closed; every
    * later call about the channel fails with NOT_FOUND.
    *
    * @generated from rpc signaling.v1.SignalingService.CloseChannel

@@ -1,7 +1,7 @@
 import type { Cancel, Clock } from "../../lib/clock.js";
 import { MinHeap } from "../../lib/min-heap.js";
-import type { ChannelState, NewChannel, Side, StoredCandidate } from "../channel.js";
-import { freshCandidates, isExpired, newChannelState } from "../channel.js";
+import type { CandidateBatch, ChannelState, NewChannel, Side, StoredCandidate } from "../channel.js";
+import { candidateRefusal, isExpired, newChannelState, noCandidates, withCandidates } from "../channel.js";
 import type {
   CandidateBatchResult,
   ChannelChange,
@@ -42,6 +42,7 @@ export class MemoryChannelStore implements ChannelStore {
         throw new StoreError("channel-limit", init.id, `the server holds its maximum of ${this.limits.maxChannels} channels`);
       }
     }
+    if (init.offer) this.checkCandidates(init.id, [], false, init.offer.candidates.batch);
     const state = newChannelState(init);
     this.channels.set(state.id, state);
     this.expiries.push(state.expireTime, state.id);
@@ -53,37 +54,30 @@ export class MemoryChannelStore implements ChannelStore {
     return this.live(id);
   }
 
-  async setOffer(id: string, sdp: string): Promise<ChannelState> {
+  async setOffer(id: string, sdp: string, candidates: CandidateBatch = noCandidates): Promise<ChannelState> {
     const state = this.require(id);
     if (state.answer) throw new StoreError("offer-locked", id);
+    this.checkSide(state, "offerer", candidates.batch);
     const version = state.version + 1;
-    return this.replace({ ...state, offer: { value: sdp, version }, version });
+    return this.replace(withCandidates({ ...state, offer: { value: sdp, version }, version }, "offerer", candidates).state);
   }
 
-  async setAnswer(id: string, sdp: string, answererTokenHash: string): Promise<ChannelState> {
+  async setAnswer(id: string, sdp: string, answererTokenHash: string, candidates: CandidateBatch = noCandidates): Promise<ChannelState> {
     const state = this.require(id);
     if (!state.offer) throw new StoreError("no-offer", id);
     if (state.answer) throw new StoreError("already-answered", id);
+    this.checkSide(state, "answerer", candidates.batch);
     const version = state.version + 1;
-    return this.replace({ ...state, answer: { value: sdp, version }, answererTokenHash, version });
+    const answered = { ...state, answer: { value: sdp, version }, answererTokenHash, version };
+    return this.replace(withCandidates(answered, "answerer", candidates).state);
   }
 
   async addCandidates(id: string, side: Side, batch: readonly StoredCandidate[], complete: boolean): Promise<CandidateBatchResult> {
     const state = this.require(id);
-    const existing = state.candidates[side];
-    const fresh = freshCandidates(existing.map((c) => c.value), batch);
-    const alreadyComplete = state.candidatesComplete[side] !== undefined;
-    if (fresh.length > 0 && alreadyComplete) throw new StoreError("candidates-complete", id);
-    if (existing.length + fresh.length > this.limits.maxCandidatesPerSide) {
-      throw new StoreError("candidate-limit", id, `a side holds at most ${this.limits.maxCandidatesPerSide} candidates`);
-    }
-    const completed = complete && !alreadyComplete;
-    if (fresh.length === 0 && !completed) return { state, changed: false, added: 0, completed: false };
-    let version = state.version;
-    const candidates = { ...state.candidates, [side]: [...existing, ...fresh.map((value) => ({ value, version: ++version }))] };
-    const candidatesComplete = completed ? { ...state.candidatesComplete, [side]: ++version } : state.candidatesComplete;
-    const next = this.replace({ ...state, candidates, candidatesComplete, version });
-    return { state: next, changed: true, added: fresh.length, completed };
+    this.checkSide(state, side, batch);
+    const applied = withCandidates(state, side, { batch, complete });
+    if (applied.state === state) return { state, changed: false, added: 0, completed: false };
+    return { ...applied, state: this.replace(applied.state), changed: true };
   }
 
   async closeChannel(id: string, closedBy: Side): Promise<void> {
@@ -119,6 +113,19 @@ export class MemoryChannelStore implements ChannelStore {
       return undefined;
     }
     return state;
+  }
+
+  private checkSide(state: ChannelState, side: Side, batch: readonly StoredCandidate[]): void {
+    const existing = state.candidates[side].map((c) => c.value);
+    this.checkCandidates(state.id, existing, state.candidatesComplete[side] !== undefined, batch);
+  }
+
+  private checkCandidates(id: string, existing: readonly StoredCandidate[], complete: boolean, batch: readonly StoredCandidate[]): void {
+    const refusal = candidateRefusal(existing, complete, batch, this.limits.maxCandidatesPerSide);
+    if (refusal === "candidate-limit") {
+      throw new StoreError(refusal, id, `a side holds at most ${this.limits.maxCandidatesPerSide} candidates`);
+    }
+    if (refusal) throw new StoreError(refusal, id);
   }
 
   private require(id: string): ChannelState {

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { ChannelState, NewChannel, PerSide, Side, StoredCandidate, Versioned } from "../channel.js";
-import { candidateIdentity, sides } from "../channel.js";
+import { candidateIdentity, freshCandidates, sides } from "../channel.js";
 
 /**
  * One channel as stored in MongoDB. The version of every value is not
@@ -34,8 +34,9 @@ export type ChangeCode = "offer" | "answer" | `candidate:${Side}` | `complete:${
 export const candidateChange = (side: Side): ChangeCode => `candidate:${side}`;
 export const completeChange = (side: Side): ChangeCode => `complete:${side}`;
 
+/** The document of a new channel; with an offer, its changes follow newChannelState's order. */
 export function newChannelDocument(init: NewChannel): ChannelDocument {
-  return {
+  const doc: ChannelDocument = {
     _id: init.id,
     offererTokenHash: init.offererTokenHash,
     createTime: new Date(init.createTime),
@@ -45,6 +46,15 @@ export function newChannelDocument(init: NewChannel): ChannelDocument {
     candidates: { offerer: [], answerer: [] },
     candidateKeys: { offerer: [], answerer: [] },
   };
+  if (!init.offer) return doc;
+  const { candidates } = init.offer;
+  const fresh = freshCandidates([], candidates.batch);
+  doc.offer = init.offer.sdp;
+  doc.candidates = { offerer: fresh.map(storedCandidate), answerer: [] };
+  doc.candidateKeys = { offerer: fresh.map(candidateKey), answerer: [] };
+  doc.changes = ["offer", ...fresh.map(() => candidateChange("offerer")), ...(candidates.complete ? [completeChange("offerer")] : [])];
+  doc.version = 1 + doc.changes.length;
+  return doc;
 }
 
 /** Identical candidates (every field equal) have the same key. */

@@ -1,8 +1,8 @@
 import type { Collection, Filter, MongoClient, UpdateFilter } from "mongodb";
 import { MongoServerError } from "mongodb";
 import type { Clock } from "../../lib/clock.js";
-import type { ChannelState, NewChannel, Side, StoredCandidate } from "../channel.js";
-import { freshCandidates } from "../channel.js";
+import type { CandidateBatch, ChannelState, NewChannel, Side, StoredCandidate } from "../channel.js";
+import { candidateRefusal, freshCandidates, noCandidates } from "../channel.js";
 import type { CandidateBatchResult, ChannelListener, ChannelStore, StoreHealth, Unsubscribe } from "../store.js";
 import { StoreError } from "../store.js";
 import type { ChangeStreamFeed } from "./change-stream-feed.js";
@@ -27,6 +27,15 @@ export interface MongoStoreParts {
   readonly writeGuard: WriteGuard;
   /** Stops the poller and the sweeper. */
   readonly stopTimers: () => void;
+}
+
+/** A description written in the same update as a batch of candidates, with its own preconditions. */
+interface Companion {
+  readonly conditions: Filter<ChannelDocument>;
+  readonly set: Record<string, unknown>;
+  readonly code: ChangeCode;
+  /** Why the conditions do not hold on this live document, or undefined when they do. */
+  readonly refusal: (doc: ChannelDocument) => StoreError | undefined;
 }
 
 const duplicateKey = 11000;
@@ -57,6 +66,10 @@ export class MongoChannelStore implements ChannelStore {
   }
 
   async createChannel(init: NewChannel): Promise<ChannelState> {
+    const max = this.parts.options.limits.maxCandidatesPerSide;
+    if (init.offer && candidateRefusal([], false, init.offer.candidates.batch, max)) {
+      throw new StoreError("candidate-limit", init.id, `a side holds at most ${max} candidates`);
+    }
     const doc = newChannelDocument(init);
     try {
       await guarded(init.id, () => this.parts.collection.insertOne(doc));
@@ -78,37 +91,46 @@ export class MongoChannelStore implements ChannelStore {
     return toState(doc);
   }
 
-  async setOffer(id: string, sdp: string): Promise<ChannelState> {
-    const doc = await this.mutate(id, { answer: { $exists: false } }, { $set: { offer: sdp } }, "offer");
-    if (doc) return toState(doc);
-    await this.requireLive(id);
-    throw new StoreError("offer-locked", id);
+  async setOffer(id: string, sdp: string, candidates: CandidateBatch = noCandidates): Promise<ChannelState> {
+    const companion: Companion = {
+      conditions: { answer: { $exists: false } },
+      set: { offer: sdp },
+      code: "offer",
+      refusal: (doc) => (doc.answer !== undefined ? new StoreError("offer-locked", id) : undefined),
+    };
+    return (await this.applyCandidates(id, "offerer", candidates, companion)).state;
   }
 
-  async setAnswer(id: string, sdp: string, answererTokenHash: string): Promise<ChannelState> {
-    const doc = await this.mutate(
-      id,
-      { offer: { $exists: true }, answer: { $exists: false } },
-      { $set: { answer: sdp, answererTokenHash } },
-      "answer",
-    );
-    if (doc) return toState(doc);
-    const current = await this.requireLive(id);
-    throw new StoreError(current.offer === undefined ? "no-offer" : "already-answered", id);
+  async setAnswer(id: string, sdp: string, answererTokenHash: string, candidates: CandidateBatch = noCandidates): Promise<ChannelState> {
+    const companion: Companion = {
+      conditions: { offer: { $exists: true }, answer: { $exists: false } },
+      set: { answer: sdp, answererTokenHash },
+      code: "answer",
+      refusal: (doc) =>
+        doc.offer === undefined ? new StoreError("no-offer", id) : doc.answer !== undefined ? new StoreError("already-answered", id) : undefined,
+    };
+    return (await this.applyCandidates(id, "answerer", candidates, companion)).state;
+  }
+
+  addCandidates(id: string, side: Side, batch: readonly StoredCandidate[], complete: boolean): Promise<CandidateBatchResult> {
+    return this.applyCandidates(id, side, { batch, complete });
   }
 
   /**
    * First tries the update as if none of the candidates were stored yet; its
-   * filter refuses it if one is, if the side is complete, or if the limit
-   * would be passed. Only then is the document read, to drop the duplicates
-   * or say why, and the update tried again with what is left.
+   * filter refuses it if one is, if the side is complete, if the limit would
+   * be passed, or if the companion's conditions fail. Only then is the
+   * document read, to drop the duplicates or say why, and the update tried
+   * again with what is left. The companion's change comes first in version order.
    */
-  async addCandidates(id: string, side: Side, batch: readonly StoredCandidate[], complete: boolean): Promise<CandidateBatchResult> {
+  private async applyCandidates(id: string, side: Side, { batch, complete }: CandidateBatch, companion?: Companion): Promise<CandidateBatchResult> {
     const max = this.parts.options.limits.maxCandidatesPerSide;
     let current: ChannelDocument | undefined;
     for (let attempt = 0; attempt < maxBatchAttempts; attempt++) {
+      const refusal = current && companion?.refusal(current);
+      if (refusal) throw refusal;
       const fresh = freshCandidates(current?.candidates[side] ?? [], batch);
-      if (!current && (fresh.length > max || (fresh.length === 0 && !complete))) {
+      if (!current && (fresh.length > max || (fresh.length === 0 && !complete && !companion))) {
         current = await this.requireLive(id); // decided by the stored state alone
         continue;
       }
@@ -118,9 +140,10 @@ export class MongoChannelStore implements ChannelStore {
         throw new StoreError("candidate-limit", id, `a side holds at most ${max} candidates`);
       }
       const completed = complete && !alreadyComplete;
-      if (fresh.length === 0 && !completed) return { state: toState(current!), changed: false, added: 0, completed: false };
+      if (fresh.length === 0 && !completed && !companion) return { state: toState(current!), changed: false, added: 0, completed: false };
       const keys = fresh.map(candidateKey);
-      const conditions: Filter<ChannelDocument> = { changes: { $ne: completeChange(side) } };
+      const conditions: Filter<ChannelDocument> = { ...companion?.conditions };
+      if (fresh.length > 0 || completed) conditions.changes = { $ne: completeChange(side) };
       if (fresh.length > 0) {
         Object.assign(conditions, {
           [`candidateKeys.${side}`]: { $nin: keys },
@@ -128,8 +151,8 @@ export class MongoChannelStore implements ChannelStore {
         });
       }
       const push = fresh.length > 0 ? { [`candidates.${side}`]: { $each: fresh.map(storedCandidate) }, [`candidateKeys.${side}`]: { $each: keys } } : {};
-      const codes = [...fresh.map(() => candidateChange(side)), ...(completed ? [completeChange(side)] : [])];
-      const doc = await this.mutate(id, conditions, { $push: push }, codes);
+      const codes = [...(companion ? [companion.code] : []), ...fresh.map(() => candidateChange(side)), ...(completed ? [completeChange(side)] : [])];
+      const doc = await this.mutate(id, conditions, { $push: push, ...(companion && { $set: companion.set }) }, codes);
       if (doc) return { state: toState(doc), changed: true, added: fresh.length, completed };
       current = await this.requireLive(id);
     }
