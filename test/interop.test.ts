@@ -21,9 +21,10 @@ const expectedSummary = {
     "ice_candidates_complete:SIDE_OFFERER",
     "ice_candidate_added:SIDE_ANSWERER",
     "ice_candidates_complete:SIDE_ANSWERER",
-    "channel_closed:SIDE_ANSWERER",
+    // Both sides are done: the stream ends by itself (the clients then close the channel all the same).
+    "exchange_complete",
   ],
-  watchVersions: [1, 2, 3, 4, 5, 6, 7, 8],
+  watchVersions: [1, 2, 3, 4, 5, 6, 7, 7],
 };
 
 /** A client program that takes the server's host:port and runs the exchange. */

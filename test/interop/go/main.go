@@ -145,7 +145,7 @@ func run(ctx context.Context, addr string) (*summary, error) {
 	return out, nil
 }
 
-// readWatch records every event until the server ends the stream after channel_closed.
+// readWatch records every event until the server ends the stream after exchange_complete.
 func readWatch(watch grpc.ServerStreamingClient[signalingv1.WatchChannelResponse], out *summary) error {
 	for {
 		msg, err := watch.Recv()
@@ -174,6 +174,8 @@ func record(out *summary, msg *signalingv1.WatchChannelResponse) {
 		name = "ice_candidates_complete:" + e.IceCandidatesComplete.GetSide().String()
 	case *signalingv1.WatchChannelResponse_ChannelClosed:
 		name = "channel_closed:" + e.ChannelClosed.GetClosedBy().String()
+	case *signalingv1.WatchChannelResponse_ExchangeComplete:
+		name = "exchange_complete"
 	case *signalingv1.WatchChannelResponse_KeepAlive:
 		return
 	default:

@@ -60,7 +60,7 @@ def run(addr):
 
         def read_watch():
             try:
-                for msg in watch:  # ends when the server closes the stream after channel_closed
+                for msg in watch:  # ends when the server closes the stream after exchange_complete
                     record(msg)
             except grpc.RpcError as error:
                 watch_error.append(error)
@@ -102,7 +102,7 @@ def run(addr):
         client.CloseChannel(pb.CloseChannelRequest(channel_id=cid, token=answered.answerer_token), timeout=t)
         reader.join(t)
         if reader.is_alive():
-            raise Surprise("WatchChannel did not end after channel_closed")
+            raise Surprise("WatchChannel did not end after exchange_complete")
         if watch_error:
             raise Surprise(f"WatchChannel: {watch_error[0].code().name}: {watch_error[0].details()}")
         return out
