@@ -150,3 +150,26 @@ describe("Forwarded (RFC 7239) behind a trusted proxy", () => {
     await via('for="[2001:db8:1:3::10]"').createChannel({});
   });
 });
+
+describe("the limiter's own memory", () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startTestServer({
+      clientAddress: { trustedProxies: ["127.0.8.1"], header: "x-forwarded-for" },
+      rateLimits: { rates: { create: perHour(1), write: undefined, read: undefined, stream: undefined }, maxClients: 3 },
+    });
+  });
+  afterAll(() => server.shutdown(0));
+
+  const from = (address: string) => clientFrom("127.0.8.1", server.url, "connect", { "x-forwarded-for": address });
+
+  it("holds at most rate-limit-max-clients budgets: a thousand addresses later, the first one's is forgotten (and full again)", async () => {
+    await from("192.0.2.1").createChannel({});
+    await expectCode(from("192.0.2.1").createChannel({}), Code.ResourceExhausted);
+    // Each new client takes a budget; only the three most recent are kept, whatever the number of clients.
+    for (let i = 0; i < 1000; i++) await from(`198.51.${i >> 8}.${i & 255}`).createChannel({});
+    expect((await from("192.0.2.1").createChannel({})).channelId).not.toBe("");
+    // The most recent clients are still held to their budget.
+    await expectCode(from("198.51.3.231").createChannel({}), Code.ResourceExhausted);
+  });
+});
