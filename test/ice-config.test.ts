@@ -101,6 +101,13 @@ describe("ICE server settings", () => {
     expect(mongo).toMatch(/--port/);
     expect(mongo).not.toContain(password);
     expect(problemsOf({ SWITCHBOARD_MONGODB_URI: " " })).toMatch(/--mongodb-uri .*must not be empty$/m);
+    // The shell split an unquoted value: the stray words are not quoted back either.
+    expect(() => loadConfig(["--ice-servers", '[{"urls":"turn:t","username":"u",', `"credential":"${password}"}]`], {})).toThrow(ConfigError);
+    try {
+      loadConfig(["--ice-servers", '[{"urls":"turn:t","username":"u",', `"credential":"${password}"}]`], {});
+    } catch (error) {
+      expect(String(error)).not.toContain(password);
+    }
   });
 
   it("hold the MongoDB URI like the TURN secret: never in JSON or inspect output of the config", () => {

@@ -204,7 +204,10 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   try {
     parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false });
   } catch (error) {
-    throw new ConfigError(`${(error as Error).message}\nRun with --help to list the settings.`);
+    // A stray argument is not quoted back: it may be part of a secret-bearing value split by the shell.
+    const stray = (error as NodeJS.ErrnoException).code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL";
+    const message = stray ? "unexpected argument (not shown); every setting is --name value or --name=value, quoted if it holds spaces" : (error as Error).message;
+    throw new ConfigError(`${message}\nRun with --help to list the settings.`);
   }
   if (parsed.values["help"]) return { help: true };
 
