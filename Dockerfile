@@ -3,6 +3,8 @@
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+# Fixes to dependencies, applied by the postinstall step (patch-package); see docs/security.md (Bad input).
+COPY patches patches
 # npm install of the locked versions: see README (Quick start) for why not npm ci.
 RUN npm install --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json buf.yaml buf.gen.yaml ./

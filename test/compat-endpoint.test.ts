@@ -1,6 +1,7 @@
 import * as http2 from "node:http2";
 import { afterEach, describe, expect, it } from "vitest";
 import type { RunningServer } from "../src/server/app.js";
+import { createLogger } from "../src/server/logger.js";
 import { callCompat, postCompat } from "./support/compat-client.js";
 import { FakeClock } from "./support/fake-clock.js";
 import { sampleCandidate, sampleSdp } from "./support/sdp-samples.js";
@@ -17,8 +18,9 @@ afterEach(async () => {
 });
 
 async function start(overrides: ConfigOverrides = {}, clock?: FakeClock): Promise<string> {
-  server = await startTestServer(overrides, clock ? { clock } : {});
-  return `${server.url}${overrides.compatPath ?? "/"}`;
+  const withCompat = { compatPath: "/", ...overrides };
+  server = await startTestServer(withCompat, clock ? { clock } : {});
+  return `${server.url}${withCompat.compatPath ?? "/"}`;
 }
 
 async function newChannel(url: string): Promise<string> {
@@ -243,8 +245,8 @@ describe("routing", () => {
     expect(atRoot.status).toBe(404);
   });
 
-  it("is off when compat-api is off", async () => {
-    await start({ compatPath: undefined });
+  it("is off by default (compat-api off)", async () => {
+    server = await startTestServer();
     const reply = await postCompat(`${server!.url}/`, { method: "create_data_channel" });
     expect(reply.status).toBe(404);
   });
@@ -270,5 +272,97 @@ describe("routing", () => {
       session.close();
     }
     expect(url).toBe(`${server!.url}/`);
+  });
+});
+
+describe("hostile requests", () => {
+  it.each([
+    ["text/plain (what an HTML form or a no-preflight cross-site fetch can send)", "text/plain"],
+    ["application/x-www-form-urlencoded (curl -d without -H)", "application/x-www-form-urlencoded"],
+    ["multipart/form-data", "multipart/form-data; boundary=x"],
+    ["no content type at all", undefined],
+  ])("415 for a body sent as %s, and nothing is created", async (_name, contentType) => {
+    const url = await start({ limits: { maxChannels: 1 } });
+    const res = await fetch(url, {
+      method: "POST",
+      body: JSON.stringify({ method: "create_data_channel" }),
+      headers: contentType === undefined ? {} : { "content-type": contentType },
+    });
+    if (contentType === undefined) expect(res.headers.get("content-type")).toMatch(/^text\/plain/);
+    expect({ status: res.status, text: await res.text() }).toEqual({ status: 415, text: expect.stringMatching(/content-type: application\/json/) });
+    // max-channels is 1: the refused request did not take the one channel.
+    await newChannel(url);
+  });
+
+  it("accepts application/json with a charset", async () => {
+    const url = await start();
+    const res = await fetch(url, { method: "POST", body: '{"method":"create_data_channel"}', headers: { "content-type": "Application/JSON; charset=utf-8" } });
+    expect(res.status).toBe(200);
+  });
+
+  it("400 (not 500, and no error log) for a value nested 5,000 levels deep", async () => {
+    const lines: string[] = [];
+    server = await startTestServer({ compatPath: "/" }, { logger: createLogger("debug", (line) => lines.push(line)) });
+    const url = `${server.url}/`;
+    const deep = "[".repeat(5000) + "]".repeat(5000);
+    await expect400(url, `{"method":"create_offer","channel_id":"${absentChannel}","offer":${deep}}`, /deeper than 32 levels \(compat-max-json-depth\)/, true);
+    // Brackets inside strings are text, not nesting.
+    await expect400(url, { method: "create_offer", channel_id: absentChannel, offer: "[".repeat(5000) }, /not found/);
+    expect(lines.map((l) => JSON.parse(l) as { level: string }).filter((r) => r.level === "error")).toEqual([]);
+    await newChannel(url);
+  });
+
+  it("takes values nested up to compat-max-json-depth", async () => {
+    const url = await start({ compatMaxJsonDepth: 4 });
+    const channelId = await newChannel(url);
+    // The body is level 1, so the offer may nest 3 more.
+    expect(await callCompat(url, { method: "create_offer", channel_id: channelId, offer: [[["x"]]] })).toEqual({});
+    await expect400(url, { method: "create_offer", channel_id: channelId, offer: [[[["x"]]]] }, /deeper than 4 levels/);
+  });
+
+  it("over HTTP/2, answers a body over max-request-bytes with 400 at once and resets the stream while the client is still sending", async () => {
+    const url = await start();
+    const session = http2.connect(server!.url);
+    try {
+      const outcome = await new Promise<{ status: number; text: string; sentBytes: number; rstCode: number | undefined }>((resolve, reject) => {
+        const stream = session.request({ ":method": "POST", ":path": "/", "content-type": "application/json" });
+        let status = 0;
+        let text = "";
+        let sentBytes = 0;
+        const chunk = Buffer.alloc(64 * 1024, "x");
+        // An upload that never ends on its own: 64 KiB whenever the stream can take it.
+        const pump = () => {
+          while (!stream.closed && !stream.destroyed && stream.write(chunk)) sentBytes += chunk.length;
+          if (!stream.closed && !stream.destroyed) sentBytes += chunk.length;
+        };
+        stream.on("drain", pump);
+        stream.write('{"method":"create_data_channel","padding":"');
+        pump();
+        stream.on("response", (headers) => (status = Number(headers[":status"])));
+        stream.setEncoding("utf8");
+        stream.on("data", (c: string) => (text += c));
+        stream.on("error", () => {});
+        stream.on("close", () => resolve({ status, text, sentBytes, rstCode: stream.rstCode }));
+        session.on("error", reject);
+      });
+      expect(outcome).toMatchObject({ status: 400, text: expect.stringMatching(/larger than 262144 bytes \(max-request-bytes\)/) });
+      expect(outcome.rstCode).toBe(http2.constants.NGHTTP2_NO_ERROR);
+      // The server did not read 4 MiB (or any fixed multiple of the limit) before answering.
+      expect(outcome.sentBytes).toBeLessThan(4 * 1024 * 1024);
+    } finally {
+      session.close();
+    }
+    // Nothing is left in flight: the server stops at once with no grace to wait out.
+    await server!.shutdown(60_000);
+    server = undefined;
+    expect(url).toMatch(/\/$/);
+  });
+
+  it("over HTTP/1.1, answers a body over max-request-bytes with 400 and closes the connection", async () => {
+    const url = await start({ maxRequestBytes: 4096 });
+    const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: "x".repeat(5 * 1024 * 1024) });
+    expect(res.status).toBe(400);
+    expect(await res.text()).toMatch(/larger than 4096 bytes/);
+    await newChannel(url);
   });
 });

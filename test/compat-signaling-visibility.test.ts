@@ -13,7 +13,7 @@ let compat: string;
 let rpc: Client<typeof SignalingService>;
 
 beforeEach(async () => {
-  server = await startTestServer();
+  server = await startTestServer({ compatPath: "/" });
   compat = `${server.url}/`;
   rpc = signalingClient("connect", server.url);
 });
@@ -100,59 +100,45 @@ describe("a channel made through the compat endpoint, seen through SignalingServ
 });
 
 describe("a channel made through SignalingService, seen through the compat endpoint", () => {
-  it("returns the offer as RTCSessionDescriptionInit and the offerer's candidates, never the answer side (it is the offerer's to read)", async () => {
+  /** A SignalingService channel with an offer, an answer and a candidate on each side. */
+  async function answeredChannel() {
     const { channelId, offererToken } = await rpc.createChannel({});
     const offerSdp = sampleSdp("offer", "OfFr");
-    const answerSdp = sampleSdp("answer", "AnSw");
     await rpc.setOffer({ channelId, token: offererToken, offer: { type: SdpType.OFFER, sdp: offerSdp } });
-    const first = sampleCandidate("OfFr", 50000);
-    await rpc.addIceCandidate({ channelId, token: offererToken, item: { case: "candidate", value: first } });
-    const { answererToken } = await rpc.setAnswer({ channelId, answer: { type: SdpType.ANSWER, sdp: answerSdp } });
-    const second = { candidate: "candidate:1 1 udp 1 192.0.2.8 50001 typ host", sdpMid: "0" };
-    await rpc.addIceCandidate({ channelId, token: answererToken, item: { case: "candidate", value: second } });
+    const offererCandidate = sampleCandidate("OfFr", 50000);
+    await rpc.addIceCandidate({ channelId, token: offererToken, item: { case: "candidate", value: offererCandidate } });
+    const { answererToken } = await rpc.setAnswer({ channelId, answer: { type: SdpType.ANSWER, sdp: sampleSdp("answer", "AnSw") } });
+    const answererCandidate = { candidate: "candidate:1 1 udp 1 192.0.2.8 50001 typ host", sdpMid: "0" };
+    await rpc.addIceCandidate({ channelId, token: answererToken, item: { case: "candidate", value: answererCandidate } });
+    return { channelId, offerSdp, offererCandidate };
+  }
 
+  it("shows only its offer side, what the channel id alone reveals: the offer and the offerer's candidates", async () => {
+    const { channelId, offerSdp, offererCandidate } = await answeredChannel();
     expect(await call("get_offer", { channel_id: channelId })).toEqual({ offer: { type: "offer", sdp: offerSdp } });
-    const answerRead = await postCompat(compat, { method: "get_answer", channel_id: channelId });
-    expect(answerRead.status).toBe(400);
-    expect(answerRead.text).not.toContain("AnSw");
-    expect(await call("get_candidates", { channel_id: channelId })).toEqual({ items: [first] });
-    expect((await rpc.getAnswer({ channelId, token: offererToken })).answer?.sdp).toBe(answerSdp);
-    expect((await rpc.listIceCandidates({ channelId, side: Side.ANSWERER, token: offererToken })).candidates).toMatchObject([second]);
+    expect(await call("get_candidates", { channel_id: channelId })).toEqual({ items: [offererCandidate] });
+    const answer = await postCompat(compat, { method: "get_answer", channel_id: channelId });
+    expect(answer).toMatchObject({ status: 400, text: expect.stringMatching(/created through SignalingService: its answer is for its offerer/) });
   });
 
-  it("takes a compat answerer: its answer and candidates land on the answerer's side", async () => {
-    const { channelId, offererToken } = await rpc.createChannel({});
-    await rpc.setOffer({ channelId, token: offererToken, offer: { type: SdpType.OFFER, sdp: sampleSdp("offer", "OfFr") } });
-    const early = sampleCandidate("AnSw", 50001);
-    await call("create_candidate", { channel_id: channelId, candidate: early });
-    await call("create_answer", { channel_id: channelId, answer: { type: "answer", sdp: sampleSdp("answer", "AnSw") } });
-    const late = sampleCandidate("AnSw", 50002);
-    await call("create_candidate", { channel_id: channelId, candidate: late });
-    const answerer = await rpc.listIceCandidates({ channelId, side: Side.ANSWERER, token: offererToken });
-    expect(answerer.candidates.map(candidateFields)).toEqual([early, late]);
-    // The endpoint has no tokens: it never shows this channel's answer side, which is its offerer's to read.
-    expect(await call("get_candidates", { channel_id: channelId })).toEqual({ items: [] });
-    expect((await rpc.listIceCandidates({ channelId, side: Side.OFFERER })).candidates).toEqual([]);
-  });
-
-  it("keeps the token-protected offerer's side out of compat reach: no offer replacement, no candidates", async () => {
+  it("is never written through the compat endpoint: no offer, no answer, no candidate, on either side", async () => {
     const { channelId, offererToken } = await rpc.createChannel({});
     const offerSdp = sampleSdp("offer", "OfFr");
     await rpc.setOffer({ channelId, token: offererToken, offer: { type: SdpType.OFFER, sdp: offerSdp } });
-    const replace = await postCompat(compat, { method: "create_offer", channel_id: channelId, offer: "forged" });
-    expect(replace).toMatchObject({ status: 400, text: expect.stringMatching(/created through SignalingService: only its offerer can set the offer/) });
-    // A candidate naming the offer's fragment still cannot reach the offerer's side.
-    await call("create_candidate", { channel_id: channelId, candidate: sampleCandidate("OfFr", 50000) });
-    expect((await rpc.listIceCandidates({ channelId, side: Side.OFFERER })).candidates).toEqual([]);
-    expect((await rpc.getOffer({ channelId })).offer?.sdp).toBe(offerSdp);
-  });
-
-  it("refuses compat candidates once both peers hold tokens", async () => {
-    const { channelId, offererToken } = await rpc.createChannel({});
-    await rpc.setOffer({ channelId, token: offererToken, offer: { type: SdpType.OFFER, sdp: sampleSdp("offer", "OfFr") } });
-    await rpc.setAnswer({ channelId, answer: { type: SdpType.ANSWER, sdp: sampleSdp("answer", "AnSw") } });
-    const reply = await postCompat(compat, { method: "create_candidate", channel_id: channelId, candidate: sampleCandidate("AnSw", 1) });
-    expect(reply).toMatchObject({ status: 400, text: expect.stringMatching(/both peers of channel .* hold SignalingService tokens/) });
+    const before = await rpc.getChannel({ channelId });
+    const writes = [
+      { method: "create_offer", channel_id: channelId, offer: "forged" },
+      { method: "create_answer", channel_id: channelId, answer: { type: "answer", sdp: sampleSdp("answer", "AnSw") } },
+      { method: "create_candidate", channel_id: channelId, candidate: sampleCandidate("OfFr", 50000) },
+      { method: "create_candidate", channel_id: channelId, candidate: sampleCandidate("AnSw", 50001) },
+    ];
+    for (const write of writes) {
+      const reply = await postCompat(compat, write);
+      expect(reply).toMatchObject({ status: 400, text: expect.stringMatching(/created through SignalingService: the compat endpoint never writes to it/) });
+    }
+    expect(await rpc.getChannel({ channelId })).toEqual(before);
+    // The channel is still open to a SignalingService answerer.
+    expect((await rpc.setAnswer({ channelId, answer: { type: SdpType.ANSWER, sdp: sampleSdp("answer", "AnSw") } })).answererToken).not.toBe("");
   });
 });
 

@@ -76,7 +76,7 @@ describe("CORS", () => {
     });
 
     it("lets a browser app on that origin use the Lambda-style JSON endpoint: preflight, then the call", async () => {
-      server = await startTestServer({ corsAllowedOrigins: [app] });
+      server = await startTestServer({ corsAllowedOrigins: [app], compatPath: "/" });
       const compatUrl = `${server.url}/`;
       const pre = await fetch(compatUrl, {
         method: "OPTIONS",

@@ -127,9 +127,10 @@ describe("compat endpoint settings", () => {
     return result.config.compatPath;
   };
 
-  it("serve / by default, another path when set, and nothing when off", () => {
-    expect(compatPathOf({})).toBe("/");
-    expect(compatPathOf({ SWITCHBOARD_COMPAT_PATH: "/signal" })).toBe("/signal");
+  it("serve nothing by default, / when on, another path when set", () => {
+    expect(compatPathOf({})).toBeUndefined();
+    expect(compatPathOf({ SWITCHBOARD_COMPAT_API: "on" })).toBe("/");
+    expect(compatPathOf({ SWITCHBOARD_COMPAT_API: "on", SWITCHBOARD_COMPAT_PATH: "/signal" })).toBe("/signal");
     expect(compatPathOf({ SWITCHBOARD_COMPAT_API: "off" })).toBeUndefined();
   });
 

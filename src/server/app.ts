@@ -107,6 +107,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       : compatEndpoint({
           path: config.compatPath,
           maxBodyBytes: config.maxRequestBytes,
+          maxJsonDepth: config.compatMaxJsonDepth,
           api: createCompatApi({ store, clock, limits: config.limits }),
           logger,
         });

@@ -37,6 +37,8 @@ export interface Config {
   readonly shutdownGraceMs: number;
   /** Path of the Lambda-style JSON endpoint; undefined when it is off. */
   readonly compatPath: string | undefined;
+  /** Deepest nesting of arrays and objects a JSON endpoint request body may have. */
+  readonly compatMaxJsonDepth: number;
   /** STUN/TURN servers for GetIceServers. */
   readonly ice: IceConfig;
   /** grpc.health.v1.Health Watch streams open at once. */
@@ -147,8 +149,9 @@ export const settings = {
   mongodbPollIntervalMs: setting("mongodb-poll-interval-ms", 200, integer(10, 60000), "Time between polls for the channels and rooms this process watches (one query per collection), between expiry checks of watches, and between checks for room members past their session timeout."),
   mongodbServerSelectionTimeoutMs: setting("mongodb-server-selection-timeout-ms", 2000, integer(100), "How long a call waits for a reachable MongoDB before failing with UNAVAILABLE."),
   mongodbSweepIntervalMs: setting("mongodb-sweep-interval-ms", 10000, integer(100), "Time between deletions of expired channels, rooms and room events where the server has no TTL indexes (FerretDB)."),
-  compatApi: setting("compat-api", "on" as OnOff, onOff, "Serve the Lambda-style JSON endpoint (`on` or `off`)."),
+  compatApi: setting("compat-api", "off" as OnOff, onOff, "Serve the Lambda-style JSON endpoint (`on` or `off`); it has no tokens, so it is off unless a client needs it."),
   compatPath: setting("compat-path", "/", parseCompatPath, "Path of the JSON endpoint; only POST to exactly this path reaches it."),
+  compatMaxJsonDepth: setting("compat-max-json-depth", 32, integer(1, 1000), "Deepest nesting of arrays and objects the JSON endpoint accepts in a request body (deeper ones get 400)."),
   iceServers: secretSetting("ice-servers", "", validIceServers, "Static STUN/TURN servers for GetIceServers: a JSON array of RTCIceServer objects (empty: none)."),
   turnRestUrls: setting("turn-rest-urls", [] as string[], parseTurnUrls, "Comma-separated turn:/turns: URLs that get TURN REST credentials (coturn use-auth-secret)."),
   turnRestSecret: secretSetting("turn-rest-secret", "", anyText, "Secret shared with those TURN servers (static-auth-secret); prefer the variable to the flag."),
@@ -287,6 +290,7 @@ function toConfig(v: Values, ice: IceConfig): Config {
     maxTimeoutMs: v.maxTimeoutMs,
     shutdownGraceMs: v.shutdownGraceMs,
     compatPath: v.compatApi === "on" ? v.compatPath : undefined,
+    compatMaxJsonDepth: v.compatMaxJsonDepth,
     ice,
     maxHealthWatchStreams: v.maxHealthWatchStreams,
     storeHealthIntervalMs: v.storeHealthIntervalMs,

@@ -2,9 +2,10 @@ import type * as http from "node:http";
 import type * as http2 from "node:http2";
 import type { JsonValue } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { parseJson } from "../../lib/json.js";
+import { nestsDeeperThan, parseJson } from "../../lib/json.js";
 import type { CompatApi } from "../../service/compat/compat-api.js";
 import type { Logger } from "../logger.js";
+import { endUnreadRequest } from "./end-unread.js";
 import { readBody } from "./read-body.js";
 
 type Request = http.IncomingMessage | http2.Http2ServerRequest;
@@ -15,6 +16,8 @@ export interface CompatEndpointOptions {
   readonly path: string;
   /** Larger request bodies are answered with 400 (max-request-bytes). */
   readonly maxBodyBytes: number;
+  /** Request bodies nesting arrays and objects deeper are answered with 400 (compat-max-json-depth). */
+  readonly maxJsonDepth: number;
   readonly api: CompatApi;
   readonly logger: Logger;
 }
@@ -27,9 +30,12 @@ export interface CompatEndpoint {
 
 /**
  * The HTTP side of the Lambda-style JSON endpoint: POST only (405
- * otherwise), the body a JSON object, 200 with a JSON body on success, 400
- * with a plain-text message for anything the client got wrong, 503 when the
- * store is unavailable, 500 for a server fault.
+ * otherwise), content-type application/json only (415 otherwise: a browser
+ * form or a no-preflight fetch cannot send it, so no cross-site request
+ * reaches the API), the body a JSON object, 200 with a JSON body on
+ * success, 400 with a plain-text message for anything the client got wrong
+ * (a body too large or nested too deep included), 503 when the store is
+ * unavailable, 500 for a server fault.
  */
 export function compatEndpoint(options: CompatEndpointOptions): CompatEndpoint {
   const { path, logger } = options;
@@ -51,7 +57,10 @@ export function compatEndpoint(options: CompatEndpointOptions): CompatEndpoint {
 async function respond(req: Request, res: Response, options: CompatEndpointOptions): Promise<number> {
   if (req.method !== "POST") {
     res.setHeader("allow", "POST");
-    return sendText(res, 405, `method ${req.method ?? ""} not allowed: send POST with a JSON body`);
+    return refuse(req, res, 405, `method ${req.method ?? ""} not allowed: send POST with a JSON body`);
+  }
+  if (!isJsonContentType(req.headers["content-type"])) {
+    return refuse(req, res, 415, "the request body must be JSON, sent with content-type: application/json");
   }
   let read;
   try {
@@ -60,9 +69,13 @@ async function respond(req: Request, res: Response, options: CompatEndpointOptio
     return 0; // the client went away; nobody to answer
   }
   if (!read.ok) {
-    return sendText(res, 400, `request body is larger than ${options.maxBodyBytes} bytes (max-request-bytes)`);
+    return refuse(req, res, 400, `request body is larger than ${options.maxBodyBytes} bytes (max-request-bytes)`);
   }
-  const parsed = parseJson(read.body.toString("utf8"));
+  const text = read.body.toString("utf8");
+  if (nestsDeeperThan(text, options.maxJsonDepth)) {
+    return sendText(res, 400, `request body nests arrays and objects deeper than ${options.maxJsonDepth} levels (compat-max-json-depth)`);
+  }
+  const parsed = parseJson(text);
   if (!parsed) return sendText(res, 400, "request body is not valid JSON");
   let result: JsonValue;
   try {
@@ -77,6 +90,17 @@ async function respond(req: Request, res: Response, options: CompatEndpointOptio
   (res as http.ServerResponse).writeHead(200, { "content-type": "application/json" });
   res.end(body);
   return 200;
+}
+
+/** application/json, with or without parameters (charset=utf-8). */
+function isJsonContentType(header: string | undefined): boolean {
+  return (header ?? "").split(";", 1)[0]!.trim().toLowerCase() === "application/json";
+}
+
+/** Answers before the body is read, ending the exchange so the client stops uploading. */
+function refuse(req: Request, res: Response, status: number, message: string): number {
+  endUnreadRequest(req, res);
+  return sendText(res, status, message);
 }
 
 function statusOf(code: Code): number {

@@ -8,14 +8,23 @@ const serverFaults = new Set([Code.Internal, Code.Unknown, Code.DataLoss, Code.U
 /**
  * One log line per call: at debug for every call (procedure, protocol, code,
  * duration; never message contents), at error for server faults always.
+ * A request that cannot be read (bad framing, a compressed frame nobody
+ * declared, no message or two) is the client's fault whatever its code
+ * (the Connect conformance suite wants INTERNAL or UNIMPLEMENTED for some),
+ * so it is logged at debug: no client can fill the error log.
  */
 export function requestLog(logger: Logger): Interceptor {
-  return (next) => async (req) => {
+  return (next) => async (request) => {
     const started = performance.now();
+    const input = { messages: 0, errors: new WeakSet<object>() };
+    const req = request.stream ? { ...request, message: noticingErrors(request.message, input) } : request;
+    // A server-streaming call takes one message: none or a second is a request that cannot be read.
+    const unreadable = (error: unknown) =>
+      input.errors.has(error as object) || (req.method.methodKind === "server_streaming" && input.messages !== 1);
     const finish = (error?: unknown) => {
       const code = error === undefined ? "ok" : Code[ConnectError.from(error).code];
       const fields = { procedure: req.url.slice(req.url.indexOf("/", 8)), code, ms: Math.round(performance.now() - started) };
-      if (error !== undefined && serverFaults.has(ConnectError.from(error).code)) {
+      if (error !== undefined && serverFaults.has(ConnectError.from(error).code) && !unreadable(error)) {
         logger.error("request failed", { ...fields, error: String(error) });
       } else if (logger.isEnabled("debug")) {
         logger.debug("request", fields);
@@ -46,4 +55,17 @@ export function requestLog(logger: Logger): Interceptor {
       })(),
     };
   };
+}
+
+/** The request messages as they are, counting them and remembering every error reading them threw. */
+async function* noticingErrors<T>(messages: AsyncIterable<T>, seen: { messages: number; errors: WeakSet<object> }): AsyncGenerator<T> {
+  try {
+    for await (const message of messages) {
+      seen.messages++;
+      yield message;
+    }
+  } catch (error) {
+    if (typeof error === "object" && error !== null) seen.errors.add(error);
+    throw error;
+  }
 }

@@ -6,12 +6,12 @@ import type { ChannelState } from "../../store/channel.js";
 import { sameCandidate } from "../../store/channel.js";
 import type { ChannelStore, StoreFailure } from "../../store/store.js";
 import { addCandidate, StoreError } from "../../store/store.js";
-import { liveChannel, publicView } from "../channel-access.js";
+import { liveChannel } from "../channel-access.js";
 import { invalidArgument, toConnectError } from "../errors.js";
 import type { SignalingLimits } from "../limits.js";
 import { newChannelId } from "../tokens.js";
 import { validChannelId } from "../validation.js";
-import { compatCandidateSide, compatTokenHash, openToCompat } from "./compat-sides.js";
+import { compatCandidateSide, compatTokenHash, createdThroughCompat } from "./compat-sides.js";
 import type { DescriptionKind } from "./compat-values.js";
 import { candidateFromStore, candidateToStore, descriptionFromStore, descriptionToStore } from "./compat-values.js";
 
@@ -46,13 +46,7 @@ const methods: Record<string, Method> = {
   async create_offer({ store, limits }, req) {
     const id = channelIdOf(req);
     const text = descriptionToStore("offer", field(req, "offer"), limits);
-    const state = await liveChannel(store, id);
-    if (!openToCompat(state, "offerer")) {
-      throw new ConnectError(
-        `channel ${id} was created through SignalingService: only its offerer can set the offer, with SetOffer and the offerer token`,
-        Code.FailedPrecondition,
-      );
-    }
+    await writableChannel(store, id);
     await store.setOffer(id, text);
     return {};
   },
@@ -64,35 +58,40 @@ const methods: Record<string, Method> = {
   async create_answer({ store, limits }, req) {
     const id = channelIdOf(req);
     const text = descriptionToStore("answer", field(req, "answer"), limits);
+    await writableChannel(store, id);
     await store.setAnswer(id, text, compatTokenHash);
     return {};
   },
 
   async get_answer({ store }, req) {
-    return { answer: descriptionOf(publicView(await liveChannel(store, channelIdOf(req))), "answer") };
+    const state = await liveChannel(store, channelIdOf(req));
+    if (!createdThroughCompat(state)) {
+      throw new ConnectError(
+        `channel ${state.id} was created through SignalingService: its answer is for its offerer, who reads it with GetAnswer or WatchChannel`,
+        Code.PermissionDenied,
+      );
+    }
+    return { answer: descriptionOf(state, "answer") };
   },
 
   async create_candidate({ store, limits }, req) {
     const id = channelIdOf(req);
     const candidate = candidateToStore(field(req, "candidate"), limits);
-    const state = await liveChannel(store, id);
+    const state = await writableChannel(store, id);
     const present = [...state.candidates.offerer, ...state.candidates.answerer].some((c) => sameCandidate(c.value, candidate));
     if (present) return {};
     const side = compatCandidateSide(state, candidate);
-    if (!side) {
-      throw new ConnectError(
-        `both peers of channel ${id} hold SignalingService tokens; they add candidates with AddIceCandidate`,
-        Code.FailedPrecondition,
-      );
-    }
+    if (!side) throw new Error(`unreachable: the offerer of compat channel ${id} is always open to compat`);
     await addCandidate(store, id, side, candidate);
     return {};
   },
 
   async get_candidates({ store }, req) {
-    // A SignalingService channel's answer side is its offerer's to read (with its token), not the endpoint's.
-    const state = publicView(await liveChannel(store, channelIdOf(req)));
-    const shared = [...state.candidates.offerer, ...state.candidates.answerer].sort((a, b) => a.version - b.version);
+    const state = await liveChannel(store, channelIdOf(req));
+    // A channel created through SignalingService shows compat readers its offerer's candidates only.
+    const shared = createdThroughCompat(state)
+      ? [...state.candidates.offerer, ...state.candidates.answerer].sort((a, b) => a.version - b.version)
+      : state.candidates.offerer;
     return { items: shared.map((c) => candidateFromStore(c.value)) };
   },
 };
@@ -133,6 +132,18 @@ function channelIdOf(req: JsonObject): string {
   const id = field(req, "channel_id");
   if (typeof id !== "string") throw invalidArgument("channel_id", "must be a string");
   return validChannelId(id);
+}
+
+/** The live channel, if it was created through the compat endpoint: no other is ever written through it. */
+async function writableChannel(store: ChannelStore, id: string): Promise<ChannelState> {
+  const state = await liveChannel(store, id);
+  if (!createdThroughCompat(state)) {
+    throw new ConnectError(
+      `channel ${id} was created through SignalingService: the compat endpoint never writes to it; its peers use SignalingService and their tokens`,
+      Code.FailedPrecondition,
+    );
+  }
+  return state;
 }
 
 function descriptionOf(state: ChannelState, kind: DescriptionKind): JsonValue {

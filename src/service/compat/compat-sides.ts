@@ -9,9 +9,20 @@ import { sides } from "../../store/channel.js";
 export const compatTokenHash = "compat";
 
 /**
- * Whether a compat call may write for this side: one created or answered
- * through the compat endpoint, or an answerer yet to answer. A side that
- * holds a SignalingService token stays writable only with that token.
+ * Whether the channel was created through the compat endpoint. Only such a
+ * channel is ever written through it: one created through SignalingService
+ * is written with its tokens only, and compat readers see just its offer
+ * side (what the channel id alone reveals through SignalingService too).
+ */
+export function createdThroughCompat(state: ChannelState): boolean {
+  return state.offererTokenHash === compatTokenHash;
+}
+
+/**
+ * Whether a compat call may write for this side of a channel created
+ * through the compat endpoint: one created or answered through it, or an
+ * answerer yet to answer. A side that holds a SignalingService token (an
+ * answer set with SetAnswer) stays writable only with that token.
  */
 export function openToCompat(state: ChannelState, side: Side): boolean {
   const hash = side === "offerer" ? state.offererTokenHash : state.answererTokenHash;
