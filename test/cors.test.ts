@@ -61,7 +61,7 @@ describe("CORS", () => {
       expect(res.headers.get("access-control-allow-methods")?.split(",")).toEqual(expect.arrayContaining(["POST", "GET"]));
       const allowed = res.headers.get("access-control-allow-headers")?.toLowerCase().split(",") ?? [];
       expect(allowed).toEqual(
-        expect.arrayContaining(["content-type", "connect-protocol-version", "connect-timeout-ms", "x-grpc-web", "x-user-agent", "grpc-timeout"]),
+        expect.arrayContaining(["content-type", "connect-protocol-version", "connect-timeout-ms", "x-grpc-web", "x-user-agent", "grpc-timeout", "traceparent", "tracestate"]),
       );
       expect(res.headers.get("access-control-max-age")).toBe("7200");
     });

@@ -1,7 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { createLogger } from "../src/server/logger.js";
-import { expectCode, offer, offerSdp } from "./support/fixtures.js";
+import { expectCode, offer, offerSdp, take } from "./support/fixtures.js";
 import { signalingClient, startTestServer } from "./support/test-server.js";
 
 async function serveWithLog(level: "debug" | "info") {
@@ -27,6 +27,17 @@ describe("request log", () => {
     const everything = JSON.stringify(records());
     expect(everything).not.toContain(offererToken);
     expect(everything).not.toContain(offerSdp.slice(0, 20));
+  });
+
+  it("writes the line of a stream the client cancels, with code Canceled", async () => {
+    const { server, client, records } = await serveWithLog("debug");
+    const { channelId } = await client.createChannel({});
+    await take(client.watchChannel({ channelId }), 1);
+    await expect.poll(() => records().filter((r) => r["msg"] === "request").length).toBe(2);
+    await server.shutdown(0);
+    const watch = records().find((r) => r["procedure"] === "/signaling.v1.SignalingService/WatchChannel");
+    expect(watch).toMatchObject({ level: "debug", code: "Canceled" });
+    expect(watch).not.toHaveProperty("traceId");
   });
 
   it("writes no per-call lines at info", async () => {

@@ -200,6 +200,24 @@ export function describeRoomStoreContract(name: string, harness: RoomStoreHarnes
       });
     });
 
+    describe("stats", () => {
+      it("counts rooms and seated members; a member that leaves or times out is not counted", async () => {
+        if (!store.stats) return expect.fail("the store has no stats()");
+        const before = await store.stats();
+        const [one, two] = [roomName(), roomName()];
+        const alice = member(one, "alice");
+        await store.join(alice);
+        await store.join(member(one, "bob"));
+        await store.join(member(two, "carol"));
+        expect(await store.stats()).toEqual({ rooms: before.rooms + 2, members: before.members + 3 });
+        await store.leave(one, alice.sessionId);
+        expect(await store.stats()).toEqual({ rooms: before.rooms + 2, members: before.members + 2 });
+        clock.advance(timeout);
+        // Members other tests left in a shared database may time out too, never appear.
+        expect((await store.stats()).members).toBeLessThanOrEqual(before.members);
+      });
+    });
+
     describe("leave", () => {
       it("frees the seat at once with a left event, and the session is gone for every later call", async () => {
         const room = roomName();

@@ -336,6 +336,21 @@ export function describeChannelStoreContract(name: string, harness: StoreHarness
       });
     });
 
+    describe("stats", () => {
+      it("counts live channels: created ones, not closed or expired ones", async () => {
+        if (!store.stats) return expect.fail("the store has no stats()");
+        const before = (await store.stats()).liveChannels;
+        const a = await store.createChannel(newChannel(clock));
+        await store.createChannel(newChannel(clock));
+        expect((await store.stats()).liveChannels).toBe(before + 2);
+        await store.closeChannel(a.id, "offerer");
+        expect((await store.stats()).liveChannels).toBe(before + 1);
+        clock.advance(ttlMs);
+        // Channels other tests left in a shared database may expire too, never appear.
+        expect((await store.stats()).liveChannels).toBeLessThanOrEqual(before);
+      });
+    });
+
     describe("watchChannel", () => {
       it("hands each watcher every change in order", async () => {
         const { id } = await store.createChannel(newChannel(clock));

@@ -19,10 +19,15 @@ import type { Logger } from "./logger.js";
 import { silentLogger } from "./logger.js";
 import { SignalingService } from "../../gen/signaling/v1/signaling_pb.js";
 import { RoomService } from "../../gen/signaling/v1/room_pb.js";
-import { HealthCheckResponse_ServingStatus as ServingStatus } from "../../gen/health/v1/health_pb.js";
+import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../../gen/health/v1/health_pb.js";
 import { createHealthService } from "./health/health-service.js";
 import { HealthStatus } from "./health/health-status.js";
+import type { SpanExporter } from "@opentelemetry/sdk-trace";
+import { instrumentStore } from "./instrumented-store.js";
+import { isScrape, MetricsListener, serveScrape } from "./metrics/metrics-endpoint.js";
+import { ServerMetrics } from "./metrics/server-metrics.js";
 import { callPipeline } from "./pipeline/index.js";
+import type { Tracing } from "./tracing.js";
 import { callContextValues, clientAddressResolver } from "./pipeline/client-address.js";
 import { probeStoreHealth } from "./store-health-probe.js";
 import routes from "./routes.js";
@@ -41,6 +46,8 @@ export interface ServerOptions {
   readonly roomStore?: RoomStore;
   /** Where the demo's built files are, instead of dist/demo. */
   readonly demoDir?: string;
+  /** Turns tracing on, exporting every span here at once instead of to the OTLP endpoint (tests: InMemorySpanExporter). */
+  readonly spanExporter?: SpanExporter;
 }
 
 export interface RunningServer {
@@ -50,6 +57,8 @@ export interface RunningServer {
   readonly url: string;
   readonly store: ChannelStore;
   readonly roomStore: RoomStore;
+  /** The port of --metrics-port's listener, when it is set. */
+  readonly metricsPort: number | undefined;
   /** What grpc.health.v1.Health and /healthz report; set a service NOT_SERVING while it cannot work. */
   readonly health: HealthStatus;
   /** WatchChannel streams open now. */
@@ -70,8 +79,13 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const logger = options.logger ?? silentLogger;
   const store = options.store ?? (await openStore(config, clock, logger));
   const roomStore = options.roomStore ?? (await openRoomStore(config, clock, logger).catch(closing(options.store ? undefined : store)));
-  const signaling = createSignalingService({ store, clock, limits: config.limits });
-  const rooms = createRoomService({ store: roomStore, clock, limits: config.rooms });
+  const metrics = config.metrics.enabled ? new ServerMetrics({ store, roomStore }) : undefined;
+  const tracing = await loadTracing(config, options.spanExporter);
+  // What the services see: the stores timed, counted and traced.
+  const observedStore = instrumentStore(store, "channels", metrics, tracing?.storeSpans);
+  const observedRoomStore = instrumentStore(roomStore, "rooms", metrics, tracing?.storeSpans);
+  const signaling = createSignalingService({ store: observedStore, clock, limits: config.limits });
+  const rooms = createRoomService({ store: observedRoomStore, clock, limits: config.rooms });
   const health = new HealthStatus([SignalingService.typeName, RoomService.typeName]);
   const stopStoreProbes = [
     probeStoreHealth(store, health, SignalingService.typeName, config.storeHealthIntervalMs, logger),
@@ -89,7 +103,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const rpcHandler = connectNodeAdapter({
     routes: routes({
       signaling: signaling.impl,
-      ice: createIceService({ store, roomStore, clock, ice: config.ice }),
+      ice: createIceService({ store: observedStore, roomStore, clock, ice: config.ice }),
       rooms: rooms.impl,
       health: createHealthService(health, { maxWatchStreams: config.maxHealthWatchStreams }),
     }),
@@ -97,7 +111,13 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     // Connect reads 0 as "no deadline allowed"; our 0 means no cap.
     ...(config.maxTimeoutMs > 0 && { maxTimeoutMs: config.maxTimeoutMs }),
     shutdownSignal: shutdownController.signal,
-    interceptors: callPipeline({ logger, cutSignal: cutController.signal, rateLimits: config.rateLimits }),
+    interceptors: callPipeline({
+      logger,
+      cutSignal: cutController.signal,
+      ...(metrics && { metrics: { metrics, streamKinds } }),
+      ...(tracing && { tracing: tracing.interceptor }),
+      rateLimits: config.rateLimits,
+    }),
     contextValues: callContextValues(clientAddressResolver(config.clientAddress)),
   });
 
@@ -108,7 +128,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
           path: config.compatPath,
           maxBodyBytes: config.maxRequestBytes,
           maxJsonDepth: config.compatMaxJsonDepth,
-          api: createCompatApi({ store, clock, limits: config.limits }),
+          api: createCompatApi({ store: observedStore, clock, limits: config.limits }),
           logger,
         });
 
@@ -118,6 +138,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       void writeHealth(res, draining, health.get("") === ServingStatus.SERVING, store);
       return;
     }
+    if (metrics && config.metrics.port === undefined && isScrape(req)) return serveScrape(metrics, req, res);
     if (demo?.(req, res)) return;
     inFlight++;
     res.once("close", () => {
@@ -130,7 +151,16 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const port = await listener.listen(config.port, config.host);
   const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
-  logger.info("listening", { url, store: config.store });
+  const metricsListener = metrics && config.metrics.port !== undefined ? new MetricsListener(metrics) : undefined;
+  const metricsPort = await metricsListener?.listen(config.metrics.port!, config.host).catch(async (error: unknown) => {
+    listener.stopAccepting();
+    listener.destroyAll();
+    await tracing?.shutdown();
+    if (!options.store) await store.close();
+    if (!options.roomStore) await roomStore.close();
+    throw error;
+  });
+  logger.info("listening", { url, store: config.store, ...(metricsPort !== undefined && { metricsPort }), tracing: tracing !== undefined });
 
   const callsFinished = (timeoutMs: number) =>
     new Promise<void>((resolve) => {
@@ -154,7 +184,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       // Let the last frames of finished and cut calls reach their clients before cutting connections.
       await listener.closed(responseFlushMs);
       listener.destroyAll();
-      await Promise.all([store.close(), roomStore.close()]);
+      await Promise.all([store.close(), roomStore.close(), metricsListener?.close(), tracing?.shutdown()]);
       logger.info("stopped", { cutCalls: inFlight });
     })());
 
@@ -163,6 +193,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     url,
     store,
     roomStore,
+    metricsPort,
     health,
     openWatchStreams: () => signaling.handlers.watchSlots.open,
     openRoomStreams: () => rooms.handlers.watchSlots.open,
@@ -186,6 +217,26 @@ async function writeHealth(
   const body = JSON.stringify({ status, ...(storeHealth && { store: storeHealth.details }) });
   (res as http.ServerResponse).writeHead(status === "serving" ? 200 : 503, { "content-type": "application/json" });
   res.end(body);
+}
+
+/** The kind each service's server streams count under in switchboard_open_streams. */
+const streamKinds: ReadonlyMap<string, string> = new Map([
+  [SignalingService.typeName, "channel"],
+  [RoomService.typeName, "room"],
+  [Health.typeName, "health"],
+]);
+
+/** The tracing SDK when tracing is on (an OTLP endpoint, or a test's exporter); imported only then. */
+async function loadTracing(config: Config, exporter: SpanExporter | undefined): Promise<Tracing | undefined> {
+  if (!config.tracing && !exporter) return undefined;
+  const { startTracing } = await import("./tracing.js");
+  return startTracing({
+    endpoint: config.tracing?.endpoint ?? "",
+    serviceName: config.tracing?.serviceName ?? "switchboard",
+    sampleRatio: config.tracing?.sampleRatio ?? 1,
+    backend: config.store,
+    ...(exporter && { exporter }),
+  });
 }
 
 /** Closes the store this server opened (if any) when what follows it fails to open, then rethrows. */

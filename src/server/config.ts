@@ -55,6 +55,23 @@ export interface Config {
   readonly clientAddress: TrustedProxySettings;
   /** Per-client token buckets by method class. */
   readonly rateLimits: RateLimitOptions;
+  /** Prometheus metrics at GET /metrics. */
+  readonly metrics: {
+    readonly enabled: boolean;
+    /** A port serving only /metrics (0: a free one); undefined: /metrics is on the main port. */
+    readonly port: number | undefined;
+  };
+  /** OpenTelemetry tracing; undefined when off (no OTLP endpoint). */
+  readonly tracing: TracingConfig | undefined;
+}
+
+export interface TracingConfig {
+  /** OTLP/HTTP base URL; spans go to its /v1/traces. */
+  readonly endpoint: string;
+  /** The `service.name` of every span. */
+  readonly serviceName: string;
+  /** Share of new traces recorded (0 to 1); a client's sampled flag is followed. */
+  readonly sampleRatio: number;
 }
 
 type Parser<T> = (text: string) => T;
@@ -112,6 +129,29 @@ const nonEmpty: Parser<string> = (text) => {
 const rate: Parser<string> = (text) => {
   parseRate(text);
   return text.trim();
+};
+
+/** Empty, or a port number. */
+const optionalPort: Parser<number | ""> = (text) => (text.trim() === "" ? "" : integer(0, 65535)(text));
+
+/** Empty, or an http(s) URL. */
+const optionalHttpUrl: Parser<string> = (text) => {
+  const trimmed = text.trim();
+  if (trimmed === "") return "";
+  let url: URL;
+  try {
+    url = new URL(trimmed);
+  } catch {
+    throw new Error("must be an http:// or https:// URL");
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error("must be an http:// or https:// URL");
+  return trimmed;
+};
+
+const ratio: Parser<number> = (text) => {
+  const value = Number(text);
+  if (text.trim() === "" || !Number.isFinite(value) || value < 0 || value > 1) throw new Error("must be a number from 0 to 1");
+  return value;
 };
 
 const writeConcern: Parser<"majority" | number> = (text) => (text.trim() === "majority" ? "majority" : integer(0, 50)(text));
@@ -178,6 +218,11 @@ export const settings = {
   rateLimitRead: setting("rate-limit-read", "1200/m", rate, "Per client: every other unary call (GetOffer, GetChannel, GetRoom, health Check, ...); 0: no limit."),
   rateLimitStream: setting("rate-limit-stream", "120/m", rate, "Per client: streams opened (WatchChannel, WatchRoom, health Watch, reflection); 0: no limit."),
   rateLimitMaxClients: setting("rate-limit-max-clients", 100000, integer(1), "Rate-limit budgets (client address or token, per class) held at once; the least recently used is forgotten first."),
+  metrics: setting("metrics", "on" as OnOff, onOff, "Serve Prometheus metrics at GET /metrics (`on` or `off`; off also skips counting)."),
+  metricsPort: setting("metrics-port", "" as number | "", optionalPort, "Port serving only GET /metrics, which the main port then no longer serves (0 picks a free one); empty: /metrics on the main port."),
+  otlpEndpoint: setting("otlp-endpoint", "", optionalHttpUrl, "OpenTelemetry collector (OTLP/HTTP, protobuf) base URL, e.g. `http://collector:4318`: each RPC becomes a span, sent to its /v1/traces. Empty: tracing off.", "OTEL_EXPORTER_OTLP_ENDPOINT"),
+  tracingServiceName: setting("tracing-service-name", "switchboard", nonEmpty, "The service.name of the spans.", "OTEL_SERVICE_NAME"),
+  tracingSampleRatio: setting("tracing-sample-ratio", 1, ratio, "Share of new traces recorded, 0 to 1; a call whose traceparent says sampled (or not) follows its client."),
 } satisfies Record<string, Setting<unknown>>;
 
 /** Origins for the demo's `?api=`: like --cors-allowed-origins, but never `*` (the page's CSP names each). */
@@ -238,6 +283,9 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   }
   if (problems.length === 0 && v.roomMaxBacklogBytes < v.roomMaxMessageBytes + 64) {
     problems.push("--room-max-backlog-bytes must hold at least one message of --room-max-message-bytes (plus 64)");
+  }
+  if (problems.length === 0 && v.metrics === "off" && v.metricsPort !== "") {
+    problems.push(`--metrics-port is ${v.metricsPort} but --metrics is off; drop one of them`);
   }
   const ice = problems.length === 0 ? iceConfig(v) : undefined;
   problems.push(...(ice?.problems ?? []));
@@ -307,6 +355,8 @@ function toConfig(v: Values, ice: IceConfig): Config {
       },
       maxClients: v.rateLimitMaxClients,
     },
+    metrics: { enabled: v.metrics === "on", port: v.metricsPort === "" ? undefined : v.metricsPort },
+    tracing: v.otlpEndpoint === "" ? undefined : { endpoint: v.otlpEndpoint, serviceName: v.tracingServiceName, sampleRatio: v.tracingSampleRatio },
   };
 }
 

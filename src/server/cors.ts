@@ -24,7 +24,8 @@ export function withCors(allowedOrigins: readonly string[], next: RequestHandler
       callback(null, anyOrigin ? "*" : origin);
     },
     methods: [...connectCors.allowedMethods],
-    allowedHeaders: [...connectCors.allowedHeaders],
+    // W3C trace context too, so a browser's OpenTelemetry instrumentation can join its traces to ours.
+    allowedHeaders: [...connectCors.allowedHeaders, "traceparent", "tracestate"],
     // A refused call's limit and when to retry, readable by the page's script too.
     exposedHeaders: [...connectCors.exposedHeaders, limitSettingHeader, retryAfterHeader],
     maxAge: preflightMaxAgeSeconds,

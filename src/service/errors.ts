@@ -2,10 +2,11 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { StoreFailure } from "../store/store.js";
 import { StoreError } from "../store/store.js";
 import { RoomStoreError } from "../store/room-store.js";
+import { limitExceeded } from "./limit-error.js";
 import { roomStoreConnectError } from "./room-errors.js";
 
-/** How each store failure reads to a client. */
-const storeFailures: Record<StoreFailure, { code: Code; message: (channelId: string) => string }> = {
+/** How each store failure reads to a client; `setting` names the limit behind a RESOURCE_EXHAUSTED. */
+const storeFailures: Record<StoreFailure, { code: Code; message: (channelId: string) => string; setting?: string }> = {
   "not-found": {
     code: Code.NotFound,
     message: (id) => `channel ${id} not found: it never existed, has expired or was closed`,
@@ -29,10 +30,12 @@ const storeFailures: Record<StoreFailure, { code: Code; message: (channelId: str
   "candidate-limit": {
     code: Code.ResourceExhausted,
     message: (id) => `this side of channel ${id} holds the maximum number of ICE candidates (max-candidates-per-side)`,
+    setting: "max-candidates-per-side",
   },
   "channel-limit": {
     code: Code.ResourceExhausted,
     message: () => "the server holds its maximum number of channels (max-channels); retry later",
+    setting: "max-channels",
   },
   unavailable: {
     code: Code.Unavailable,
@@ -44,6 +47,7 @@ const storeFailures: Record<StoreFailure, { code: Code; message: (channelId: str
 export function toConnectError(error: unknown): ConnectError {
   if (error instanceof StoreError) {
     const failure = storeFailures[error.reason];
+    if (failure.setting !== undefined) return limitExceeded(failure.setting, failure.message(error.channelId), error);
     return new ConnectError(failure.message(error.channelId), failure.code, undefined, undefined, error);
   }
   if (error instanceof RoomStoreError) return roomStoreConnectError(error);

@@ -1,9 +1,14 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { RoomStoreFailure } from "../store/room-store.js";
 import { RoomStoreError } from "../store/room-store.js";
+import { limitExceeded } from "./limit-error.js";
 
-/** How each room store failure reads to a client: what happened and what to do about it. */
-const roomFailures: Record<RoomStoreFailure, { code: Code; message: (room: string) => string }> = {
+/**
+ * How each room store failure reads to a client: what happened and what to do
+ * about it; `setting` names the limit behind a RESOURCE_EXHAUSTED (a full room
+ * has none: its seats are the room's, chosen by the join that created it).
+ */
+const roomFailures: Record<RoomStoreFailure, { code: Code; message: (room: string) => string; setting?: string }> = {
   "room-not-found": {
     code: Code.NotFound,
     message: (room) => `room ${room} not found: it never existed, or it stayed empty past the session timeout; join it again`,
@@ -33,6 +38,7 @@ const roomFailures: Record<RoomStoreFailure, { code: Code; message: (room: strin
   "room-limit": {
     code: Code.ResourceExhausted,
     message: () => "the server holds its maximum number of rooms (max-rooms); retry later",
+    setting: "max-rooms",
   },
   "events-trimmed": {
     code: Code.FailedPrecondition,
@@ -48,6 +54,7 @@ const roomFailures: Record<RoomStoreFailure, { code: Code; message: (room: strin
 /** The ConnectError a client sees for a room store failure. */
 export function roomStoreConnectError(error: RoomStoreError): ConnectError {
   const failure = roomFailures[error.reason];
+  if (failure.setting !== undefined) return limitExceeded(failure.setting, failure.message(error.room), error);
   return new ConnectError(failure.message(error.room), failure.code, undefined, undefined, error);
 }
 

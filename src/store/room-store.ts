@@ -51,6 +51,15 @@ export interface RoomStore {
   close(): Promise<void>;
   /** Whether the store can serve now, for gRPC health; a store without it is always ready. */
   health?(): Promise<StoreHealth>;
+  /** What the store holds now, for metrics (a shared store counts every process's rooms). */
+  stats?(): Promise<RoomStoreStats>;
+}
+
+export interface RoomStoreStats {
+  /** Rooms held, empty ones awaiting deletion included. */
+  readonly rooms: number;
+  /** Members whose seat has not timed out, over all rooms. */
+  readonly members: number;
 }
 
 export type RoomChange =

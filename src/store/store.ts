@@ -47,6 +47,13 @@ export interface ChannelStore {
   close(): Promise<void>;
   /** Whether the store can serve now, for /healthz; a store without it is always ready. */
   health?(): Promise<StoreHealth>;
+  /** What the store holds now, for metrics (a shared store counts every process's channels). */
+  stats?(): Promise<ChannelStoreStats>;
+}
+
+export interface ChannelStoreStats {
+  /** Channels neither expired nor closed. */
+  readonly liveChannels: number;
 }
 
 export interface StoreHealth {

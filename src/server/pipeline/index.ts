@@ -1,8 +1,10 @@
 import type { Interceptor } from "@connectrpc/connect";
 import type { Logger } from "../logger.js";
+import type { ServerMetrics } from "../metrics/server-metrics.js";
 import { hardStop } from "./hard-stop.js";
 import type { RateLimitOptions } from "./rate-limit.js";
 import { rateLimit } from "./rate-limit.js";
+import { rpcMetrics } from "./metrics.js";
 import { requestLog } from "./request-log.js";
 
 export interface PipelineOptions {
@@ -11,18 +13,32 @@ export interface PipelineOptions {
   readonly cutSignal: AbortSignal;
   /** Per-client budgets by method class; absent: no rate limits. */
   readonly rateLimits?: RateLimitOptions;
+  /** Prometheus metrics; none are kept when undefined (`--metrics off`). */
+  readonly metrics?: {
+    readonly metrics: ServerMetrics;
+    /** Service type name → the `kind` its server streams count under in switchboard_open_streams. */
+    readonly streamKinds: ReadonlyMap<string, string>;
+  };
+  /**
+   * The tracing interceptor (tracing.ts), when tracing is on. The caller
+   * loads it with a dynamic import, so no OpenTelemetry code loads otherwise.
+   */
+  readonly tracing?: Interceptor;
 }
 
 /**
  * Every policy applied to every RPC, outermost first, as Connect interceptors.
  * Each route that serves RPCs (the connect-node adapter, and any leaner path)
  * runs exactly this list, so a policy is written once and holds everywhere.
- * Order: observe first (so rejections are logged and counted), then policies
- * that may refuse a call, then the hard stop closest to the handler.
+ * Order: the trace span first (so everything after runs inside it and logs
+ * can name it), then observers (so rejections are logged and counted), then
+ * policies that may refuse a call, then the hard stop closest to the handler.
  */
 export function callPipeline(options: PipelineOptions): Interceptor[] {
   return [
+    ...(options.tracing ? [options.tracing] : []),
     requestLog(options.logger),
+    ...(options.metrics ? [rpcMetrics(options.metrics.metrics, options.metrics.streamKinds)] : []),
     ...(options.rateLimits ? [rateLimit(options.rateLimits)] : []),
     hardStop(options.cutSignal),
   ];

@@ -1,59 +1,43 @@
 import type { Interceptor } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "../logger.js";
+import { whenCallEnds } from "./call-end.js";
+import { traceIdKey } from "./trace-id.js";
 
 // Codes that mean the server, not the caller, is at fault.
 const serverFaults = new Set([Code.Internal, Code.Unknown, Code.DataLoss, Code.Unimplemented]);
 
 /**
- * One log line per call: at debug for every call (procedure, protocol, code,
- * duration; never message contents), at error for server faults always.
+ * One log line per call: at debug for every call (procedure, code, duration,
+ * trace id when tracing is on; never message contents), at error for server
+ * faults always. A stream's line is written when it ends.
  * A request that cannot be read (bad framing, a compressed frame nobody
  * declared, no message or two) is the client's fault whatever its code
  * (the Connect conformance suite wants INTERNAL or UNIMPLEMENTED for some),
  * so it is logged at debug: no client can fill the error log.
  */
 export function requestLog(logger: Logger): Interceptor {
-  return (next) => async (request) => {
+  return (next) => (request) => {
     const started = performance.now();
     const input = { messages: 0, errors: new WeakSet<object>() };
     const req = request.stream ? { ...request, message: noticingErrors(request.message, input) } : request;
     // A server-streaming call takes one message: none or a second is a request that cannot be read.
     const unreadable = (error: unknown) =>
       input.errors.has(error as object) || (req.method.methodKind === "server_streaming" && input.messages !== 1);
-    const finish = (error?: unknown) => {
-      const code = error === undefined ? "ok" : Code[ConnectError.from(error).code];
-      const fields = { procedure: req.url.slice(req.url.indexOf("/", 8)), code, ms: Math.round(performance.now() - started) };
-      if (error !== undefined && serverFaults.has(ConnectError.from(error).code) && !unreadable(error)) {
-        logger.error("request failed", { ...fields, error: String(error) });
-      } else if (logger.isEnabled("debug")) {
-        logger.debug("request", fields);
-      }
-    };
-    let res;
-    try {
-      res = await next(req);
-    } catch (error) {
-      finish(error);
-      throw error;
-    }
-    if (!res.stream) {
-      finish();
-      return res;
-    }
-    const messages = res.message;
-    return {
-      ...res,
-      message: (async function* () {
-        try {
-          yield* messages;
-          finish();
-        } catch (error) {
-          finish(error);
-          throw error;
-        }
-      })(),
-    };
+    return whenCallEnds(next(req), (error) => {
+      const code = error === undefined ? undefined : ConnectError.from(error).code;
+      const fault = code !== undefined && serverFaults.has(code) && !unreadable(error);
+      if (!fault && !logger.isEnabled("debug")) return;
+      const traceId = req.contextValues.get(traceIdKey);
+      const fields = {
+        procedure: req.url.slice(req.url.indexOf("/", 8)),
+        code: code === undefined ? "ok" : Code[code],
+        ms: Math.round(performance.now() - started),
+        ...(traceId !== "" && { traceId }),
+      };
+      if (fault) logger.error("request failed", { ...fields, error: String(error) });
+      else logger.debug("request", fields);
+    });
   };
 }
 

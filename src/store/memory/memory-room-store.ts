@@ -1,7 +1,7 @@
 import type { Cancel, Clock } from "../../lib/clock.js";
 import type { LeaveReasonName, NewMember, NewMessage, RoomEvent, RoomMemberState, RoomState } from "../room.js";
 import { findMember, roomEventBytes } from "../room.js";
-import type { RoomChange, RoomLimits, RoomListener, RoomStore } from "../room-store.js";
+import type { RoomChange, RoomLimits, RoomListener, RoomStore, RoomStoreStats } from "../room-store.js";
 import { RoomStoreError } from "../room-store.js";
 import { takeSeat } from "../room-seats.js";
 import type { Unsubscribe } from "../store.js";
@@ -112,6 +112,15 @@ export class MemoryRoomStore implements RoomStore {
 
   watchRoom(room: string, listener: RoomListener): Unsubscribe {
     return this.listeners.add(room, listener);
+  }
+
+  async stats(): Promise<RoomStoreStats> {
+    const now = this.clock.now();
+    let members = 0;
+    for (const record of this.rooms.values()) {
+      for (const member of record.members) if (member.expireTime > now) members++;
+    }
+    return { rooms: this.rooms.size, members };
   }
 
   async close(): Promise<void> {

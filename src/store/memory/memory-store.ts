@@ -5,6 +5,7 @@ import { candidateRefusal, isExpired, newChannelState, noCandidates, withCandida
 import type {
   CandidateBatchResult,
   ChannelChange,
+  ChannelStoreStats,
   ChannelListener,
   ChannelStore,
   StoreLimits,
@@ -89,6 +90,11 @@ export class MemoryChannelStore implements ChannelStore {
 
   watchChannel(id: string, listener: ChannelListener): Unsubscribe {
     return this.listeners.add(id, listener);
+  }
+
+  async stats(): Promise<ChannelStoreStats> {
+    this.sweepExpired();
+    return { liveChannels: this.channels.size };
   }
 
   async close(): Promise<void> {

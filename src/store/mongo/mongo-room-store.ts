@@ -4,7 +4,7 @@ import { MongoServerError } from "mongodb";
 import type { Clock } from "../../lib/clock.js";
 import { KeyedSerializer } from "../../lib/keyed-serializer.js";
 import type { NewMember, NewMessage, RoomEvent, RoomState } from "../room.js";
-import type { RoomLimits, RoomListener, RoomStore } from "../room-store.js";
+import type { RoomLimits, RoomListener, RoomStore, RoomStoreStats } from "../room-store.js";
 import { RoomStoreError } from "../room-store.js";
 import type { StoreHealth, Unsubscribe } from "../store.js";
 import type { ChangeStreamFeed } from "./change-stream-feed.js";
@@ -138,6 +138,17 @@ export class MongoRoomStore implements RoomStore {
     } catch {
       return { ready: false, details: { ...details, error: "unreachable" } };
     }
+  }
+
+  /** Counts the rooms and seated members of every process sharing the collection. */
+  async stats(): Promise<RoomStoreStats> {
+    const now = this.parts.clock.now();
+    const live = { expireAt: { $gt: new Date(now) } };
+    const seated = [{ $match: live }, { $unwind: "$members" }, { $match: { "members.expireTime": { $gt: now } } }, { $count: "members" }];
+    const [rooms, counted] = await guardedRoom("*", () =>
+      Promise.all([this.parts.rooms.countDocuments(live), this.parts.rooms.aggregate<{ members: number }>(seated).toArray()]),
+    );
+    return { rooms, members: counted[0]?.members ?? 0 };
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,7 @@ import { MongoServerError } from "mongodb";
 import type { Clock } from "../../lib/clock.js";
 import type { CandidateBatch, ChannelState, NewChannel, Side, StoredCandidate } from "../channel.js";
 import { candidateRefusal, freshCandidates, noCandidates } from "../channel.js";
-import type { CandidateBatchResult, ChannelListener, ChannelStore, StoreHealth, Unsubscribe } from "../store.js";
+import type { CandidateBatchResult, ChannelListener, ChannelStore, ChannelStoreStats, StoreHealth, Unsubscribe } from "../store.js";
 import { StoreError } from "../store.js";
 import type { ChangeStreamFeed } from "./change-stream-feed.js";
 import type { ChangeCode, ChannelDocument } from "./document.js";
@@ -179,6 +179,12 @@ export class MongoChannelStore implements ChannelStore {
       // A state, never the driver's text: /healthz is public, and a driver message can name hosts or users.
       return { ready: false, details: { ...details, error: error instanceof StoreError ? "unreachable" : "failed" } };
     }
+  }
+
+  /** Counts the channels of every process sharing the collection. */
+  async stats(): Promise<ChannelStoreStats> {
+    const live = { expireAt: { $gt: new Date(this.parts.clock.now()) }, closedBy: { $exists: false } };
+    return { liveChannels: await guarded("*", () => this.parts.collection.countDocuments(live)) };
   }
 
   async close(): Promise<void> {

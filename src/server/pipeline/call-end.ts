@@ -1,0 +1,76 @@
+import type { StreamResponse, UnaryResponse } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
+
+type Response = UnaryResponse | StreamResponse;
+
+/** Called once per call when it ends: `error` is undefined on success. */
+export type CallEnded = (error: unknown) => void;
+
+/**
+ * Passes the response through and calls `ended` exactly once: for a unary
+ * call when the response (or error) is ready; for a stream after its last
+ * message, its error, or its cancellation by the client. `firstMessage`, if
+ * given, runs when a stream's first message is sent. An observer's one hook
+ * into a call, so that log, metrics and traces agree on when a call ended.
+ */
+export function whenCallEnds<R extends Response>(response: Promise<R>, ended: CallEnded, firstMessage?: () => void): Promise<R> {
+  return response.then(
+    (res) => {
+      if (!res.stream) {
+        ended(undefined);
+        return res;
+      }
+      return { ...res, message: watched(res.message, ended, firstMessage) };
+    },
+    (error: unknown) => {
+      ended(error);
+      throw error;
+    },
+  );
+}
+
+/**
+ * The stream's messages, reporting its end once: after the last message, on
+ * an error, or when the consumer stops reading (return(), even before the
+ * first message: an async generator would skip its finally then).
+ */
+function watched<T>(messages: AsyncIterable<T>, ended: CallEnded, firstMessage: (() => void) | undefined): AsyncIterable<T> {
+  let finished = false;
+  const finish = (error: unknown) => {
+    if (finished) return;
+    finished = true;
+    ended(error);
+  };
+  let first = firstMessage;
+  return {
+    [Symbol.asyncIterator]() {
+      const inner = messages[Symbol.asyncIterator]();
+      return {
+        async next(): Promise<IteratorResult<T>> {
+          let result: IteratorResult<T>;
+          try {
+            result = await inner.next();
+          } catch (error) {
+            finish(error);
+            throw error;
+          }
+          if (result.done) finish(undefined);
+          else if (first) {
+            first();
+            first = undefined;
+          }
+          return result;
+        },
+        async return(value?: unknown): Promise<IteratorResult<T>> {
+          finish(new ConnectError("the client cancelled the stream", Code.Canceled));
+          return (await inner.return?.(value)) ?? { done: true, value: value as T };
+        },
+        async throw(error?: unknown): Promise<IteratorResult<T>> {
+          finish(error);
+          if (inner.throw) return inner.throw(error);
+          throw error;
+        },
+      };
+    },
+  };
+}
