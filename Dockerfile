@@ -1,14 +1,14 @@
-# Switchboard: build with the dev toolchain, run the built output with production dependencies only.
-# CI has no Docker engine; scripts/check-docker-steps.sh performs these same steps without it.
+# Switchboard in two stages: "build" installs the locked dependencies (dev ones included) and
+# compiles; the runtime stage holds the compiled output and the production dependencies only.
+# CI has no Docker engine: scripts/check-docker-steps.sh runs these same steps, read from this file.
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 # Fixes to dependencies, applied by the postinstall step (patch-package); see docs/security.md (Bad input).
 COPY patches patches
-# npm install of the locked versions: see README (Quick start) for why not npm ci.
-RUN npm install --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json buf.yaml buf.gen.yaml ./
-COPY proto proto
+# Exactly the lockfile; npm ci runs the postinstall step that applies the patches.
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
 COPY gen gen
 COPY src src
 COPY scripts/build-demo.mjs scripts/
@@ -16,13 +16,17 @@ RUN npm run build && npm prune --omit=dev
 
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production
+# The port the server listens on and the health check calls; set it here (or with -e), not with --port.
+ENV SWITCHBOARD_PORT=8080
 WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
-USER node
+# The image's "node" user (uid 1000): numeric, so Kubernetes can check runAsNonRoot.
+USER 1000:1000
 EXPOSE 8080
-HEALTHCHECK --interval=10s --timeout=3s --start-period=5s \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:8080/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
+  CMD ["node", "dist/src/server/healthcheck.js"]
 STOPSIGNAL SIGTERM
-CMD ["node", "dist/src/server/main.js"]
+# Arguments after the image name are the command's flags: docker run switchboard --store mongodb ...
+ENTRYPOINT ["node", "dist/src/server/cli.js"]

@@ -23,14 +23,14 @@ export interface SwitchboardOptions {
 
 const distRoot = fileURLToPath(new URL("../", import.meta.url));
 
-/** Starts the built server (dist/src/server/main.js) pinned to the server core, on a free loopback port. */
+/** Starts the built server (dist/src/server/cli.js) pinned to the server core, on a free loopback port. */
 export async function startSwitchboard(options: SwitchboardOptions): Promise<RunningTarget> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const profile = options.cpuProfileDir ? ["--cpu-prof", "--cpu-prof-dir", options.cpuProfileDir] : [];
   const args = [
     ...profile,
-    `${distRoot}src/server/main.js`,
+    `${distRoot}src/server/cli.js`,
     "--host", "127.0.0.1",
     "--port", String(port),
     "--log-level", "warn",

@@ -221,11 +221,20 @@ describe("malformed requests", () => {
   });
 
   it.each(["GET", "PUT", "DELETE"])("405 with Allow: POST for %s", async (method) => {
-    const url = await start();
+    const url = await start({ compatPath: "/signal" });
     const res = await fetch(url, { method });
     expect(res.status).toBe(405);
     expect(res.headers.get("allow")).toBe("POST");
     expect(await res.text()).toMatch(new RegExp(`method ${method} not allowed`));
+  });
+
+  it("405 for PUT on the default path /, whose Allow also names the landing page's GET and HEAD", async () => {
+    const url = await start();
+    const res = await fetch(url, { method: "PUT" });
+    expect(res.status).toBe(405);
+    expect(res.headers.get("allow")).toBe("GET, HEAD, POST");
+    expect(await res.text()).toMatch(/method PUT not allowed: send POST/);
+    expect((await fetch(url)).status).toBe(200);
   });
 });
 

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { configOf } from "./support/config-of.js";
 import { ConfigError, configTable, helpText, loadConfig, settings } from "../src/server/config.js";
+import { configTableFile, currentConfigTable, withConfigTable } from "../scripts/lib/config-table-file.js";
 
 
 describe("configuration", () => {
@@ -28,7 +29,9 @@ describe("configuration", () => {
 
   it("rejects unknown flags and inconsistent TTLs", () => {
     expect(() => loadConfig(["--prot", "1"], {})).toThrow(/Unknown option '--prot'/);
-    expect(() => loadConfig(["--default-ttl-seconds", "5"], {})).toThrow(/--default-ttl-seconds must lie between/);
+    expect(() => loadConfig(["--default-ttl-seconds", "5"], {})).toThrow(
+      "--default-ttl-seconds (5) must lie between --min-ttl-seconds (10) and --max-ttl-seconds (3600)",
+    );
   });
 
   it("has room settings with the defaults the API documents, and refuses inconsistent ones", () => {
@@ -44,8 +47,10 @@ describe("configuration", () => {
       keepAliveIntervalMs: 15_000,
     });
     expect(configOf(["--room-default-seats", "4"], { SWITCHBOARD_ROOM_SESSION_TIMEOUT_MS: "5000" }).rooms).toMatchObject({ defaultSeats: 4, sessionTimeoutMs: 5000 });
-    expect(() => loadConfig(["--room-default-seats", "20"], {})).toThrow(/--room-default-seats must not exceed --room-max-seats/);
-    expect(() => loadConfig(["--room-max-backlog-bytes", "65536"], {})).toThrow(/--room-max-backlog-bytes must hold at least one message/);
+    expect(() => loadConfig(["--room-default-seats", "20"], {})).toThrow("--room-default-seats (20) must not exceed --room-max-seats (16)");
+    expect(() => loadConfig(["--room-max-backlog-bytes", "65536"], {})).toThrow(
+      "--room-max-backlog-bytes (65536) must hold at least one message of --room-max-message-bytes (65536) plus 64",
+    );
     expect(() => loadConfig(["--room-session-timeout-ms", "10"], {})).toThrow(/--room-session-timeout-ms .*from 1000/);
   });
 
@@ -57,10 +62,16 @@ describe("configuration", () => {
     }
   });
 
-  it("documents every setting in the README's configuration table, as generated (npm run docs:config)", () => {
-    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
-    const table = readme.split("<!-- config-table:start -->\n")[1]?.split("<!-- config-table:end -->")[0];
+  it("documents every setting in docs/configuration.md's table, as generated (npm run docs:config)", () => {
+    const doc = readFileSync(new URL(`../${configTableFile}`, import.meta.url), "utf8");
+    const table = currentConfigTable(doc);
     expect(table).toBe(configTable());
     for (const s of Object.values(settings)) expect(table).toContain(`\`--${s.flag}\``);
+  });
+
+  it("npm run docs:config rewrites only the table between the markers", () => {
+    const doc = "# Title\n\nintro\n<!-- config-table:start -->\nold\n<!-- config-table:end -->\n\nafter\n";
+    expect(withConfigTable(doc, "new\n")).toBe("# Title\n\nintro\n<!-- config-table:start -->\nnew\n<!-- config-table:end -->\n\nafter\n");
+    expect(() => withConfigTable("no markers", "new\n")).toThrow(/markers/);
   });
 });

@@ -21,7 +21,7 @@ class ServerProcess {
   ) {}
 
   static async start(args: readonly string[]): Promise<ServerProcess> {
-    const child = spawn(`${repoRoot}/node_modules/.bin/vite-node`, ["src/server/main.ts", "--", "--host", "127.0.0.1", "--port", "0", ...args], {
+    const child = spawn(`${repoRoot}/node_modules/.bin/vite-node`, ["src/server/cli.ts", "--", "--host", "127.0.0.1", "--port", "0", ...args], {
       cwd: repoRoot,
       stdio: ["ignore", "pipe", "pipe"],
     });

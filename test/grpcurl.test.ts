@@ -15,12 +15,14 @@ const missing = [!grpcurl && "grpcurl", !jq && "jq", !bash && "bash"].filter((t)
 
 const marker = "<!-- grpcurl-walkthrough";
 
-/** The bash block that follows the walk-through marker in README.md. */
+const walkthroughFile = "docs/api.md";
+
+/** The bash block that follows the walk-through marker in docs/api.md. */
 async function readmeWalkthrough(): Promise<string> {
-  const readme = await readFile(join(repoRoot, "README.md"), "utf8");
+  const readme = await readFile(join(repoRoot, walkthroughFile), "utf8");
   const match = readme.slice(readme.indexOf(marker)).match(/```bash\n([\s\S]*?)```/);
   if (!readme.includes(marker) || !match?.[1]) {
-    throw new Error(`README.md has no bash block after "${marker}": the grpcurl walk-through must stay in it`);
+    throw new Error(`${walkthroughFile} has no bash block after "${marker}": the grpcurl walk-through must stay in it`);
   }
   return match[1];
 }
@@ -33,7 +35,7 @@ function jsonMessages(text: string): Record<string, unknown>[] {
     .map((part) => JSON.parse(part) as Record<string, unknown>);
 }
 
-describeWithTools("grpcurl walk-through in README.md, run by real grpcurl", missing, () => {
+describeWithTools("grpcurl walk-through in docs/api.md, run by real grpcurl", missing, () => {
   let server: RunningServer;
   let workDir: string;
   let result: RunResult;

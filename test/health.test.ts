@@ -4,7 +4,7 @@ import { Health, HealthCheckResponse_ServingStatus as Status } from "../gen/heal
 import { SignalingService } from "../gen/signaling/v1/signaling_pb.js";
 import { RoomService } from "../gen/signaling/v1/room_pb.js";
 import type { RunningServer } from "../src/server/app.js";
-import { HealthStatus } from "../src/server/health/health-status.js";
+import { HealthStatus, livenessService } from "../src/server/health/health-status.js";
 import { startTestServer, transportFor } from "./support/test-server.js";
 
 const signaling = SignalingService.typeName;
@@ -52,7 +52,18 @@ describe("grpc.health.v1.Health", () => {
       "": Status.SERVING,
       [signaling]: Status.SERVING,
       [RoomService.typeName]: Status.SERVING,
+      [livenessService]: Status.SERVING,
     });
+  });
+
+  it("keeps `liveness` SERVING while a store is unreachable (readiness fails, liveness does not), until the server drains", async () => {
+    server = await startTestServer();
+    const client = healthClient(server);
+    server.health.setServing(signaling, false);
+    expect((await client.check({})).status).toBe(Status.NOT_SERVING);
+    expect((await client.check({ service: livenessService })).status).toBe(Status.SERVING);
+    server.health.drain();
+    expect((await client.check({ service: livenessService })).status).toBe(Status.NOT_SERVING);
   });
 
   it("reports NOT_SERVING for a service the app marks unavailable, and for the whole server, until it is back", async () => {

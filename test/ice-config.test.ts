@@ -154,7 +154,7 @@ describe("compat endpoint settings", () => {
 describe("the server program", () => {
   it("exits with status 2 and says what is wrong when the ICE configuration is invalid, without printing the secret", async () => {
     const run = promisify(execFile);
-    const failure = await run("node_modules/.bin/vite-node", ["src/server/main.ts"], {
+    const failure = await run("node_modules/.bin/vite-node", ["src/server/cli.ts"], {
       timeout: 15_000,
       env: { ...process.env, SWITCHBOARD_PORT: "0", SWITCHBOARD_TURN_REST_SECRET: secret, SWITCHBOARD_TURN_REST_URLS: "stun:x" },
     }).then(
@@ -162,7 +162,7 @@ describe("the server program", () => {
       (error: { code: number; stderr: string; stdout: string }) => error,
     );
     expect(failure?.code).toBe(2);
-    expect(failure?.stderr).toMatch(/switchboard: invalid configuration:\n {2}--turn-rest-urls \/ SWITCHBOARD_TURN_REST_URLS: not turn: or turns: URLs: stun:x/);
+    expect(failure?.stderr).toMatch(/switchboard: invalid configuration: --turn-rest-urls \/ SWITCHBOARD_TURN_REST_URLS: not turn: or turns: URLs: stun:x/);
     expect(`${failure?.stderr}${failure?.stdout}`).not.toContain(secret);
   });
 });

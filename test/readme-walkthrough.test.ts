@@ -14,10 +14,10 @@ beforeAll(async () => {
 });
 afterAll(() => server.shutdown(0));
 
-describe("the README's curl walk-through", () => {
+describe("the curl walk-through in docs/api.md", () => {
   it.runIf(haveTools)("runs against a live server and prints what the README says", async () => {
-    const script = `set -euo pipefail\n${fencedBlock("curl-walkthrough")}`;
+    const script = `set -euo pipefail\n${fencedBlock("curl-walkthrough", "docs/api.md")}`;
     const { stdout } = await promisify(execFile)("bash", ["-c", script], { env: { ...process.env, API: server.url } });
-    expect(stdout).toBe(fencedBlock("curl-walkthrough-output"));
+    expect(stdout).toBe(fencedBlock("curl-walkthrough-output", "docs/api.md"));
   });
 });

@@ -11,7 +11,7 @@ const grpcurl = findTool("grpcurl");
 const tools = { bash: findTool("bash", []), curl: findTool("curl", []), jq: findTool("jq", []) };
 const missing = [...Object.entries(tools).filter(([, path]) => !path).map(([name]) => name), ...(grpcurl ? [] : ["grpcurl"])];
 
-describeWithTools("the README's room examples, run against a live server", missing, () => {
+describeWithTools("the room examples in docs/rooms.md, run against a live server", missing, () => {
   let server: RunningServer;
   let workDir: string;
   beforeAll(async () => {
@@ -24,7 +24,7 @@ describeWithTools("the README's room examples, run against a live server", missi
   });
 
   const runBlock = (marker: string) =>
-    run(tools.bash!, ["-e", "-o", "pipefail", "-c", fencedBlock(marker)], {
+    run(tools.bash!, ["-e", "-o", "pipefail", "-c", fencedBlock(marker, "docs/rooms.md")], {
       cwd: workDir,
       env: { API: server.url, ADDR: `127.0.0.1:${server.port}`, PATH: `${dirname(grpcurl!)}:${process.env["PATH"]}` },
     });

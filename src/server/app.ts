@@ -15,13 +15,16 @@ import { compatEndpoint } from "./compat/compat-endpoint.js";
 import type { Config } from "./config.js";
 import { withCors } from "./cors.js";
 import { defaultDemoDir, demoRoute } from "./demo.js";
+import { landingRoute } from "./landing.js";
+import { listenStartupError } from "./startup-error.js";
+import { listenAddress } from "./listen-address.js";
 import type { Logger } from "./logger.js";
 import { silentLogger } from "./logger.js";
 import { SignalingService } from "../../gen/signaling/v1/signaling_pb.js";
 import { RoomService } from "../../gen/signaling/v1/room_pb.js";
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../../gen/health/v1/health_pb.js";
 import { createHealthService } from "./health/health-service.js";
-import { HealthStatus } from "./health/health-status.js";
+import { HealthStatus, livenessService } from "./health/health-status.js";
 import type { SpanExporter } from "@opentelemetry/sdk-trace";
 import { instrumentStore } from "./instrumented-store.js";
 import { isScrape, MetricsListener, serveScrape } from "./metrics/metrics-endpoint.js";
@@ -53,7 +56,7 @@ export interface ServerOptions {
 export interface RunningServer {
   /** The port actually listened on (useful with port 0). */
   readonly port: number;
-  /** http://host:port, with a loopback host when listening on every address. */
+  /** http://host:port to reach it from this machine: the loopback address when listening on every address. */
   readonly url: string;
   readonly store: ChannelStore;
   readonly roomStore: RoomStore;
@@ -86,7 +89,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const observedRoomStore = instrumentStore(roomStore, "rooms", metrics, tracing?.storeSpans);
   const signaling = createSignalingService({ store: observedStore, clock, limits: config.limits });
   const rooms = createRoomService({ store: observedRoomStore, clock, limits: config.rooms });
-  const health = new HealthStatus([SignalingService.typeName, RoomService.typeName]);
+  const health = new HealthStatus([SignalingService.typeName, RoomService.typeName, livenessService]);
   const stopStoreProbes = [
     probeStoreHealth(store, health, SignalingService.typeName, config.storeHealthIntervalMs, logger),
     probeStoreHealth(roomStore, health, RoomService.typeName, config.storeHealthIntervalMs, logger),
@@ -130,9 +133,12 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
           maxJsonDepth: config.compatMaxJsonDepth,
           api: createCompatApi({ store: observedStore, clock, limits: config.limits }),
           logger,
+          // GET / is the landing page.
+          allow: config.compatPath === "/" ? "GET, HEAD, POST" : "POST",
         });
 
   const demo = config.demo ? demoRoute(options.demoDir ?? defaultDemoDir(), config.demoApiOrigins) : undefined;
+  const landing = landingRoute({ demo: config.demo, compatAtRoot: config.compatPath === "/" });
   const listener = new DualProtocolListener(withCors(config.corsAllowedOrigins, (req, res) => {
     if (req.url === "/healthz" && (req.method === "GET" || req.method === "HEAD")) {
       void writeHealth(res, draining, health.get("") === ServingStatus.SERVING, store);
@@ -140,6 +146,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     }
     if (metrics && config.metrics.port === undefined && isScrape(req)) return serveScrape(metrics, req, res);
     if (demo?.(req, res)) return;
+    if (landing(req, res)) return;
     inFlight++;
     res.once("close", () => {
       if (--inFlight === 0) idle?.();
@@ -148,9 +155,16 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     else rpcHandler(req, res);
   }));
 
-  const port = await listener.listen(config.port, config.host);
-  const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
-  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  let port: number;
+  try {
+    port = await listener.listen(config.port, config.host);
+  } catch (error) {
+    stopStoreProbes.forEach((stop) => stop());
+    await tracing?.shutdown();
+    await Promise.all([options.store ? undefined : store.close(), options.roomStore ? undefined : roomStore.close()]).catch(() => {});
+    throw listenStartupError(error, config.host, config.port);
+  }
+  const { address, url, urls } = listenAddress(config.host, port);
   const metricsListener = metrics && config.metrics.port !== undefined ? new MetricsListener(metrics) : undefined;
   const metricsPort = await metricsListener?.listen(config.metrics.port!, config.host).catch(async (error: unknown) => {
     listener.stopAccepting();
@@ -160,7 +174,14 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     if (!options.roomStore) await roomStore.close();
     throw error;
   });
-  logger.info("listening", { url, store: config.store, ...(metricsPort !== undefined && { metricsPort }), tracing: tracing !== undefined });
+  logger.info("listening", {
+    address,
+    url,
+    urls,
+    store: config.store,
+    ...(metricsPort !== undefined && { metricsPort }),
+    tracing: tracing !== undefined,
+  });
 
   const callsFinished = (timeoutMs: number) =>
     new Promise<void>((resolve) => {

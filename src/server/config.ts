@@ -276,19 +276,25 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   }
   const v = values as Values;
   if (problems.length === 0 && !(v.minTtlSeconds <= v.defaultTtlSeconds && v.defaultTtlSeconds <= v.maxTtlSeconds)) {
-    problems.push("--default-ttl-seconds must lie between --min-ttl-seconds and --max-ttl-seconds");
+    problems.push(
+      `--default-ttl-seconds (${v.defaultTtlSeconds}) must lie between --min-ttl-seconds (${v.minTtlSeconds}) and --max-ttl-seconds (${v.maxTtlSeconds}); change one of them`,
+    );
   }
   if (problems.length === 0 && v.roomDefaultSeats > v.roomMaxSeats) {
-    problems.push("--room-default-seats must not exceed --room-max-seats");
+    problems.push(`--room-default-seats (${v.roomDefaultSeats}) must not exceed --room-max-seats (${v.roomMaxSeats}); lower the one or raise the other`);
   }
   if (problems.length === 0 && v.roomMaxBacklogBytes < v.roomMaxMessageBytes + 64) {
-    problems.push("--room-max-backlog-bytes must hold at least one message of --room-max-message-bytes (plus 64)");
+    problems.push(
+      `--room-max-backlog-bytes (${v.roomMaxBacklogBytes}) must hold at least one message of --room-max-message-bytes (${v.roomMaxMessageBytes}) plus 64; raise the backlog or lower the message size`,
+    );
   }
   if (problems.length === 0 && v.metrics === "off" && v.metricsPort !== "") {
     problems.push(`--metrics-port is ${v.metricsPort} but --metrics is off; drop one of them`);
   }
   const ice = problems.length === 0 ? iceConfig(v) : undefined;
   problems.push(...(ice?.problems ?? []));
+  // One problem is one line; several are one line each below the heading.
+  if (problems.length === 1) throw new ConfigError(`invalid configuration: ${problems[0]}`);
   if (problems.length > 0 || !ice) throw new ConfigError(`invalid configuration:\n  ${problems.join("\n  ")}`);
   return { help: false, config: toConfig(v, ice.config) };
 }

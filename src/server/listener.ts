@@ -40,6 +40,10 @@ export class DualProtocolListener {
       this.tcp.once("error", reject);
       this.tcp.listen(port, host, () => {
         this.tcp.off("error", reject);
+        // Node's HTTP/1.1 server tracks its connections (idle or busy, header and request timeouts)
+        // only from its "listening" event on; it never listens itself here, so tell it the port is open.
+        // Without this closeIdleConnections() sees no connection and a stop waits out every keep-alive one.
+        this.http1.emit("listening");
         resolve((this.tcp.address() as net.AddressInfo).port);
       });
     });
@@ -49,7 +53,8 @@ export class DualProtocolListener {
   stopAccepting(): void {
     this.tcp.close();
     for (const session of this.sessions) session.close();
-    this.http1.closeIdleConnections();
+    // Closes the idle HTTP/1.1 connections and stops the server's connection-checking timer.
+    this.http1.close();
   }
 
   /**

@@ -5,4 +5,4 @@ process.on("SIGUSR2", () => {
   (globalThis as { gc?: () => void }).gc?.();
   process.stdout.write(JSON.stringify({ level: "info", msg: "memory after gc", ...process.memoryUsage() }) + "\n");
 });
-await import("../../src/server/main.js");
+await import("../../src/server/cli.js");

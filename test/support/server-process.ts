@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 
-/** The real program (src/server/main.ts) in a child process: what a user runs, so a crash or a leak is its own. */
+/** The real program (src/server/cli.ts) in a child process: what a user runs, so a crash or a leak is its own. */
 export interface ServerProcess {
   readonly url: string;
   readonly pid: number;

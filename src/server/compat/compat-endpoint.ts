@@ -20,6 +20,8 @@ export interface CompatEndpointOptions {
   readonly maxJsonDepth: number;
   readonly api: CompatApi;
   readonly logger: Logger;
+  /** The Allow header of a 405: "POST", plus the methods something else serves on the same path. */
+  readonly allow?: string;
 }
 
 export interface CompatEndpoint {
@@ -56,7 +58,7 @@ export function compatEndpoint(options: CompatEndpointOptions): CompatEndpoint {
 
 async function respond(req: Request, res: Response, options: CompatEndpointOptions): Promise<number> {
   if (req.method !== "POST") {
-    res.setHeader("allow", "POST");
+    res.setHeader("allow", options.allow ?? "POST");
     return refuse(req, res, 405, `method ${req.method ?? ""} not allowed: send POST with a JSON body`);
   }
   if (!isJsonContentType(req.headers["content-type"])) {

@@ -1,6 +1,13 @@
 import { HealthCheckResponse_ServingStatus as ServingStatus } from "../../../gen/health/v1/health_pb.js";
 
 /**
+ * The name whose status says only whether the process is alive and not shutting down: a store
+ * outage leaves it SERVING, so a liveness probe on it does not restart a pod that only waits for
+ * its database (the readiness probe, on "", takes the pod out of the load balancer instead).
+ */
+export const livenessService = "liveness";
+
+/**
  * The health the server reports through grpc.health.v1.Health: one status
  * per service, and the whole server under the empty name "". The app sets
  * it: a store that loses its database calls `setServing(name, false)` and
