@@ -82,7 +82,9 @@ interface Bucket {
  */
 export function rateLimit(options: RateLimitOptions): Interceptor {
   const now = options.now ?? (() => performance.now());
-  const buckets = new LRUCache<string, Bucket>({ max: options.maxClients, ttlAutopurge: false, perf: { now } });
+  // maxSize (each bucket counting 1) rather than max: `max` makes lru-cache preallocate arrays for all maxClients
+  // entries at start (100,000 by default), memory a server with few clients never needs; maxSize grows them on use.
+  const buckets = new LRUCache<string, Bucket>({ maxSize: options.maxClients, sizeCalculation: () => 1, ttlAutopurge: false, perf: { now } });
 
   /** Takes a token from the bucket; the wait until one is there when it is empty. */
   const take = (key: string, rate: Rate, at: number): number => {
