@@ -28,6 +28,8 @@ const protocolSuites = [
   "test/lean-path.test.ts",
   "test/undecodable-requests.test.ts",
   "test/fuzz.test.ts",
+  "test/rate-limit.test.ts",
+  "test/capabilities.test.ts",
 ];
 
 export default defineConfig({

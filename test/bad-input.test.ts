@@ -102,7 +102,7 @@ describe("bad input", () => {
     const { answered } = await channels();
     const offererSide = await client.listIceCandidates({ channelId: answered.channelId, side: Side.OFFERER });
     expect(offererSide.complete).toBe(false);
-    const answererSide = await client.listIceCandidates({ channelId: answered.channelId, side: Side.ANSWERER });
+    const answererSide = await client.listIceCandidates({ channelId: answered.channelId, side: Side.ANSWERER, token: answered.offererToken });
     expect(answererSide.complete).toBe(true);
   });
 });

@@ -2,7 +2,12 @@ import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { WatchChannelResponse } from "../gen/signaling/v1/signaling_pb.js";
-import { Side } from "../gen/signaling/v1/signaling_pb.js";
+import { create } from "@bufbuild/protobuf";
+import { Side, WatchChannelResponseSchema } from "../gen/signaling/v1/signaling_pb.js";
+import { channelMessage, completeMessage, endMessage, eventMessage } from "../src/service/convert.js";
+import { exchangeComplete } from "../src/store/channel.js";
+import { eventsSince } from "../src/store/channel-events.js";
+import type { ChannelChange } from "../src/store/store.js";
 import type { RunningServer } from "../src/server/app.js";
 import type { Logger } from "../src/server/logger.js";
 import { createLogger } from "../src/server/logger.js";
@@ -11,7 +16,7 @@ import { chromiumForSuite } from "./support/chromium.js";
 import type { DemoFixture } from "./support/demo-fixture.js";
 import { outputDir, startDemoFixture } from "./support/demo-fixture.js";
 import { TcpProxy } from "./support/tcp-proxy.js";
-import { signalingClient, startTestServer } from "./support/test-server.js";
+import { startTestServer } from "./support/test-server.js";
 
 const haveChromium = chromiumForSuite("browser-e2e");
 const connectTimeout = { timeout: 30_000 };
@@ -34,7 +39,7 @@ describe.skipIf(!haveChromium)("the demo in headless Chromium", () => {
   });
 
   async function apiAllowing(origin: string, logger?: Logger): Promise<RunningServer> {
-    const api = await startTestServer({ demo: false, corsAllowedOrigins: [origin] }, { logger });
+    const api = await startTestServer({ port: fixture.nextApiPort(), demo: false, corsAllowedOrigins: [origin] }, { logger });
     apis.push(api);
     return api;
   }
@@ -51,18 +56,58 @@ describe.skipIf(!haveChromium)("the demo in headless Chromium", () => {
     await to.locator("#messages li.peer", { hasText: text }).waitFor(connectTimeout);
   }
 
-  /** Every message of the channel's watch stream until it ends (the demo closes the channel once connected). */
+  /**
+   * Every message of the channel's watch stream until it ends (the demo closes the channel once connected). Only
+   * the pages hold the channel's tokens, so the test watches the server's store: a tokenless stream would show the
+   * offer side only.
+   */
   async function watchAll(api: RunningServer, channelId: string): Promise<WatchChannelResponse[]> {
     const events: WatchChannelResponse[] = [];
-    for await (const message of signalingClient("connect", api.url).watchChannel({ channelId })) events.push(message);
+    let sent = 0;
+    let ended: (() => void) | undefined;
+    const changes: ChannelChange[] = [];
+    const apply = (change: ChannelChange) => {
+      if (change.kind === "updated") {
+        if (change.state.version <= sent) return;
+        for (const event of eventsSince(change.state, sent)) events.push(create(WatchChannelResponseSchema, eventMessage(event)));
+        sent = change.state.version;
+        if (exchangeComplete(change.state)) {
+          events.push(create(WatchChannelResponseSchema, completeMessage(sent)));
+          ended?.();
+        }
+      } else if (change.kind !== "failed") {
+        events.push(create(WatchChannelResponseSchema, endMessage(change)));
+        ended?.();
+      }
+    };
+    // Subscribed before the read, as WatchChannel does, so no change falls between the two.
+    const stop = api.store.watchChannel(channelId, (change) => (ended ? apply(change) : changes.push(change)));
+    const first = await api.store.getChannel(channelId);
+    if (first) {
+      events.push(create(WatchChannelResponseSchema, { version: first.version, event: { case: "snapshot", value: channelMessage(first) } }));
+      sent = first.version;
+      if (exchangeComplete(first)) {
+        stop();
+        events.push(create(WatchChannelResponseSchema, completeMessage(sent)));
+        return events;
+      }
+    }
+    await new Promise<void>((resolve) => {
+      ended = resolve;
+      for (const change of changes.splice(0)) apply(change);
+    });
+    stop();
     return events;
   }
 
-  for (const protocol of ["connect", "grpc-web"] as const) {
-    it(`connects two tabs through the service over ${protocol} and chats both ways`, async () => {
+  // Over Connect the pages fetch the service's ICE servers with their tokens (?ice=service): the offerer creates the
+  // channel first and sends its offer with SetOffer. Over gRPC-Web they take the short path.
+  for (const [protocol, serviceIce] of [["connect", true], ["grpc-web", false]] as const) {
+    it(`connects two tabs through the service over ${protocol} and chats both ways${serviceIce ? ", with the service's ICE servers" : ""}`, async () => {
       const calls: string[] = [];
       const api = await apiAllowing(demoServer.url, createLogger("debug", (line) => calls.push(line)));
-      const offerer = await openDemo(new URLSearchParams({ api: api.url, protocol }).toString());
+      const query = { api: api.url, protocol, ...(serviceIce && { ice: "service" }) };
+      const offerer = await openDemo(new URLSearchParams(query).toString());
       const link = offerer.locator("#share-link");
       await link.waitFor(connectTimeout);
       const joinUrl = await link.getAttribute("href");
@@ -107,9 +152,11 @@ describe.skipIf(!haveChromium)("the demo in headless Chromium", () => {
       }
       expect(kinds.at(-1)).toBe("exchangeComplete");
       const signalingCalls = (method: string) => calls.filter((line) => line.includes(`/signaling.v1.SignalingService/${method}"`)).length;
-      expect([signalingCalls("CreateChannel"), signalingCalls("SetOffer"), signalingCalls("SetAnswer"), signalingCalls("CloseChannel")]).toEqual([1, 0, 1, 0]);
-      // Each page asked the service for its STUN/TURN servers first, across origins too.
-      expect(calls.filter((line) => line.includes("/signaling.v1.IceService/GetIceServers"))).toHaveLength(2);
+      const setOffers = serviceIce ? 1 : 0;
+      expect([signalingCalls("CreateChannel"), signalingCalls("SetOffer"), signalingCalls("SetAnswer"), signalingCalls("CloseChannel")]).toEqual([1, setOffers, 1, 0]);
+      // With ?ice=service each page asked the service for its STUN/TURN servers with its token, across origins too.
+      const iceCalls = calls.filter((line) => line.includes("/signaling.v1.IceService/GetIceServers") && line.includes('"code":"ok"'));
+      expect(iceCalls).toHaveLength(serviceIce ? 2 : 0);
       await Promise.all([offerer.close(), answerer.close()]);
     }, 90_000);
   }
@@ -117,7 +164,7 @@ describe.skipIf(!haveChromium)("the demo in headless Chromium", () => {
   it("resumes the offerer's watch stream after its connection is cut, and still connects", async () => {
     const api = await apiAllowing(demoServer.url);
     const proxy = new TcpProxy(api.port);
-    await proxy.listen();
+    await proxy.listen(fixture.nextApiPort());
     try {
       const offerer = await openDemo(new URLSearchParams({ api: proxy.url }).toString());
       const watchRequests: { afterVersion?: number }[] = [];
@@ -166,6 +213,18 @@ describe.skipIf(!haveChromium)("the demo in headless Chromium", () => {
     expect(await page.locator("#status").textContent()).toMatch(/Could not start/);
     // The browser stopped at the preflight: CreateChannel never reached the service.
     expect(calls.filter((line) => line.includes("CreateChannel"))).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it("refuses an ?api= the demo server does not allow (--demo-api-origins): nothing is sent there", async () => {
+    const calls: string[] = [];
+    // This API would serve the page (CORS allows it), but it is not among the origins the demo may use.
+    const api = await startTestServer({ demo: false, corsAllowedOrigins: [demoServer.url] }, { logger: createLogger("debug", (line) => calls.push(line)) });
+    apis.push(api);
+    const page = await openDemo(new URLSearchParams({ api: api.url }).toString());
+    await page.locator('#status[data-state="failed"]').waitFor(connectTimeout);
+    expect(await page.locator("#status").textContent()).toContain("is not allowed");
+    expect(calls.filter((line) => line.includes("/signaling.v1."))).toEqual([]);
     await page.close();
   }, 60_000);
 });

@@ -28,7 +28,7 @@ describe.skipIf(!haveChromium)("the demo's room mode in headless Chromium (a mes
   for (const protocol of ["connect", "grpc-web"] as const) {
     it(`three pages in a room of three chat over all six links (${protocol}); a fourth is turned away; one leaving is seen by the others`, async () => {
       // The pages come from one origin and call the API on another, so every call is a CORS call.
-      const api = await startTestServer({ demo: false, corsAllowedOrigins: [demoServer.url] });
+      const api = await startTestServer({ port: fixture.nextApiPort(), demo: false, corsAllowedOrigins: [demoServer.url] });
       const room = `mesh-${protocol}`;
       const open = async (name: string, extra: Record<string, string> = {}): Promise<Page> => {
         const page = await browser.context.newPage();
@@ -83,24 +83,27 @@ describe.skipIf(!haveChromium)("the demo's room mode in headless Chromium (a mes
     }, 120_000);
   }
   it("resumes a page's WatchRoom stream after its connection is cut: nobody sees it leave, and it meets a newcomer", async () => {
-    const api = await startTestServer({ demo: false, corsAllowedOrigins: [demoServer.url] });
+    const api = await startTestServer({ port: fixture.nextApiPort(), demo: false, corsAllowedOrigins: [demoServer.url] });
     const proxy = new TcpProxy(api.port);
-    await proxy.listen();
-    const open = async (name: string, via: string, extra: Record<string, string> = {}): Promise<Page> => {
+    await proxy.listen(fixture.nextApiPort());
+    const open = async (name: string, via: string, extra: Record<string, string> = {}, before?: (page: Page) => void): Promise<Page> => {
       const page = await browser.context.newPage();
+      before?.(page);
       await page.goto(`${demoServer.url}/demo?${new URLSearchParams({ api: via, room: "flaky", name, ...extra })}`);
       return page;
     };
     try {
-      const ann = await open("ann", proxy.url, { seats: "3" });
       const watchRequests: { afterSequence?: string }[] = [];
       let watchResponses = 0;
-      ann.on("request", (request) => {
-        // A Connect streaming request body is one enveloped JSON message: 5 bytes of flags and length, then JSON.
-        if (request.url().endsWith("/WatchRoom")) watchRequests.push(JSON.parse(request.postDataBuffer()!.subarray(5).toString()));
-      });
-      ann.on("response", (response) => {
-        if (response.url().endsWith("/WatchRoom")) watchResponses++;
+      // Listening from before the page loads: its first WatchRoom request may leave before goto() returns.
+      const ann = await open("ann", proxy.url, { seats: "3" }, (page) => {
+        page.on("request", (request) => {
+          // A Connect streaming request body is one enveloped JSON message: 5 bytes of flags and length, then JSON.
+          if (request.url().endsWith("/WatchRoom")) watchRequests.push(JSON.parse(request.postDataBuffer()!.subarray(5).toString()));
+        });
+        page.on("response", (response) => {
+          if (response.url().endsWith("/WatchRoom")) watchResponses++;
+        });
       });
       const bob = await open("bob", api.url);
       for (const page of [ann, bob]) await page.locator('#members li[data-state="open"]').waitFor(connectTimeout);
@@ -125,7 +128,7 @@ describe.skipIf(!haveChromium)("the demo's room mode in headless Chromium (a mes
     }
   }, 120_000);
   it("opens a room from the form on the channel page", async () => {
-    const api = await startTestServer({ demo: false, corsAllowedOrigins: [demoServer.url] });
+    const api = await startTestServer({ port: fixture.nextApiPort(), demo: false, corsAllowedOrigins: [demoServer.url] });
     try {
       const page = await browser.context.newPage();
       await page.goto(`${demoServer.url}/demo?${new URLSearchParams({ api: api.url })}`);

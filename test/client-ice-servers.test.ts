@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { fetchIceServers } from "../src/client/ice-servers.js";
 import type { RunningServer } from "../src/server/app.js";
 import { loadConfig } from "../src/server/config.js";
-import { startTestServer, transportFor } from "./support/test-server.js";
+import { signalingClient, startTestServer, transportFor } from "./support/test-server.js";
 
 let server: RunningServer | undefined;
 afterEach(async () => {
@@ -21,16 +21,19 @@ describe("fetchIceServers (the browser SDK)", () => {
     const { url } = await serverWithIce(
       JSON.stringify([{ urls: "stun:stun.example.org:3478" }, { urls: ["turn:turn.example.org:3478"], username: "u", credential: "pw" }]),
     );
-    // The browser transport (fetch), as the SDK uses it in a page.
-    expect(await fetchIceServers({ baseUrl: url, protocol: "grpc-web" })).toEqual([
+    // The browser transport (fetch), as the SDK uses it in a page, presenting the channel token the service asks for.
+    const { channelId, offererToken: token } = await signalingClient("connect", url).createChannel({});
+    expect(await fetchIceServers({ baseUrl: url, protocol: "grpc-web" }, { channelId, token })).toEqual([
       { urls: ["stun:stun.example.org:3478"] },
       { urls: ["turn:turn.example.org:3478"], username: "u", credential: "pw" },
     ]);
-    expect(await fetchIceServers(transportFor("connect", url))).toHaveLength(2);
+    expect(await fetchIceServers(transportFor("connect", url), { channelId, token })).toHaveLength(2);
+    await expect(fetchIceServers({ baseUrl: url })).rejects.toThrow(/unauthenticated/);
   });
 
   it("returns none when the operator configured none", async () => {
     server = await startTestServer();
-    expect(await fetchIceServers({ baseUrl: server.url })).toEqual([]);
+    const { channelId, offererToken: token } = await signalingClient("connect", server.url).createChannel({});
+    expect(await fetchIceServers({ baseUrl: server.url }, { channelId, token })).toEqual([]);
   });
 });

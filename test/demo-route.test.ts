@@ -10,7 +10,7 @@ let server: RunningServer | undefined;
 
 beforeAll(async () => {
   built = await mkdtemp(join(tmpdir(), "switchboard-demo-route-"));
-  await writeFile(join(built, "index.html"), "<!doctype html><title>demo</title>");
+  await writeFile(join(built, "index.html"), "<!doctype html><html><head><title>demo</title></head></html>");
   await writeFile(join(built, "demo.js"), "console.log('demo');");
 });
 afterAll(() => rm(built, { recursive: true, force: true }));
@@ -29,6 +29,22 @@ describe("/demo", () => {
     const script = await fetch(`${server.url}/demo/demo.js`);
     expect(script.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
     expect(await script.text()).toBe("console.log('demo');");
+  });
+
+  it("lets the page call only its own origin, or exactly the origins in --demo-api-origins (CSP connect-src and the page's meta)", async () => {
+    server = await startTestServer({}, { demoDir: built });
+    const own = await fetch(`${server.url}/demo?api=https://evil.example`);
+    const policy = own.headers.get("content-security-policy") ?? "";
+    expect(policy).toMatch(/(^|; )connect-src 'self'(;|$)/);
+    expect(policy).not.toMatch(/https?:(?!\/)/);
+    expect(await own.text()).toContain('<meta name="switchboard-api-origins" content="">');
+    await server.shutdown(0);
+
+    const origins = ["https://api.example.com", "http://127.0.0.1:9999"];
+    server = await startTestServer({ demoApiOrigins: origins }, { demoDir: built });
+    const allowed = await fetch(`${server.url}/demo`);
+    expect(allowed.headers.get("content-security-policy")).toContain(`connect-src 'self' ${origins.join(" ")};`);
+    expect(await allowed.text()).toContain(`<meta name="switchboard-api-origins" content="${origins.join(" ")}">`);
   });
 
   it("serves nothing with --demo off", async () => {

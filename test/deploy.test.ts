@@ -10,6 +10,7 @@ import { loadConfig, settings } from "../src/server/config.js";
 import { livenessService } from "../src/server/health/health-status.js";
 import { lastStep, parseDockerfile, stageEnv } from "../scripts/lib/dockerfile.js";
 import { startTestServer, transportFor } from "./support/test-server.js";
+import { revealed } from "../src/lib/secret.js";
 import { repoRoot } from "./support/tools.js";
 
 // Manifests are untyped YAML and JSON.
@@ -81,8 +82,9 @@ describe("deploy/compose.yaml", () => {
 
   it("names in the URI exactly the three replica set members the compose file starts and initiates", () => {
     const config = configFrom(instances[0]![1].environment);
-    const hosts = /^mongodb:\/\/([^/?]+)/.exec(config.mongodb.uri)![1]!.split(",");
-    const replicaSet = new URLSearchParams(config.mongodb.uri.split("?")[1]).get("replicaSet");
+    const uri = revealed(config.mongodb.uri);
+    const hosts = /^mongodb:\/\/([^/?]+)/.exec(uri)![1]!.split(",");
+    const replicaSet = new URLSearchParams(uri.split("?")[1]).get("replicaSet");
     expect(hosts).toHaveLength(3);
     for (const host of hosts) {
       const [name, port] = host.split(":");

@@ -21,7 +21,8 @@ describe.each(protocols)("a whole offer/answer/candidate exchange over %s", (pro
     expect(created.offererToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
     const { channelId, offererToken } = created;
 
-    const offererWatch = offerer.watchChannel({ channelId })[Symbol.asyncIterator]();
+    // The offerer's token lets its stream show the answer side too.
+    const offererWatch = offerer.watchChannel({ channelId, token: offererToken })[Symbol.asyncIterator]();
     const snapshot = await offererWatch.next();
     expect(snapshot.value.event.case).toBe("snapshot");
     expect(snapshot.value.version).toBe(1);
@@ -62,7 +63,7 @@ describe.each(protocols)("a whole offer/answer/candidate exchange over %s", (pro
     const remote = events[4]!.event;
     expect(remote.case === "iceCandidateAdded" && remote.value.side).toBe(Side.ANSWERER);
 
-    const whole = await offerer.getChannel({ channelId });
+    const whole = await offerer.getChannel({ channelId, token: offererToken });
     expect(whole.channel).toMatchObject({
       channelId,
       version: 7,

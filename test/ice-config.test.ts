@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
+import { inspect, promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { ConfigError, helpText, loadConfig } from "../src/server/config.js";
 
@@ -25,8 +25,8 @@ function iceOf(env: Record<string, string>) {
 }
 
 describe("ICE server settings", () => {
-  it("are off by default", () => {
-    expect(iceOf({})).toEqual({ staticServers: [], turnRest: undefined, requireToken: false });
+  it("are off by default, and would need a token", () => {
+    expect(iceOf({})).toEqual({ staticServers: [], turnRest: undefined, requireToken: true });
   });
 
   it("read static servers, TURN REST URLs, the secret, the lifetime and the token requirement", () => {
@@ -59,8 +59,8 @@ describe("ICE server settings", () => {
     ["ice-servers that is not an array", { SWITCHBOARD_ICE_SERVERS: '{"urls":"stun:x"}' }, /must be a JSON array/],
     ["an entry without urls", { SWITCHBOARD_ICE_SERVERS: '[{"username":"u"}]' }, /entry 0: urls must be a URL or a non-empty array/],
     ["an entry with an unknown field", { SWITCHBOARD_ICE_SERVERS: '[{"urls":"stun:x","url":"stun:y"}]' }, /entry 0 has unknown field\(s\) url/],
-    ["a URL of another scheme", { SWITCHBOARD_ICE_SERVERS: '[{"urls":"http://x"}]' }, /"http:\/\/x" is not a stun:, stuns:, turn: or turns: URL/],
-    ["a static TURN server without credentials", { SWITCHBOARD_ICE_SERVERS: '[{"urls":"turn:x"}]' }, /entry 0: turn:x needs a username and a credential/],
+    ["a URL of another scheme", { SWITCHBOARD_ICE_SERVERS: '[{"urls":"http://x"}]' }, /entry 0: urls\[0\] is not a stun:, stuns:, turn: or turns: URL/],
+    ["a static TURN server without credentials", { SWITCHBOARD_ICE_SERVERS: '[{"urls":"turn:x"}]' }, /entry 0: urls\[0\] is a TURN URL and needs a username and a credential/],
     ["a TURN REST URL that is not turn:", { SWITCHBOARD_TURN_REST_URLS: "stun:x" }, /--turn-rest-urls .*not turn: or turns: URLs: stun:x/],
     ["TURN REST URLs without a secret", { SWITCHBOARD_TURN_REST_URLS: "turn:x" }, /--turn-rest-urls needs the shared secret/],
     ["a secret without TURN REST URLs", { SWITCHBOARD_TURN_REST_SECRET: secret }, /a TURN REST secret is set but --turn-rest-urls is empty/],
@@ -83,6 +83,40 @@ describe("ICE server settings", () => {
     expect(text).not.toContain(secret);
     expect(problemsOf({ SWITCHBOARD_TURN_REST_SECRET: secret })).not.toContain(secret);
     expect(problemsOf({}, [`--turn-rest-secret=${secret}`])).not.toContain(secret);
+  });
+
+  it("never echo a credential of --ice-servers or a password in --mongodb-uri in an error", () => {
+    const password = "hunter2-Xq9";
+    for (const iceServers of [
+      `[{"urls":"turn:t.example.org","username":"u","credential":"${password}"},{"urls":"http://x"}]`,
+      `[{"urls":"stun:u:${password}@t.example.org"}]`,
+      `[{"urls":"turn:t.example.org","username":"u","credential":"${password}","extra":1}]`,
+      `not json ${password}`,
+    ]) {
+      const text = problemsOf({ SWITCHBOARD_ICE_SERVERS: iceServers });
+      expect(text).toMatch(/--ice-servers/);
+      expect(text).not.toContain(password);
+    }
+    const mongo = problemsOf({ SWITCHBOARD_MONGODB_URI: `mongodb://admin:${password}@db.example.org/`, SWITCHBOARD_PORT: "x" });
+    expect(mongo).toMatch(/--port/);
+    expect(mongo).not.toContain(password);
+    expect(problemsOf({ SWITCHBOARD_MONGODB_URI: " " })).toMatch(/--mongodb-uri .*must not be empty$/m);
+    // The shell split an unquoted value: the stray words are not quoted back either.
+    expect(() => loadConfig(["--ice-servers", '[{"urls":"turn:t","username":"u",', `"credential":"${password}"}]`], {})).toThrow(ConfigError);
+    try {
+      loadConfig(["--ice-servers", '[{"urls":"turn:t","username":"u",', `"credential":"${password}"}]`], {});
+    } catch (error) {
+      expect(String(error)).not.toContain(password);
+    }
+  });
+
+  it("hold the MongoDB URI like the TURN secret: never in JSON or inspect output of the config", () => {
+    const password = "hunter2-Xq9";
+    const result = loadConfig([], { SWITCHBOARD_MONGODB_URI: `mongodb://admin:${password}@db.example.org/` });
+    if (result.help) throw new Error("unexpected --help");
+    expect(JSON.stringify(result.config)).not.toContain(password);
+    expect(inspect(result.config, { depth: 10 })).not.toContain(password);
+    expect(helpText()).not.toContain(password);
   });
 });
 

@@ -11,7 +11,7 @@ import { createLogger } from "../src/server/logger.js";
 import { FakeClock } from "./support/fake-clock.js";
 import { opensslHmacSha1Base64 } from "./support/openssl.js";
 import type { Protocol } from "./support/test-server.js";
-import { protocols, signalingClient, startTestServer, transportFor } from "./support/test-server.js";
+import { protocols, roomClient, signalingClient, startTestServer, transportFor } from "./support/test-server.js";
 
 const secret = "turn-shared-secret-Zq81";
 
@@ -27,7 +27,7 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function start(env: Record<string, string>, options: { clock?: FakeClock; log?: string[] } = {}) {
+async function startWith(env: Record<string, string>, options: { clock?: FakeClock; log?: string[] } = {}) {
   const logger = createLogger("debug", (line) => options.log?.push(line));
   server = await startTestServer({ ice: configFrom(env).ice }, { logger, ...(options.clock && { clock: options.clock }) });
   return server;
@@ -42,7 +42,11 @@ const turnEnv = {
   SWITCHBOARD_TURN_REST_SECRET: secret,
 };
 
-describe("GetIceServers", () => {
+describe("GetIceServers with ice-require-token off", () => {
+  // These calls present nothing: the server must be told to serve anyone.
+  const start = (env: Record<string, string>, options?: Parameters<typeof startWith>[1]) =>
+    startWith({ SWITCHBOARD_ICE_REQUIRE_TOKEN: "off", ...env }, options);
+
   it("returns nothing and no expiry when no server is configured", async () => {
     const { url } = await start({});
     const res = await iceClient(url).getIceServers({});
@@ -85,8 +89,9 @@ describe("GetIceServers", () => {
     const first = await client.getIceServers({});
     clock.advance(3_600_000);
     const second = await client.getIceServers({});
-    expect(timestampMs(first.expireTime!)).toBe(Date.parse("2026-03-02T12:00:00Z"));
-    expect(timestampMs(second.expireTime!)).toBe(Date.parse("2026-03-02T13:00:00Z"));
+    // The default lifetime is one hour.
+    expect(timestampMs(first.expireTime!)).toBe(Date.parse("2026-03-01T13:00:00Z"));
+    expect(timestampMs(second.expireTime!)).toBe(Date.parse("2026-03-01T14:00:00Z"));
     expect(second.iceServers[0]?.username).not.toBe(first.iceServers[0]?.username);
     expect(second.iceServers[0]?.username.split(":")[1]).not.toBe(first.iceServers[0]?.username.split(":")[1]);
   });
@@ -112,8 +117,9 @@ describe("GetIceServers", () => {
   });
 });
 
-describe("GetIceServers with ice-require-token on", () => {
-  const env = { ...turnEnv, SWITCHBOARD_ICE_REQUIRE_TOKEN: "on" };
+describe("GetIceServers with ice-require-token on (the default)", () => {
+  const env = turnEnv;
+  const start = startWith;
   const codeOf = (p: Promise<unknown>) =>
     p.then(
       () => "ok",
@@ -142,5 +148,30 @@ describe("GetIceServers with ice-require-token on", () => {
       const res = await ice.getIceServers({ channelId, token });
       expect(res.iceServers[0]?.credential).toBe(opensslHmacSha1Base64(secret, res.iceServers[0]!.username));
     }
+  });
+
+  it("binds the channel id into the TURN username (coturn REST <expiry>:<id>) and keeps credentials for an hour by default", async () => {
+    const clock = new FakeClock(Date.parse("2026-03-01T12:00:00Z"));
+    const { url } = await start(env, { clock });
+    const { channelId, offererToken: token } = await signalingClient("connect", url).createChannel({});
+    const res = await iceClient(url).getIceServers({ channelId, token });
+    const expiry = Date.parse("2026-03-01T13:00:00Z") / 1000;
+    expect(res.iceServers[0]?.username).toBe(`${expiry}:${channelId}`);
+    expect(timestampMs(res.expireTime!)).toBe(expiry * 1000);
+  });
+
+  it("serves a room member presenting its session, with the session id in the username; refuses a stranger's session", async () => {
+    const { url } = await start(env);
+    const ice = iceClient(url);
+    const rooms = roomClient("connect", url);
+    const room = "ice-room";
+    const joined = await rooms.joinRoom({ room });
+    const session = { sessionId: joined.sessionId, sessionToken: joined.sessionToken };
+    const res = await ice.getIceServers({ room, session });
+    expect(res.iceServers[0]?.username).toMatch(new RegExp(`^\\d+:${joined.sessionId}$`));
+    expect(await codeOf(ice.getIceServers({ room, session: { ...session, sessionToken: "A".repeat(43) } }))).toBe("PermissionDenied");
+    expect(await codeOf(ice.getIceServers({ room: "other-room", session }))).toBe("NotFound");
+    await rooms.leaveRoom({ room, session });
+    expect(await codeOf(ice.getIceServers({ room, session }))).toBe("NotFound");
   });
 });

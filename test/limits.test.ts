@@ -43,8 +43,9 @@ describe("configured limits", () => {
     const a = await client().createChannel({});
     const b = await client().createChannel({});
     const abort = new AbortController();
+    const tokens = new Map([a, b].map((c) => [c.channelId, c.offererToken]));
     const open = (channelId: string) => {
-      const stream = client().watchChannel({ channelId }, { signal: abort.signal })[Symbol.asyncIterator]();
+      const stream = client().watchChannel({ channelId, token: tokens.get(channelId)! }, { signal: abort.signal })[Symbol.asyncIterator]();
       return stream.next().then(() => stream);
     };
     await open(a.channelId);

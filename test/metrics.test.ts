@@ -70,10 +70,11 @@ describe("GET /metrics", () => {
     const before = await Scrape.of(`${url}/metrics`);
 
     const abort = new AbortController();
-    const watch = client.watchChannel({ channelId }, { signal: abort.signal })[Symbol.asyncIterator]();
+    // Token holders take the channel's watch slots (tokenless watchers count against their own address).
+    const watch = client.watchChannel({ channelId, token: offererToken }, { signal: abort.signal })[Symbol.asyncIterator]();
     await watch.next();
     expect((await Scrape.of(`${url}/metrics`)).value("switchboard_open_streams", { kind: "channel" })).toBe(1);
-    await expectCode(client.watchChannel({ channelId })[Symbol.asyncIterator]().next(), Code.ResourceExhausted);
+    await expectCode(client.watchChannel({ channelId, token: offererToken })[Symbol.asyncIterator]().next(), Code.ResourceExhausted);
     await client.addIceCandidate({ channelId, token: offererToken, item: { case: "candidate", value: candidate(1) } });
     await expectCode(client.addIceCandidate({ channelId, token: offererToken, item: { case: "candidate", value: candidate(2) } }), Code.ResourceExhausted);
     abort.abort();

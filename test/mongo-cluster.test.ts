@@ -60,13 +60,14 @@ describe.skipIf(!target)("two Switchboard processes sharing one MongoDB database
 
   it("serves an offer made through one to a watcher and an answerer on the other", async () => {
     const { channelId, offererToken } = await offeredChannel();
-    const stream = clientB.watchChannel({ channelId })[Symbol.asyncIterator]();
+    // The offerer's token: the stream shows the answer made through the other process too.
+    const stream = clientB.watchChannel({ channelId, token: offererToken })[Symbol.asyncIterator]();
     const first = (await stream.next()).value as WatchChannelResponse;
     expect(first.event.case).toBe("snapshot");
     expect(first.event.case === "snapshot" && first.event.value.offer?.sdp).toBe("v=0 offer");
 
     const answered = await clientB.setAnswer({ channelId, answer: answer("v=0 answer") });
-    expect((await clientA.getAnswer({ channelId })).answer?.sdp).toBe("v=0 answer");
+    expect((await clientA.getAnswer({ channelId, token: offererToken })).answer?.sdp).toBe("v=0 answer");
     await clientA.addIceCandidate({ channelId, token: offererToken, item: { case: "candidate", value: { candidate: "candidate:1 1 udp 1 192.0.2.1 5000 typ host", sdpMid: "0" } } });
     await clientA.closeChannel({ channelId, token: offererToken });
 
@@ -153,7 +154,7 @@ describe.skipIf(!target)("two Switchboard processes sharing one MongoDB database
     await ferret.start();
     while ((await health(a)).status !== 200 || (await health(b)).status !== 200) await new Promise((resolve) => setTimeout(resolve, 50));
     while ((await statusOf(RoomService.typeName)) !== HealthStatus.SERVING) await new Promise((resolve) => setTimeout(resolve, 50));
-    const after = await clientA.getChannel({ channelId });
+    const after = await clientA.getChannel({ channelId, token: offererToken });
     expect(after.channel?.answer?.sdp).toBe("v=0 acknowledged");
     expect(after.channel?.version).toBe(answered.version);
     await clientB.addIceCandidate({ channelId, token: offererToken, item: { case: "endOfCandidates", value: true } });

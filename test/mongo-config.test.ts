@@ -1,3 +1,4 @@
+import { revealed } from "../src/lib/secret.js";
 import { describe, expect, it } from "vitest";
 import { configOf } from "./support/config-of.js";
 import { ConfigError, helpText, loadConfig } from "../src/server/config.js";
@@ -7,7 +8,8 @@ describe("MongoDB settings", () => {
   it("selects the mongodb store with its defaults", () => {
     const { store, mongodb } = configOf(["--store", "mongodb"]);
     expect(store).toBe("mongodb");
-    expect(mongodb).toEqual({
+    expect(revealed(mongodb.uri)).toBe("mongodb://127.0.0.1:27017");
+    expect({ ...mongodb, uri: revealed(mongodb.uri) }).toEqual({
       uri: "mongodb://127.0.0.1:27017",
       database: "switchboard",
       collection: "channels",
@@ -21,7 +23,7 @@ describe("MongoDB settings", () => {
   });
 
   it("reads the URI from --mongodb-uri, then SWITCHBOARD_MONGODB_URI, then MONGODB_URI", () => {
-    const uri = (argv: string[], env: Record<string, string>) => configOf(argv, env).mongodb.uri;
+    const uri = (argv: string[], env: Record<string, string>) => revealed(configOf(argv, env).mongodb.uri);
     expect(uri([], { MONGODB_URI: "mongodb://conventional/" })).toBe("mongodb://conventional/");
     expect(uri([], { MONGODB_URI: "mongodb://conventional/", SWITCHBOARD_MONGODB_URI: "mongodb://own/" })).toBe("mongodb://own/");
     expect(uri(["--mongodb-uri", "mongodb://flag/"], { SWITCHBOARD_MONGODB_URI: "mongodb://own/" })).toBe("mongodb://flag/");

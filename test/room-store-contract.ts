@@ -126,6 +126,18 @@ export function describeRoomStoreContract(name: string, harness: RoomStoreHarnes
         expect(state.members).toHaveLength(3);
       });
 
+      it("keeps the join secret of the join that created the room: a join without that secret gets join-secret-mismatch", async () => {
+        const room = roomName();
+        const secret = (hash: string) => ({ joinSecretHash: hash });
+        const hashA = Buffer.alloc(32, 1).toString("base64url");
+        const hashB = Buffer.alloc(32, 2).toString("base64url");
+        await store.join({ ...member(room, "alice", 3), ...secret(hashA) });
+        expect(await failure(store.join(member(room, "bob")))).toBe("join-secret-mismatch");
+        expect(await failure(store.join({ ...member(room, "bob"), ...secret(hashB) }))).toBe("join-secret-mismatch");
+        const state = await store.join({ ...member(room, "bob"), ...secret(hashA) });
+        expect(state.members).toHaveLength(2);
+      });
+
       it("refuses a new room beyond maxRooms with room-limit, and takes one again once a room is gone", async () => {
         const small = await open({ maxRooms: 2 });
         const [a, b, c] = [roomName(), roomName(), roomName()];

@@ -34,7 +34,7 @@ describe.each(protocols)("the short exchange over %s", (protocol) => {
     const created = await offerer.createChannel({ offer, offererCandidates: [candidate(1), candidate(2)], offererEndOfCandidates: true });
     expect(created.version).toBe(5); // created, offer, two candidates, end-of-candidates
     const { channelId } = created;
-    const offererStream = drain(offerer.watchChannel({ channelId, afterVersion: created.version }));
+    const offererStream = drain(offerer.watchChannel({ channelId, afterVersion: created.version, token: created.offererToken }));
     const answererStream = drain(answerer.watchChannel({ channelId }));
 
     const answered = await answerer.setAnswer({ channelId, answer, candidates: [candidate(3)], endOfCandidates: true });
@@ -99,18 +99,18 @@ describe("the short exchange's rules", () => {
   });
 
   it("tells a watcher of a finished channel at once: snapshot, then exchange_complete, then the end", async () => {
-    const { channelId } = await client().createChannel({ offer, offererEndOfCandidates: true });
+    const { channelId, offererToken: token } = await client().createChannel({ offer, offererEndOfCandidates: true });
     await client().setAnswer({ channelId, answer, endOfCandidates: true });
-    const messages = await drain(client().watchChannel({ channelId }));
+    const messages = await drain(client().watchChannel({ channelId, token }));
     expect(messages.map((m) => m.event.case)).toEqual(["snapshot", "exchangeComplete"]);
-    const resumed = await drain(client().watchChannel({ channelId, afterVersion: 2 }));
+    const resumed = await drain(client().watchChannel({ channelId, afterVersion: 2, token }));
     expect(resumed.map((m) => m.event.case)).toEqual(["iceCandidatesComplete", "answer", "iceCandidatesComplete", "exchangeComplete"]);
   });
 
   it("keeps a stream open while one side still trickles, and ends it with that side's end-of-candidates", async () => {
     const { channelId } = await client().createChannel({ offer, offererEndOfCandidates: true });
     const { answererToken } = await client().setAnswer({ channelId, answer, candidates: [candidate(2)] });
-    const stream = client().watchChannel({ channelId })[Symbol.asyncIterator]();
+    const stream = client().watchChannel({ channelId, token: answererToken })[Symbol.asyncIterator]();
     expect((await stream.next()).value.event.case).toBe("snapshot");
     await client().addIceCandidates({ channelId, token: answererToken, candidates: [candidate(3)], endOfCandidates: true });
     const rest: string[] = [];

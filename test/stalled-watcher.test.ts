@@ -133,8 +133,9 @@ describe("a watcher that stops reading while 2,000 × 64 KiB messages are sent t
 
   it("costs the server at most its queue bound: it runs in a 96 MiB heap, and its RSS stays within 96 MiB of where it started", { timeout: 180_000 }, async () => {
     // Default settings: 1 MiB per stream, and a WatchRoom stream holds at most half of the 256 KiB room backlog.
-    // The reader keeps its seat while the sending goes on after its stream ended.
-    server = await startServerProcess({ SWITCHBOARD_ROOM_SESSION_TIMEOUT_MS: "600000" }, ["--max-old-space-size=96"]);
+    // The reader keeps its seat while the sending goes on after its stream ended. One sender sends 2,000 messages
+    // as fast as it can: the per-client write rate limit (1200/m by default) is off, it would measure the limiter.
+    server = await startServerProcess({ SWITCHBOARD_ROOM_SESSION_TIMEOUT_MS: "600000", SWITCHBOARD_RATE_LIMIT_WRITE: "0" }, ["--max-old-space-size=96"]);
     const room = await stalledRoom(server.url);
     for (let n = 1; n <= 20; n++) await room.send(n); // warm-up: code paths compiled, buffers grown
     const baseline = server.rssBytes();

@@ -12,7 +12,7 @@ import type { RunningServer } from "../src/server/app.js";
 import { waitForTcp } from "../src/lib/free-port.js";
 import { loadConfig } from "../src/server/config.js";
 import { FakeClock } from "./support/fake-clock.js";
-import { startTestServer, transportFor } from "./support/test-server.js";
+import { signalingClient, startTestServer, transportFor } from "./support/test-server.js";
 import { requireTool } from "./support/tools.js";
 
 /*
@@ -69,7 +69,9 @@ async function switchboard(secret: string, clock?: FakeClock): Promise<RunningSe
 
 async function mintedTurnServer(server: RunningServer) {
   const ice = createClient(IceService, transportFor("connect", server.url));
-  const [turn] = (await ice.getIceServers({})).iceServers;
+  // The service mints TURN credentials only for a channel's token holders (ice-require-token on by default).
+  const { channelId, offererToken: token } = await signalingClient("connect", server.url).createChannel({});
+  const [turn] = (await ice.getIceServers({ channelId, token })).iceServers;
   if (!turn) throw new Error("no TURN server returned");
   const match = /^turn:([\d.]+):(\d+)\?transport=udp$/.exec(turn.urls[0] ?? "");
   if (!match) throw new Error(`unexpected TURN URL ${turn.urls[0]}`);

@@ -1,14 +1,17 @@
 import type { Transport } from "@connectrpc/connect";
 import { createClient } from "@connectrpc/connect";
 import { IceService } from "../../gen/signaling/v1/ice_pb.js";
+import type { RoomCredentials } from "./room-session.js";
 import type { ClientOptions } from "./transport.js";
 import { transportOf } from "./transport.js";
 
-/** A channel and one of its tokens, for servers run with --ice-require-token on. */
-export interface IceAccess {
-  readonly channelId: string;
-  readonly token: string;
-}
+/**
+ * What the service asks of a caller before it hands out ICE servers (unless run with --ice-require-token off):
+ * a channel and one of its tokens, or a room and a member's session (RoomSession.credentials).
+ */
+export type IceAccess =
+  | { readonly channelId: string; readonly token: string }
+  | { readonly room: string; readonly session: RoomCredentials };
 
 /**
  * The STUN and TURN servers the service hands out (GetIceServers), shaped as

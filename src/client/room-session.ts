@@ -34,6 +34,11 @@ export interface JoinRoomOptions {
   readonly seats?: number;
   /** The name the other members see; at most 64 bytes. */
   readonly displayName?: string;
+  /**
+   * The room's join secret: a join that creates the room sets it, every later join must give it (else
+   * PERMISSION_DENIED). Share it with the room's name only with those who may join; at most 256 bytes.
+   */
+  readonly joinSecret?: string;
   /** Aborting it leaves the room, as leave() does. */
   readonly signal?: AbortSignal;
   /** Take back a seat this page held before (within the server's session timeout) instead of a new one. */
@@ -245,7 +250,7 @@ export async function joinRoom(client: ClientOptions | Transport | RoomClient, r
   const rooms = createRoomClient(client);
   const { signal } = options;
   signal?.throwIfAborted();
-  const request = { room, seats: options.seats ?? 0, displayName: options.displayName ?? "", rejoin: options.rejoin };
+  const request = { room, seats: options.seats ?? 0, displayName: options.displayName ?? "", rejoin: options.rejoin, joinSecret: options.joinSecret ?? "" };
   const joined = await rooms.joinRoom(request, { signal });
   return new RoomSession(rooms, room, joined, options);
 }

@@ -5,6 +5,7 @@ import { toBrowserCandidate, toBrowserDescription, toProtoCandidate, toProtoDesc
 import type { OutgoingCandidate } from "./outbox.js";
 import { CandidateOutbox, riding } from "./outbox.js";
 import { RemoteCandidates } from "./remote-candidates.js";
+import type { IceAccess } from "./ice-servers.js";
 import type { SignalingClient } from "./transport.js";
 import { resumableWatch } from "./watch.js";
 
@@ -25,6 +26,13 @@ export interface SessionEnd {
 export interface SessionOptions {
   /** Transient failures in a row (dropped watch stream, failed candidate send) survived before the session fails. Default 8. */
   readonly maxRetries?: number;
+  /**
+   * STUN/TURN servers to add to the peer connection once this side holds its channel token, before ICE gathering
+   * starts; typically `(access) => fetchIceServers(transport, access)`, since the service hands out TURN credentials
+   * only to token holders. The offerer asks right after CreateChannel; the answerer right after SetAnswer (it sends
+   * the answer before applying it, so gathering waits for the servers).
+   */
+  readonly iceServers?: (access: IceAccess) => Promise<RTCIceServer[]>;
 }
 
 export interface CreateOptions extends SessionOptions {
@@ -59,6 +67,7 @@ export class SignalingSession {
   private resolveEnded!: (end: SessionEnd) => void;
   private answered: { resolve: () => void; reject: (error: ConnectError) => void } | undefined;
   private reconnectCount = 0;
+  private readonly iceServersFor: ((access: IceAccess) => Promise<RTCIceServer[]>) | undefined;
 
   /**
    * Offerer: creates a channel with the peer connection's offer (and the
@@ -68,6 +77,7 @@ export class SignalingSession {
    */
   static async create(client: SignalingClient, pc: RTCPeerConnection, options: CreateOptions = {}): Promise<SignalingSession> {
     const ttl = options.ttlSeconds === undefined ? undefined : { seconds: BigInt(Math.round(options.ttlSeconds)) };
+    if (options.iceServers) return SignalingSession.createThenOffer(client, pc, ttl, options);
     const early = gatherUntilSessionExists(pc);
     let created;
     let sentEarly;
@@ -86,6 +96,34 @@ export class SignalingSession {
     for (const item of early.take()) session.outbox.push(item);
     session.outbox.sentWith(sentEarly);
     session.useToken(created.offererToken);
+    void session.run(created.version);
+    return session;
+  }
+
+  /**
+   * The offerer when `options.iceServers` is set: the servers it fetches need the channel's token, and gathering
+   * must wait for them, so the channel is created first and the offer follows with SetOffer (one call more than
+   * the short path).
+   */
+  private static async createThenOffer(
+    client: SignalingClient,
+    pc: RTCPeerConnection,
+    ttl: { seconds: bigint } | undefined,
+    options: CreateOptions,
+  ): Promise<SignalingSession> {
+    const created = await client.createChannel({ ttl });
+    const { channelId, offererToken: token } = created;
+    const session = new SignalingSession(client, pc, channelId, "offerer", options);
+    try {
+      await session.addIceServers({ channelId, token });
+      await pc.setLocalDescription(await pc.createOffer());
+      await client.setOffer({ channelId, token, offer: toProtoDescription(pc.localDescription!, "offer") });
+    } catch (error) {
+      session.token = token;
+      await session.close().catch(() => {});
+      throw ConnectError.from(error);
+    }
+    session.useToken(token);
     void session.run(created.version);
     return session;
   }
@@ -112,6 +150,7 @@ export class SignalingSession {
     options: SessionOptions,
   ) {
     this.maxRetries = options.maxRetries ?? defaultMaxRetries;
+    this.iceServersFor = options.iceServers;
     this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
     this.remote = new RemoteCandidates(pc);
     this.outbox = new CandidateOutbox(client, channelId, this.maxRetries, this.abort.signal, (e) => this.fail(e));
@@ -154,6 +193,8 @@ export class SignalingSession {
       maxRetries: this.maxRetries,
       signal: this.abort.signal,
       onReconnect: () => this.reconnectCount++,
+      // The offerer needs its token to see the answer side; the answerer's view (the offer side) needs none.
+      token: () => this.token,
     });
     try {
       for await (const message of stream) {
@@ -216,6 +257,18 @@ export class SignalingSession {
   }
 
   private async sendAnswer(): Promise<void> {
+    if (this.iceServersFor) {
+      // The servers need the answerer's token (from SetAnswer) and ICE gathering starts when the answer is applied:
+      // so the answer goes out before it is applied (createAnswer's SDP is the one applied), with no candidates yet.
+      const created = await this.pc.createAnswer();
+      const answer = toProtoDescription(created, "answer");
+      const { answererToken } = await this.client.setAnswer({ channelId: this.channelId, answer }, { signal: this.abort.signal });
+      await this.addIceServers({ channelId: this.channelId, token: answererToken });
+      await this.pc.setLocalDescription(created);
+      this.useToken(answererToken);
+      this.answered?.resolve();
+      return;
+    }
     await this.pc.setLocalDescription(await this.pc.createAnswer());
     const answer = toProtoDescription(this.pc.localDescription!, "answer");
     // What was gathered so far rides on the answer; the rest trickles once the token is known.
@@ -224,6 +277,14 @@ export class SignalingSession {
     this.outbox.sentWith(sentEarly);
     this.useToken(answererToken);
     this.answered?.resolve();
+  }
+
+  /** Adds the servers `options.iceServers` gives for this side's token to the peer connection. */
+  private async addIceServers(access: IceAccess): Promise<void> {
+    if (!this.iceServersFor) return;
+    const servers = await this.iceServersFor(access);
+    const configuration = this.pc.getConfiguration();
+    this.pc.setConfiguration({ ...configuration, iceServers: [...(configuration.iceServers ?? []), ...servers] });
   }
 
   private finish(end: SessionEnd): void {

@@ -10,6 +10,11 @@ export interface WatchOptions {
   readonly signal: AbortSignal;
   /** Told before each reconnect. */
   readonly onReconnect?: () => void;
+  /**
+   * The channel token to present, asked at each (re)connect: with it the
+   * stream shows the answer side too; without, only the offer side.
+   */
+  readonly token?: () => string | undefined;
 }
 
 /**
@@ -25,7 +30,7 @@ export async function* resumableWatch(
 ): AsyncGenerator<WatchChannelResponse> {
   const { signal } = options;
   let version = options.afterVersion;
-  const stream = resumable(() => client.watchChannel({ channelId, afterVersion: version }, { signal }), {
+  const stream = resumable(() => client.watchChannel({ channelId, afterVersion: version, token: options.token?.() ?? "" }, { signal }), {
     ...options,
     name: "WatchChannel",
     isLast: ({ event }) => event.case === "channelClosed" || event.case === "channelExpired" || event.case === "exchangeComplete",

@@ -1,18 +1,34 @@
 import { ConnectError } from "@connectrpc/connect";
-import type { BrowserProtocol, SignalingSession } from "../client/index.js";
+import type { BrowserProtocol, IceAccess, SignalingSession } from "../client/index.js";
 import { createChannel, createSignalingClient, createSignalingTransport, fetchIceServers, joinChannel } from "../client/index.js";
 import { startRoom } from "./room.js";
 import { byId, enableChat, onChatSubmit, page, say, setStatus, showShareLink } from "./ui.js";
 
-// ?api= points the page at an API on another origin (it must list this page's origin in --cors-allowed-origins);
+// ?api= points the page at an API on another origin: one the server lists in --demo-api-origins (the page's CSP allows
+// no other), which must list this page's origin in its --cors-allowed-origins;
 // ?protocol=grpc-web switches from Connect; ?stun= (repeatable) adds STUN servers to those the service hands out
 // (GetIceServers); ?channel= joins a channel; ?room= joins a room instead (see room.ts).
 const params = new URLSearchParams(location.search);
-const api = params.get("api") ?? location.origin;
+const api = apiOrigin(params.get("api"));
 const protocol: BrowserProtocol = params.get("protocol") === "grpc-web" ? "grpc-web" : "connect";
 const joining = params.get("channel");
 const room = params.get("room");
 byId("about").textContent = `API ${api} over ${protocol === "grpc-web" ? "gRPC-Web" : "Connect"}`;
+
+/** The API the page may use: its own origin, or one the server allows (the meta element it serves the page with). */
+function apiOrigin(asked: string | null): string {
+  if (asked === null) return location.origin;
+  let origin: string;
+  try {
+    origin = new URL(asked).origin;
+  } catch {
+    origin = "";
+  }
+  const allowed = (document.querySelector<HTMLMetaElement>('meta[name="switchboard-api-origins"]')?.content ?? "").split(" ");
+  if (origin === location.origin || (origin !== "" && allowed.includes(origin))) return origin;
+  setStatus(`?api=${asked} is not allowed: this page may use its own origin or one in the server's --demo-api-origins`, "failed");
+  throw new Error("api origin not allowed");
+}
 
 let connected = false;
 
@@ -63,7 +79,7 @@ async function start(iceServers: RTCIceServer[]): Promise<void> {
   if (joining) {
     setStatus("Joining…", "joining");
     pc.ondatachannel = (event) => chatOver(event.channel);
-    report(await joinChannel(client, pc, joining));
+    report(await joinChannel(client, pc, joining, withServiceIce));
     if (!connected) setStatus("Answered; connecting…", "connecting");
     return;
   }
@@ -71,19 +87,22 @@ async function start(iceServers: RTCIceServer[]): Promise<void> {
   const channel = pc.createDataChannel("chat");
   // Nothing to close once the peers talk directly: the channel's streams end when the exchange is complete.
   chatOver(channel);
-  const session = await createChannel(client, pc);
+  const session = await createChannel(client, pc, withServiceIce);
   report(session);
   showShareLink({ channel: session.channelId });
   setStatus("Waiting for someone to open the link…", "waiting");
 }
 
 const transport = createSignalingTransport({ baseUrl: api, protocol });
-// The operator's STUN/TURN servers; none when the server wants a channel token first (--ice-require-token on).
-const iceServers = fetchIceServers(transport)
-  .catch(() => [])
-  .then((fromService) => [...fromService, ...params.getAll("stun").map((urls) => ({ urls }))]);
+// The operator's STUN/TURN servers, fetched with the channel token or room session once the page holds one (the
+// service hands them out to nobody else); none if that fails. ?stun= servers are there from the start.
+const serviceIceServers = (access: IceAccess) => fetchIceServers(transport, access).catch(() => []);
+const iceServers = params.getAll("stun").map((urls) => ({ urls }));
+// ?ice=service: a channel's peers fetch the service's servers with their tokens before gathering (the offerer then
+// creates the channel first and sends its offer with SetOffer); without it they take the short path with ?stun= only.
+const withServiceIce = params.get("ice") === "service" ? { iceServers: serviceIceServers } : {};
 
-(room === null ? iceServers.then(start) : iceServers.then((ice) => startRoom(transport, room, params, ice))).catch((error: unknown) => {
+(room === null ? start(iceServers) : startRoom(transport, room, params, iceServers, serviceIceServers)).catch((error: unknown) => {
   const e = ConnectError.from(error);
   setStatus(room === null ? `Could not start: ${e.rawMessage}` : `Could not join room ${room}: ${e.message}`, "failed");
 });

@@ -1,5 +1,5 @@
 import type { Transport } from "@connectrpc/connect";
-import type { RoomMember, RoomSession } from "../client/index.js";
+import type { IceAccess, RoomMember, RoomSession } from "../client/index.js";
 import { connectMesh, joinRoom } from "../client/index.js";
 import { byId, enableChat, onChatSubmit, say, setStatus, showShareLink } from "./ui.js";
 
@@ -31,10 +31,18 @@ function memberList(session: RoomSession) {
   return { set, remove };
 }
 
-export async function startRoom(transport: Transport, room: string, params: URLSearchParams, iceServers: RTCIceServer[]): Promise<void> {
+export async function startRoom(
+  transport: Transport,
+  room: string,
+  params: URLSearchParams,
+  staticIceServers: RTCIceServer[],
+  serviceIceServers: (access: IceAccess) => Promise<RTCIceServer[]>,
+): Promise<void> {
   setStatus(`Joining room ${room}…`, "joining");
   const seats = Number(params.get("seats")) || undefined;
   const session = await joinRoom(transport, room, { seats, displayName: params.get("name") ?? "" });
+  // The service hands out its STUN/TURN servers to members only: ask with this member's session.
+  const iceServers = [...staticIceServers, ...(await serviceIceServers({ room, session: session.credentials }))];
   const members = memberList(session);
   const channels = new Map<string, RTCDataChannel>();
   const showState = () => {

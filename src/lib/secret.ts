@@ -27,3 +27,8 @@ export class Secret {
     return "[redacted]";
   }
 }
+
+/** The value itself, whether it was held as a Secret or as plain text. */
+export function revealed(value: string | Secret): string {
+  return typeof value === "string" ? value : value.reveal();
+}

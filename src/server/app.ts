@@ -31,7 +31,7 @@ import { isScrape, MetricsListener, serveScrape } from "./metrics/metrics-endpoi
 import { ServerMetrics } from "./metrics/server-metrics.js";
 import { callPipeline } from "./pipeline/index.js";
 import type { Tracing } from "./tracing.js";
-import { callContextValues, peerAddress } from "./pipeline/client-address.js";
+import { callContextValues, clientAddressResolver } from "./pipeline/client-address.js";
 import { probeStoreHealth } from "./store-health-probe.js";
 import routes from "./routes.js";
 import { DualProtocolListener } from "./listener.js";
@@ -117,6 +117,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     cut: cutCalls,
     ...(metrics && { metrics: { metrics, streamKinds } }),
     ...(tracing && { tracing: tracing.interceptor }),
+    rateLimits: config.rateLimits,
   };
   let draining = false;
   let inFlight = 0;
@@ -129,13 +130,13 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     ...(config.maxTimeoutMs > 0 && { maxTimeoutMs: config.maxTimeoutMs }),
     shutdown: shutdownCalls,
     interceptors: callPipeline(pipeline),
-    contextValues: callContextValues(peerAddress),
+    contextValues: callContextValues(clientAddressResolver(config.clientAddress)),
   };
   const rpcHandler = rpcRoute({
     ...rpcOptions,
     routes: routes({
       signaling: signaling.impl,
-      ice: createIceService({ store: observedStore, clock, ice: config.ice }),
+      ice: createIceService({ store: observedStore, roomStore, clock, ice: config.ice }),
       rooms: rooms.impl,
       health: createHealthService(health, { maxWatchStreams: config.maxHealthWatchStreams, streamQueues }),
     }),
@@ -155,7 +156,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
           allow: config.compatPath === "/" ? "GET, HEAD, POST" : "POST",
         });
 
-  const demo = config.demo ? demoRoute(options.demoDir ?? defaultDemoDir()) : undefined;
+  const demo = config.demo ? demoRoute(options.demoDir ?? defaultDemoDir(), config.demoApiOrigins) : undefined;
   const landing = landingRoute({ demo: config.demo, compatAtRoot: config.compatPath === "/" });
   let lastRefusalLog = 0;
   const onRefused = (reason: string, address: string) => {

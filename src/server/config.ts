@@ -8,9 +8,14 @@ import type { StreamQueueLimits } from "../service/stream-queue.js";
 import type { ConnectionLimits } from "./connection-limits.js";
 import { parseCompatPath } from "./compat/compat-path.js";
 import { parseOrigins } from "./cors.js";
+import type { ClientAddressHeader, TrustedProxySettings } from "./pipeline/client-address.js";
+import { clientAddressHeaders, parseTrustedProxies } from "./pipeline/client-address.js";
+import type { RateLimitOptions } from "./pipeline/rate-limit.js";
+import { parseRate } from "./pipeline/rate-limit.js";
 import { anyText, iceConfig, parseTurnUrls, readableFile, validIceServers } from "./ice-settings.js";
 import type { LogLevel } from "./logger.js";
 import { logLevels } from "./logger.js";
+import { Secret } from "../lib/secret.js";
 
 /** Everything the server reads from its environment and flags, parsed and checked once at start. */
 export interface Config {
@@ -56,6 +61,12 @@ export interface Config {
    * the same implementations, interceptors and limits.
    */
   readonly leanPath: boolean;
+  /** Origins besides its own that the demo page's `?api=` may name (and its CSP connect-src lists). */
+  readonly demoApiOrigins: readonly string[];
+  /** Where a call's client address comes from: the TCP peer, or a trusted proxy's header. */
+  readonly clientAddress: TrustedProxySettings;
+  /** Per-client token buckets by method class. */
+  readonly rateLimits: RateLimitOptions;
   /** Prometheus metrics at GET /metrics. */
   readonly metrics: {
     readonly enabled: boolean;
@@ -85,11 +96,18 @@ interface Setting<T> {
   readonly description: string;
   /** A conventional variable also read, after `env` (e.g. MONGODB_URI). */
   readonly envAlias?: string;
+  /** The value may hold a secret (a password, a credential): an error about it never repeats it. */
+  readonly secret?: boolean;
 }
 
 function setting<T>(flag: string, defaultValue: T, parse: Parser<T>, description: string, envAlias?: string): Setting<T> {
   const env = `SWITCHBOARD_${flag.toUpperCase().replaceAll("-", "_")}`;
   return { flag, env, default: defaultValue, parse, description, ...(envAlias !== undefined && { envAlias }) };
+}
+
+/** A setting whose value may hold a secret: its errors never quote the value. */
+function secretSetting<T>(...args: Parameters<typeof setting<T>>): Setting<T> {
+  return { ...setting(...args), secret: true };
 }
 
 const integer =
@@ -116,6 +134,12 @@ const onOff = oneOf<OnOff>(["on", "off"]);
 
 const nonEmpty: Parser<string> = (text) => {
   if (text.trim() === "") throw new Error("must not be empty");
+  return text.trim();
+};
+
+/** A rate such as `60/m`, or `0`; kept as text so the table and --help show it as written. */
+const rate: Parser<string> = (text) => {
+  parseRate(text);
   return text.trim();
 };
 
@@ -170,7 +194,7 @@ export const settings = {
   maxRequestBytes: setting("max-request-bytes", 262144, integer(1024), "Largest request message, in bytes."),
   maxTimeoutMs: setting("max-timeout-ms", 0, integer(0), "Longest deadline a client may ask for, in ms (longer ones get INVALID_ARGUMENT); 0 for no cap."),
   shutdownGraceMs: setting("shutdown-grace-ms", 10000, integer(0), "Time in-flight calls get to finish after SIGTERM/SIGINT."),
-  mongodbUri: setting("mongodb-uri", "mongodb://127.0.0.1:27017", nonEmpty, "MongoDB connection string (never logged); MONGODB_URI is read too.", "MONGODB_URI"),
+  mongodbUri: secretSetting("mongodb-uri", "mongodb://127.0.0.1:27017", nonEmpty, "MongoDB connection string (never logged); MONGODB_URI is read too.", "MONGODB_URI"),
   mongodbDatabase: setting("mongodb-database", "switchboard", nonEmpty, "MongoDB database of the channel collection."),
   mongodbCollection: setting("mongodb-collection", "channels", nonEmpty, "MongoDB collection holding one document per channel."),
   mongodbRoomCollection: setting("mongodb-room-collection", "rooms", nonEmpty, "MongoDB collection holding one document per room; its events go to `<name>.events`."),
@@ -182,17 +206,18 @@ export const settings = {
   compatApi: setting("compat-api", "off" as OnOff, onOff, "Serve the Lambda-style JSON endpoint (`on` or `off`); it has no tokens, so it is off unless a client needs it."),
   compatPath: setting("compat-path", "/", parseCompatPath, "Path of the JSON endpoint; only POST to exactly this path reaches it."),
   compatMaxJsonDepth: setting("compat-max-json-depth", 32, integer(1, 1000), "Deepest nesting of arrays and objects the JSON endpoint accepts in a request body (deeper ones get 400)."),
-  iceServers: setting("ice-servers", "", validIceServers, "Static STUN/TURN servers for GetIceServers: a JSON array of RTCIceServer objects (empty: none)."),
+  iceServers: secretSetting("ice-servers", "", validIceServers, "Static STUN/TURN servers for GetIceServers: a JSON array of RTCIceServer objects (empty: none)."),
   turnRestUrls: setting("turn-rest-urls", [] as string[], parseTurnUrls, "Comma-separated turn:/turns: URLs that get TURN REST credentials (coturn use-auth-secret)."),
-  turnRestSecret: setting("turn-rest-secret", "", anyText, "Secret shared with those TURN servers (static-auth-secret); prefer the variable to the flag."),
+  turnRestSecret: secretSetting("turn-rest-secret", "", anyText, "Secret shared with those TURN servers (static-auth-secret); prefer the variable to the flag."),
   turnRestSecretFile: setting("turn-rest-secret-file", "", readableFile, "File holding that secret, instead of --turn-rest-secret."),
-  turnCredentialTtlSeconds: setting("turn-credential-ttl-seconds", 86400, integer(60, 7 * 86400), "How long a minted TURN credential is accepted."),
-  iceRequireToken: setting("ice-require-token", "off" as OnOff, onOff, "`on`: GetIceServers needs a channel id and one of its tokens."),
+  turnCredentialTtlSeconds: setting("turn-credential-ttl-seconds", 3600, integer(60, 7 * 86400), "How long a minted TURN credential is accepted."),
+  iceRequireToken: setting("ice-require-token", "on" as OnOff, onOff, "`on`: GetIceServers answers only a caller presenting a live channel's token or a room session; `off`: anyone."),
   maxHealthWatchStreams: setting("max-health-watch-streams", 1000, integer(1), "grpc.health.v1.Health Watch streams open at once."),
   storeHealthIntervalMs: setting("store-health-interval-ms", 2000, integer(100), "Time between checks that the store can be reached; grpc.health.v1.Health reports NOT_SERVING while it cannot."),
   corsAllowedOrigins: setting("cors-allowed-origins", [] as readonly string[], parseOrigins, "Comma-separated origins (e.g. `https://app.example.com`) whose browser scripts may call the API; `*` for any; empty: CORS closed."),
   demo: setting("demo", "on" as OnOff, onOff, "Serve the browser demo page at /demo (`on` or `off`)."),
   leanPath: setting("lean-path", "on" as OnOff, onOff, "`on`: uncompressed unary and server-streaming Connect (POST) and gRPC calls skip connect-node's adapter for a leaner path with the same handlers, interceptors and limits; `off`: connect-node serves every call."),
+  demoApiOrigins: setting("demo-api-origins", [] as readonly string[], parseDemoOrigins, "Comma-separated origins besides its own that the demo page's `?api=` may point at; its Content-Security-Policy allows exactly these."),
   roomDefaultSeats: setting("room-default-seats", 2, integer(1), "Seats of a room whose creating JoinRoom gives none."),
   roomMaxSeats: setting("room-max-seats", 16, integer(1, 10000), "Most seats a JoinRoom may ask for."),
   roomSessionTimeoutMs: setting("room-session-timeout-ms", 30000, integer(1000), "How long a room member keeps its seat without a WatchRoom stream or RenewSession; also how long an empty room is kept."),
@@ -209,12 +234,27 @@ export const settings = {
   requestTimeoutMs: setting("request-timeout-ms", 60000, integer(100), "Time a request gets to arrive whole, headers and body (an HTTP/2 stream: until the client ends its side); then HTTP/1.1 gets 408 and the connection is closed, an HTTP/2 stream is reset (RST_STREAM CANCEL)."),
   idleTimeoutMs: setting("idle-timeout-ms", 60000, integer(100), "An HTTP/2 connection with no open stream, or an HTTP/1.1 connection between requests, is closed after this long."),
   http2MaxConcurrentStreams: setting("http2-max-concurrent-streams", 1000, integer(1, 2 ** 31 - 1), "Streams one HTTP/2 connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS); more are refused."),
+  maxTokenlessWatchersPerClient: setting("max-tokenless-watchers-per-client", 8, integer(1), "WatchChannel streams one client address may hold open without a channel token (they take none of a channel's slots)."),
+  trustedProxies: setting("trusted-proxies", [] as readonly string[], parseTrustedProxies, "Comma-separated addresses and CIDR ranges of proxies whose --client-address-header names the client; empty: the TCP peer is the client."),
+  clientAddressHeader: setting("client-address-header", "x-forwarded-for" as ClientAddressHeader, oneOf(clientAddressHeaders), "The header trusted proxies write: `x-forwarded-for` or `forwarded` (RFC 7239)."),
+  rateLimitCreate: setting("rate-limit-create", "60/m", rate, "Per client: CreateChannel, JoinRoom and GetIceServers calls, as `<count>/<s|m|h>` (bursts up to count); 0: no limit."),
+  rateLimitWrite: setting("rate-limit-write", "1200/m", rate, "Per client: SetOffer, SetAnswer, AddIceCandidate(s), CloseChannel, SendMessage, RenewSession and LeaveRoom calls; 0: no limit."),
+  rateLimitRead: setting("rate-limit-read", "1200/m", rate, "Per client: every other unary call (GetOffer, GetChannel, GetRoom, health Check, ...); 0: no limit."),
+  rateLimitStream: setting("rate-limit-stream", "120/m", rate, "Per client: streams opened (WatchChannel, WatchRoom, health Watch, reflection); 0: no limit."),
+  rateLimitMaxClients: setting("rate-limit-max-clients", 100000, integer(1), "Rate-limit budgets (client address or token, per class) held at once; the least recently used is forgotten first."),
   metrics: setting("metrics", "on" as OnOff, onOff, "Serve Prometheus metrics at GET /metrics (`on` or `off`; off also skips counting)."),
   metricsPort: setting("metrics-port", "" as number | "", optionalPort, "Port serving only GET /metrics, which the main port then no longer serves (0 picks a free one); empty: /metrics on the main port."),
   otlpEndpoint: setting("otlp-endpoint", "", optionalHttpUrl, "OpenTelemetry collector (OTLP/HTTP, protobuf) base URL, e.g. `http://collector:4318`: each RPC becomes a span, sent to its /v1/traces. Empty: tracing off.", "OTEL_EXPORTER_OTLP_ENDPOINT"),
   tracingServiceName: setting("tracing-service-name", "switchboard", nonEmpty, "The service.name of the spans.", "OTEL_SERVICE_NAME"),
   tracingSampleRatio: setting("tracing-sample-ratio", 1, ratio, "Share of new traces recorded, 0 to 1; a call whose traceparent says sampled (or not) follows its client."),
 } satisfies Record<string, Setting<unknown>>;
+
+/** Origins for the demo's `?api=`: like --cors-allowed-origins, but never `*` (the page's CSP names each). */
+function parseDemoOrigins(text: string): readonly string[] {
+  const origins = parseOrigins(text);
+  if (origins.includes("*")) throw new Error("must name each origin; `*` is not accepted");
+  return origins;
+}
 
 type Settings = typeof settings;
 type Values = { [K in keyof Settings]: Settings[K]["default"] };
@@ -236,7 +276,10 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   try {
     parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false });
   } catch (error) {
-    throw new ConfigError(`${(error as Error).message}\nRun with --help to list the settings.`);
+    // A stray argument is not quoted back: it may be part of a secret-bearing value split by the shell.
+    const stray = (error as NodeJS.ErrnoException).code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL";
+    const message = stray ? "unexpected argument (not shown); every setting is --name value or --name=value, quoted if it holds spaces" : (error as Error).message;
+    throw new ConfigError(`${message}\nRun with --help to list the settings.`);
   }
   if (parsed.values["help"]) return { help: true };
 
@@ -252,7 +295,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     try {
       values[key] = s.parse(raw);
     } catch (error) {
-      problems.push(`--${s.flag} / ${s.env}: ${(error as Error).message} (got "${raw}")`);
+      problems.push(`--${s.flag} / ${s.env}: ${(error as Error).message}${s.secret ? "" : ` (got "${raw}")`}`);
     }
   }
   const v = values as Values;
@@ -286,7 +329,7 @@ function toConfig(v: Values, ice: IceConfig): Config {
     port: v.port,
     store: v.store,
     mongodb: {
-      uri: v.mongodbUri,
+      uri: new Secret(v.mongodbUri),
       database: v.mongodbDatabase,
       collection: v.mongodbCollection,
       roomCollection: v.mongodbRoomCollection,
@@ -310,6 +353,7 @@ function toConfig(v: Values, ice: IceConfig): Config {
       maxCandidatesPerSide: v.maxCandidatesPerSide,
       maxChannelBytes: v.maxChannelBytes,
       maxStoreBytes: v.maxStoreBytes,
+      maxTokenlessWatchersPerClient: v.maxTokenlessWatchersPerClient,
     },
     rooms: {
       defaultSeats: v.roomDefaultSeats,
@@ -346,6 +390,17 @@ function toConfig(v: Values, ice: IceConfig): Config {
       http2MaxConcurrentStreams: v.http2MaxConcurrentStreams,
     },
     leanPath: v.leanPath === "on",
+    demoApiOrigins: v.demoApiOrigins,
+    clientAddress: { trustedProxies: v.trustedProxies, header: v.clientAddressHeader },
+    rateLimits: {
+      rates: {
+        create: parseRate(v.rateLimitCreate),
+        write: parseRate(v.rateLimitWrite),
+        read: parseRate(v.rateLimitRead),
+        stream: parseRate(v.rateLimitStream),
+      },
+      maxClients: v.rateLimitMaxClients,
+    },
     metrics: { enabled: v.metrics === "on", port: v.metricsPort === "" ? undefined : v.metricsPort },
     tracing: v.otlpEndpoint === "" ? undefined : { endpoint: v.otlpEndpoint, serviceName: v.tracingServiceName, sampleRatio: v.tracingSampleRatio },
   };

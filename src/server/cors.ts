@@ -1,5 +1,6 @@
 import { cors as connectCors } from "@connectrpc/connect";
 import corsMiddleware from "cors";
+import { limitSettingHeader, retryAfterHeader } from "../service/limit-error.js";
 import type { RequestHandler } from "./listener.js";
 
 /** How long a browser may cache a preflight answer, in seconds (Chromium caps it at 7200). */
@@ -25,7 +26,8 @@ export function withCors(allowedOrigins: readonly string[], next: RequestHandler
     methods: [...connectCors.allowedMethods],
     // W3C trace context too, so a browser's OpenTelemetry instrumentation can join its traces to ours.
     allowedHeaders: [...connectCors.allowedHeaders, "traceparent", "tracestate"],
-    exposedHeaders: [...connectCors.exposedHeaders],
+    // A refused call's limit and when to retry, readable by the page's script too.
+    exposedHeaders: [...connectCors.exposedHeaders, limitSettingHeader, retryAfterHeader],
     maxAge: preflightMaxAgeSeconds,
   });
   return (req, res) => middleware(req as never, res, () => next(req, res));

@@ -16,9 +16,17 @@ const files: Readonly<Record<string, { name: string; type: string }>> = {
   "/demo/demo.js.map": { name: "demo.js.map", type: "application/json" },
 };
 
-// The page may call an API on another origin (?api=...), so connect-src stays open to http(s).
-const contentSecurityPolicy =
-  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self' http: https:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+/**
+ * The page may call its own origin, or (?api=...) exactly the origins the operator allowed
+ * (--demo-api-origins): a link cannot point it at someone else's server to collect its SDP and candidates.
+ */
+function contentSecurityPolicy(apiOrigins: readonly string[]): string {
+  const connect = ["'self'", ...apiOrigins].join(" ");
+  return `default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src ${connect}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
+}
+
+/** The name of the meta element that tells the page which other API origins it may use. */
+export const apiOriginsMeta = "switchboard-api-origins";
 
 /** Where `npm run build:demo` puts the bundle: dist/demo in the package root. */
 export function defaultDemoDir(): string {
@@ -35,7 +43,10 @@ export function defaultDemoDir(): string {
  * Serves the browser demo's files from `dir` at /demo. Returns whether the
  * request was the demo's; any other path is left to the caller.
  */
-export function demoRoute(dir: string): (req: Request, res: Response) => boolean {
+export function demoRoute(dir: string, apiOrigins: readonly string[] = []): (req: Request, res: Response) => boolean {
+  const policy = contentSecurityPolicy(apiOrigins);
+  // Origins are checked at start (parseOrigins): no quote or angle bracket can be in them.
+  const meta = `<meta name="${apiOriginsMeta}" content="${apiOrigins.join(" ")}">`;
   return (req, res) => {
     const path = (req.url ?? "").split("?")[0] ?? "";
     const file = files[path];
@@ -47,13 +58,14 @@ export function demoRoute(dir: string): (req: Request, res: Response) => boolean
       return true;
     }
     readFile(join(dir, file.name)).then(
-      (body) => {
+      (read) => {
+        const body = file.name === "index.html" ? Buffer.from(read.toString("utf8").replace(/<head>/i, (head) => `${head}\n${meta}`)) : read;
         r.writeHead(200, {
           "content-type": file.type,
           "content-length": body.length,
           "cache-control": "no-cache",
           "x-content-type-options": "nosniff",
-          "content-security-policy": contentSecurityPolicy,
+          "content-security-policy": policy,
         });
         r.end(req.method === "HEAD" ? undefined : body);
       },

@@ -39,13 +39,14 @@ function parseIceServer(entry: JsonValue, index: number): IceServerInit {
   if (typeof username !== "string" || typeof credential !== "string") {
     throw new Error(`${where}: username and credential must be strings`);
   }
-  for (const url of urls as string[]) {
+  // The messages name entries by position, never by text: a mistyped URL may carry a password.
+  for (const [i, url] of (urls as string[]).entries()) {
     if (turnUrl.test(url)) {
       if (username === "" || credential === "") {
-        throw new Error(`${where}: ${url} needs a username and a credential (browsers refuse TURN servers without them)`);
+        throw new Error(`${where}: urls[${i}] is a TURN URL and needs a username and a credential (browsers refuse TURN servers without them)`);
       }
-    } else if (!stunUrl.test(url)) {
-      throw new Error(`${where}: "${url}" is not a stun:, stuns:, turn: or turns: URL`);
+    } else if (!stunUrl.test(url) || url.includes("@")) {
+      throw new Error(`${where}: urls[${i}] is not a stun:, stuns:, turn: or turns: URL (host[:port], no user info)`);
     }
   }
   return { urls: urls as string[], username, credential };

@@ -1,5 +1,6 @@
 import { MongoParseError, MongoServerError } from "mongodb";
 import { StoreError } from "../store/store.js";
+import { revealed } from "../lib/secret.js";
 import type { Config } from "./config.js";
 
 /**
@@ -28,8 +29,9 @@ const uriSetting = "--mongodb-uri (SWITCHBOARD_MONGODB_URI or MONGODB_URI)";
 
 /** Why the MongoDB store could not be opened, in one line naming the setting to change. */
 export function mongoStartupError(error: unknown, mongodb: Config["mongodb"]): StartupError {
-  const at = `MongoDB at ${mongoHosts(mongodb.uri)}`;
-  const why = reason(error, mongodb.uri);
+  const uri = revealed(mongodb.uri);
+  const at = `MongoDB at ${mongoHosts(uri)}`;
+  const why = reason(error, uri);
   if (error instanceof MongoParseError) {
     return new StartupError(`${uriSetting} is not a usable connection string: ${why}; fix ${uriSetting}`, { cause: error });
   }
@@ -50,7 +52,7 @@ export function mongoStartupError(error: unknown, mongodb: Config["mongodb"]): S
       { cause: error },
     );
   }
-  return new StartupError(`cannot open the MongoDB store at ${mongoHosts(mongodb.uri)} (${why}); check ${uriSetting} and the --mongodb-* settings`, {
+  return new StartupError(`cannot open the MongoDB store at ${mongoHosts(uri)} (${why}); check ${uriSetting} and the --mongodb-* settings`, {
     cause: error,
   });
 }

@@ -1,5 +1,6 @@
 import type { ChannelState, Side } from "../store/channel.js";
 import type { ChannelStore } from "../store/store.js";
+import { compatTokenHash } from "./compat/compat-sides.js";
 import { channelNotFound } from "./errors.js";
 import { sideOfToken } from "./tokens.js";
 import { permissionDenied, presentedToken, validChannelId } from "./validation.js";
@@ -28,4 +29,44 @@ export async function authorize(
   if (!side) throw permissionDenied(channelId);
   if (onlySide && side !== onlySide) throw permissionDenied(channelId, `only the ${onlySide} may do this`);
   return { state, side };
+}
+
+/**
+ * What anyone holding only the channel id may see: the offer side (the
+ * offer, the offerer's candidates and end-of-candidates), the answer side
+ * left out as if it were not there yet; the version stays the channel's.
+ * A channel made through the compat endpoint has no secrets to keep (that
+ * protocol has no tokens) and is shown whole.
+ */
+export function publicView(state: ChannelState): ChannelState {
+  if (state.offererTokenHash === compatTokenHash) return state;
+  const { answer: _answer, ...rest } = state;
+  return {
+    ...rest,
+    candidates: { offerer: state.candidates.offerer, answerer: [] },
+    candidatesComplete: { offerer: state.candidatesComplete.offerer, answerer: undefined },
+  };
+}
+
+/**
+ * The channel as the caller may see it: whole with one of its tokens, its
+ * offer side with none. PERMISSION_DENIED for a token that is not one of
+ * the channel's.
+ */
+export async function visibleChannel(store: ChannelStore, channelId: string, token: string): Promise<ChannelState> {
+  if (token === "") return publicView(await liveChannel(store, channelId));
+  return (await authorize(store, channelId, token)).state;
+}
+
+/**
+ * The channel, for a read of its answer side: once the channel is answered
+ * that needs one of its tokens (UNAUTHENTICATED without, PERMISSION_DENIED
+ * for a stranger's); before, there is nothing to hide.
+ */
+export async function answerSide(store: ChannelStore, channelId: string, token: string): Promise<ChannelState> {
+  const state = await liveChannel(store, channelId);
+  if (token === "" && (state.answererTokenHash === undefined || publicView(state) === state)) return state;
+  const side = sideOfToken(state, presentedToken(token, state.id));
+  if (!side) throw permissionDenied(state.id);
+  return state;
 }

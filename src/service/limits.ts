@@ -12,8 +12,10 @@ export interface SignalingLimits {
   readonly maxTtlMs: number;
   /** WatchChannel streams open at once in this process. */
   readonly maxWatchStreams: number;
-  /** WatchChannel streams open at once on one channel. */
+  /** WatchChannel streams open at once on one channel, by holders of one of its tokens. */
   readonly maxWatchersPerChannel: number;
+  /** WatchChannel streams one client address may hold open without a token (they take no slot of the channel). */
+  readonly maxTokenlessWatchersPerClient: number;
   /** Idle time after which a WatchChannel stream sends a keep-alive. */
   readonly keepAliveIntervalMs: number;
 }

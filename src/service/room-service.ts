@@ -20,7 +20,15 @@ import type { AuthorizedMember } from "./room-access.js";
 import { authorizeMember } from "./room-access.js";
 import { roomMessage } from "./room-convert.js";
 import { roomError } from "./errors.js";
-import { validBody, validDisplayName, validMessageKind, validRecipient, validRoomName, validSeats } from "./room-validation.js";
+import {
+  validBody,
+  validDisplayName,
+  validJoinSecret,
+  validMessageKind,
+  validRecipient,
+  validRoomName,
+  validSeats,
+} from "./room-validation.js";
 import { hashToken, newSessionId, newToken } from "./tokens.js";
 import { watchRoomStream } from "./watch-room.js";
 import { abandonStreamKey, StreamQueues } from "./stream-queue.js";
@@ -51,7 +59,7 @@ export class RoomHandlers implements Impl {
     this.keepAlive = new TimerWheel(deps.clock, deps.limits.keepAliveIntervalMs);
     this.watchSlots = new WatchSlots({
       maxWatchStreams: deps.limits.maxWatchStreams,
-      perKey: { max: deps.limits.maxWatchersPerSession, what: "session", setting: "room-max-watchers-per-session" },
+      perKey: { max: deps.limits.maxWatchersPerSession, setting: "room-max-watchers-per-session" },
     });
   }
 
@@ -65,9 +73,11 @@ export class RoomHandlers implements Impl {
       const state = await store.renew(room, member.sessionId);
       return this.joined(state, member.sessionId, token);
     }
+    const joinSecret = validJoinSecret(req.joinSecret);
     const token = newToken();
     const sessionId = newSessionId();
-    const state = await store.join({ room, seats, sessionId, tokenHash: hashToken(token), displayName });
+    const joinSecretHash = joinSecret === "" ? undefined : hashToken(joinSecret);
+    const state = await store.join({ room, seats, sessionId, tokenHash: hashToken(token), displayName, joinSecretHash });
     return this.joined(state, sessionId, token);
   }
 

@@ -41,6 +41,15 @@ export function validDisplayName(displayName: string): string {
   return displayName;
 }
 
+/** Longest join secret, in UTF-8 bytes. */
+const maxJoinSecretBytes = 256;
+
+/** A room's join secret; "" for none. Only its hash is ever stored. */
+export function validJoinSecret(secret: string): string {
+  checkSize("join_secret", secret, maxJoinSecretBytes, "fixed by the API");
+  return secret;
+}
+
 export function validMessageKind(kind: MessageKind): MessageKindName {
   const name = messageKinds.get(kind);
   if (!name) {

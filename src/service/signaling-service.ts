@@ -22,13 +22,15 @@ import type { CandidateBatch, ChannelState, Side } from "../store/channel.js";
 import type { ChannelStore } from "../store/store.js";
 import { addCandidate, completeCandidates } from "../store/store.js";
 import { answerMessage, candidateMessages, channelMessage, offerMessage, protoSide } from "./convert.js";
-import { authorize, liveChannel } from "./channel-access.js";
+import { clientAddressKey } from "./call-context.js";
+import { answerSide, authorize, liveChannel, publicView, visibleChannel } from "./channel-access.js";
 import { invalidArgument } from "./errors.js";
 import type { SignalingLimits } from "./limits.js";
 import { hashToken, newChannelId, newToken } from "./tokens.js";
 import { validCandidate, validChannelId, validDescription, validSide, validTtlMs } from "./validation.js";
 import { watchChannelStream } from "./watch-channel.js";
 import { abandonStreamKey, StreamQueues } from "./stream-queue.js";
+import type { PerKeyLimit } from "./watch-slots.js";
 import { WatchSlots } from "./watch-slots.js";
 
 export interface SignalingServiceDeps {
@@ -50,13 +52,15 @@ export class SignalingHandlers implements Impl {
   readonly watchSlots: WatchSlots;
   private readonly keepAlive: TimerWheel;
   private readonly streamQueues: StreamQueues;
+  private readonly tokenlessLimit: PerKeyLimit;
 
   constructor(private readonly deps: SignalingServiceDeps) {
     this.streamQueues = deps.streamQueues ?? new StreamQueues();
     this.watchSlots = new WatchSlots({
       maxWatchStreams: deps.limits.maxWatchStreams,
-      perKey: { max: deps.limits.maxWatchersPerChannel, what: "channel", setting: "max-watchers-per-channel" },
+      perKey: { max: deps.limits.maxWatchersPerChannel, setting: "max-watchers-per-channel" },
     });
+    this.tokenlessLimit = { max: deps.limits.maxTokenlessWatchersPerClient, setting: "max-tokenless-watchers-per-client" };
     this.keepAlive = new TimerWheel(deps.clock, deps.limits.keepAliveIntervalMs);
   }
 
@@ -94,7 +98,7 @@ export class SignalingHandlers implements Impl {
   }
 
   async getOffer(req: GetOfferRequest) {
-    const { sdp, version } = await this.readDescription(req.channelId, "offer");
+    const { sdp, version } = this.readDescription(await this.liveChannel(req.channelId), "offer");
     return { offer: offerMessage(sdp), version };
   }
 
@@ -108,7 +112,8 @@ export class SignalingHandlers implements Impl {
   }
 
   async getAnswer(req: GetAnswerRequest) {
-    const { sdp, version } = await this.readDescription(req.channelId, "answer");
+    const state = await answerSide(this.deps.store, req.channelId, req.token);
+    const { sdp, version } = this.readDescription(state, "answer");
     return { answer: answerMessage(sdp), version };
   }
 
@@ -142,7 +147,7 @@ export class SignalingHandlers implements Impl {
 
   async listIceCandidates(req: ListIceCandidatesRequest) {
     const side = validSide(req.side);
-    const state = await this.liveChannel(req.channelId);
+    const state = side === "answerer" ? await answerSide(this.deps.store, req.channelId, req.token) : await this.liveChannel(req.channelId);
     return {
       candidates: candidateMessages(state.candidates[side]),
       complete: state.candidatesComplete[side] !== undefined,
@@ -151,14 +156,21 @@ export class SignalingHandlers implements Impl {
   }
 
   async getChannel(req: GetChannelRequest) {
-    const state = await this.liveChannel(req.channelId);
+    const state = await visibleChannel(this.deps.store, req.channelId, req.token);
     return { channel: channelMessage(state) };
   }
 
   async *watchChannel(req: WatchChannelRequest, ctx: HandlerContext) {
     const channelId = validChannelId(req.channelId);
+    // A token holder takes one of the channel's slots and sees everything; anyone else counts against its own
+    // address and sees the offer side, so knowing a channel id is not enough to take its slots or read its answer.
+    const holder = req.token !== "";
+    if (holder) await this.authorize(channelId, req.token);
     const deps = { store: this.deps.store, slots: this.watchSlots, keepAlive: this.keepAlive, queues: this.streamQueues, abandon: ctx.values.get(abandonStreamKey) };
-    yield* watchChannelStream(deps, channelId, req.afterVersion, ctx.signal);
+    const slot = holder
+      ? { key: `channel ${channelId}` }
+      : { key: `client ${ctx.values.get(clientAddressKey)}`, limit: this.tokenlessLimit };
+    yield* watchChannelStream(deps, channelId, req.afterVersion, ctx.signal, { slot, view: holder ? undefined : publicView });
   }
 
   async closeChannel(req: CloseChannelRequest) {
@@ -174,8 +186,7 @@ export class SignalingHandlers implements Impl {
   }
 
   /** The offer or answer; FAILED_PRECONDITION while the channel has none yet. */
-  private async readDescription(channelId: string, which: "offer" | "answer"): Promise<{ sdp: string; version: number }> {
-    const state = await this.liveChannel(channelId);
+  private readDescription(state: ChannelState, which: "offer" | "answer"): { sdp: string; version: number } {
     const description = state[which];
     if (!description) {
       const writer = which === "offer" ? "offerer" : "answerer";

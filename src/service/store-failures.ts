@@ -57,6 +57,10 @@ const roomFailures: Record<RoomStoreFailure, Reading> = {
     code: Code.FailedPrecondition,
     message: (room) => `room ${room} exists with a different number of seats; leave seats unset (0) to join it`,
   },
+  "join-secret-mismatch": {
+    code: Code.PermissionDenied,
+    message: (room) => `room ${room} is guarded by a join secret and join_secret does not match it; ask whoever created the room for it`,
+  },
   "room-limit": { limit: "max-rooms", message: () => "the server holds its maximum number of rooms (max-rooms); retry later" },
   "events-trimmed": {
     code: Code.FailedPrecondition,

@@ -8,7 +8,7 @@ import { channelMessage, completeMessage, endMessage, eventMessage } from "./con
 import { channelNotFound, invalidArgument } from "./errors.js";
 import { keepAlive, KeepAliveTimer } from "./keep-alive.js";
 import type { StreamQueues } from "./stream-queue.js";
-import type { WatchSlots } from "./watch-slots.js";
+import type { PerKeyLimit, WatchSlots } from "./watch-slots.js";
 
 export interface WatchDeps {
   readonly store: ChannelStore;
@@ -42,6 +42,13 @@ export function channelStateBytes(state: ChannelState): number {
   return bytes;
 }
 
+export interface WatchScope {
+  /** The watch slot the stream takes: its key, and a limit other than the slots' per-key one. */
+  readonly slot: { readonly key: string; readonly limit?: PerKeyLimit };
+  /** What of the channel the watcher may see (e.g. offerSide); undefined: all of it. */
+  readonly view: ((state: ChannelState) => ChannelState) | undefined;
+}
+
 /**
  * The messages of one WatchChannel stream. It subscribes before it reads
  * the channel, and sends only versions above the last one sent, so a change
@@ -54,15 +61,18 @@ export async function* watchChannelStream(
   channelId: string,
   afterVersion: number,
   signal: AbortSignal,
+  scope: WatchScope,
 ): AsyncGenerator<WatchResponseInit> {
-  const release = deps.slots.acquire(channelId);
+  const view = scope.view ?? ((state: ChannelState) => state);
+  const release = deps.slots.acquire(scope.slot.key, scope.slot.limit);
   const queue = deps.queues.create<Queued>("WatchChannel", changeBytes, { supersedes: newerUpdate, abandon: deps.abandon });
   const unsubscribe = deps.store.watchChannel(channelId, (change) => queue.push(change));
   queue.onOverflow(unsubscribe);
   const idle = new KeepAliveTimer(deps.keepAlive, () => queue.push(keepAlive));
   try {
-    const state = await deps.store.getChannel(channelId);
-    if (!state) throw channelNotFound(channelId);
+    const stored = await deps.store.getChannel(channelId);
+    if (!stored) throw channelNotFound(channelId);
+    const state = view(stored);
     let sent: number;
     if (afterVersion === 0) {
       yield { version: state.version, event: { case: "snapshot", value: channelMessage(state) } };
@@ -73,7 +83,8 @@ export async function* watchChannelStream(
       yield* eventsSince(state, afterVersion).map(eventMessage);
     }
     sent = state.version;
-    if (exchangeComplete(state)) {
+    // Judged on the whole channel: a tokenless watcher's stream ends when the peers' exchange does.
+    if (exchangeComplete(stored)) {
       yield completeMessage(sent);
       return;
     }
@@ -84,7 +95,7 @@ export async function* watchChannelStream(
         yield { version: sent, event: { case: "keepAlive", value: {} } };
       } else if (next.kind === "updated") {
         if (next.state.version <= sent) continue;
-        yield* eventsSince(next.state, sent).map(eventMessage);
+        yield* eventsSince(view(next.state), sent).map(eventMessage);
         sent = next.state.version;
         if (exchangeComplete(next.state)) {
           yield completeMessage(sent);

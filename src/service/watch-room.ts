@@ -52,7 +52,7 @@ export async function* watchRoomStream(
   signal: AbortSignal,
 ): AsyncGenerator<WatchRoomResponseInit> {
   const { store, clock } = deps;
-  const release = deps.slots.acquire(sessionId);
+  const release = deps.slots.acquire(`session ${sessionId}`);
   // An event counts its text only when this member receives it; others' private messages count their overhead.
   const eventBytes = (item: RoomChange | RenewFailed | typeof keepAlive) =>
     item !== keepAlive && item.kind === "event" && isFor(item.event, sessionId) ? roomEventBytes(item.event) : 64;

@@ -1,15 +1,17 @@
 import { limitExceeded } from "./limit-error.js";
 
-/** How many streams a process, and each key (a channel, a room session), may hold open. */
+/** How many streams one key (a channel, a room session, a client) may hold open. */
+export interface PerKeyLimit {
+  readonly max: number;
+  /** The setting that raises `max`. */
+  readonly setting: string;
+}
+
+/** How many streams a process, and each key, may hold open. */
 export interface WatchSlotLimits {
   readonly maxWatchStreams: number;
-  readonly perKey: {
-    readonly max: number;
-    /** What a key names, for the error message: "channel", "session". */
-    readonly what: string;
-    /** The setting that raises `max`. */
-    readonly setting: string;
-  };
+  /** The limit of a key unless `acquire` names another. */
+  readonly perKey: PerKeyLimit;
 }
 
 /** Counts open watch streams against the process and per-key limits. */
@@ -23,8 +25,12 @@ export class WatchSlots {
     return this.total;
   }
 
-  /** Takes a slot for a stream on `key`; the returned function gives it back (once). */
-  acquire(key: string): () => void {
+  /**
+   * Takes a slot for a stream on `key` (what it names, then its id: "channel
+   * 6f1c…", "client 203.0.113.7"), within `limit`; the returned function
+   * gives it back (once).
+   */
+  acquire(key: string, limit: PerKeyLimit = this.limits.perKey): () => void {
     if (this.total >= this.limits.maxWatchStreams) {
       throw limitExceeded(
         "max-watch-streams",
@@ -32,9 +38,9 @@ export class WatchSlots {
       );
     }
     const onKey = this.perKey.get(key) ?? 0;
-    const { max, what, setting } = this.limits.perKey;
+    const { max, setting } = limit;
     if (onKey >= max) {
-      throw limitExceeded(setting, `${what} ${key} has its maximum of ${max} watch streams (${setting})`);
+      throw limitExceeded(setting, `${key} has its maximum of ${max} watch streams (${setting})`);
     }
     this.total++;
     this.perKey.set(key, onKey + 1);

@@ -70,6 +70,8 @@ export class RoomDraft {
     from: RoomRecordState,
     private readonly previousExpireAt: number,
     private readonly context: DraftContext,
+    /** The hash of the secret every join must give, set by the join that created the room; undefined: none. */
+    readonly joinSecretHash: string | undefined,
   ) {
     this.members = [...from.members];
     this.sequence = from.sequence;
@@ -79,15 +81,16 @@ export class RoomDraft {
   }
 
   /** The stored room, with every member past its expire time timed out. */
-  static open(name: string, seats: number, from: RoomRecordState, expireAt: number, context: DraftContext): RoomDraft {
-    const draft = new RoomDraft(name, seats, from, expireAt, context);
+  static open(name: string, seats: number, from: RoomRecordState, expireAt: number, context: DraftContext, joinSecretHash?: string): RoomDraft {
+    const draft = new RoomDraft(name, seats, from, expireAt, context, joinSecretHash);
     draft.timeOutExpired();
     return draft;
   }
 
   /** A room that does not exist yet; only a join makes it worth writing. */
-  static create(name: string, seats: number, context: DraftContext): RoomDraft {
-    return new RoomDraft(name, seats, { members: [], sequence: 0, appendedBytes: 0, backlogFrom: 0 }, context.now, context);
+  static create(name: string, seats: number, context: DraftContext, joinSecretHash?: string): RoomDraft {
+    const empty = { members: [], sequence: 0, appendedBytes: 0, backlogFrom: 0 };
+    return new RoomDraft(name, seats, empty, context.now, context, joinSecretHash);
   }
 
   /** Whether there is anything to write. */
@@ -106,7 +109,8 @@ export class RoomDraft {
   }
 
   join(member: NewMember): void {
-    const joined = takeSeat({ name: this.name, seats: this.seats, members: this.members }, member, this.context.now, this.context.sessionTimeoutMs);
+    const room = { name: this.name, seats: this.seats, members: this.members, joinSecretHash: this.joinSecretHash };
+    const joined = takeSeat(room, member, this.context.now, this.context.sessionTimeoutMs);
     this.members.push(joined);
     this.append({ kind: "joined", member: joined });
   }

@@ -14,7 +14,9 @@ import type { StoreHealth, Unsubscribe } from "./store.js";
 export interface RoomStore {
   /**
    * Seats a new member, creating the room if needed, and appends its
-   * `joined` event. Fails with `room-full`, `seats-mismatch` or `room-limit`.
+   * `joined` event. Fails with `room-full`, `seats-mismatch`,
+   * `join-secret-mismatch` or `room-limit`. A join that creates the room
+   * gives it the join's secret (its hash), for good.
    */
   join(member: NewMember): Promise<RoomState>;
   /**
@@ -88,6 +90,7 @@ export type RoomStoreFailure =
   | "recipient-not-found"
   | "room-full"
   | "seats-mismatch"
+  | "join-secret-mismatch"
   | "room-limit"
   | "events-trimmed"
   | "unavailable";

@@ -55,6 +55,11 @@ export interface NewMember {
   readonly sessionId: string;
   readonly tokenHash: string;
   readonly displayName: string;
+  /**
+   * SHA-256 (base64url) of the join secret the caller gave; undefined for none. A join that creates the room
+   * sets the room's secret to it; any other join must match the room's.
+   */
+  readonly joinSecretHash?: string | undefined;
 }
 
 /** What a store needs to deliver a message. */

@@ -25,7 +25,13 @@ export interface ConfigOverrides extends Partial<Omit<Config, "limits" | "rooms"
  */
 export const leanPathUnderTest = process.env["SWITCHBOARD_TEST_LEAN_PATH"] !== "off";
 
-/** A real server on a free loopback port, with the built-in defaults plus `overrides`. */
+/** Rate limits off: most suites call far faster than one client may; test/rate-limit.test.ts sets its own. */
+export const noRateLimits: Config["rateLimits"] = {
+  rates: { create: undefined, write: undefined, read: undefined, stream: undefined },
+  maxClients: 1,
+};
+
+/** A real server on a free loopback port, with the built-in defaults (rate limits off) plus `overrides`. */
 export async function startTestServer(overrides: ConfigOverrides = {}, options: ServerOptions = {}): Promise<RunningServer> {
   const base = defaultConfig();
   const config: Config = {
@@ -33,6 +39,7 @@ export async function startTestServer(overrides: ConfigOverrides = {}, options: 
     host: "127.0.0.1",
     port: 0,
     leanPath: leanPathUnderTest,
+    rateLimits: noRateLimits,
     ...overrides,
     limits: { ...base.limits, ...overrides.limits },
     rooms: { ...base.rooms, ...overrides.rooms },

@@ -6,13 +6,15 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { SessionCredentials } from "./room_pb.js";
+import { file_signaling_v1_room } from "./room_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file signaling/v1/ice.proto.
  */
 export const file_signaling_v1_ice: GenFile = /*@__PURE__*/
-  fileDesc("ChZzaWduYWxpbmcvdjEvaWNlLnByb3RvEgxzaWduYWxpbmcudjEiOQoUR2V0SWNlU2VydmVyc1JlcXVlc3QSEgoKY2hhbm5lbF9pZBgBIAEoCRINCgV0b2tlbhgCIAEoCSI/CglJY2VTZXJ2ZXISDAoEdXJscxgBIAMoCRIQCgh1c2VybmFtZRgCIAEoCRISCgpjcmVkZW50aWFsGAMgASgJInYKFUdldEljZVNlcnZlcnNSZXNwb25zZRIsCgtpY2Vfc2VydmVycxgBIAMoCzIXLnNpZ25hbGluZy52MS5JY2VTZXJ2ZXISLwoLZXhwaXJlX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wMmYKCkljZVNlcnZpY2USWAoNR2V0SWNlU2VydmVycxIiLnNpZ25hbGluZy52MS5HZXRJY2VTZXJ2ZXJzUmVxdWVzdBojLnNpZ25hbGluZy52MS5HZXRJY2VTZXJ2ZXJzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChZzaWduYWxpbmcvdjEvaWNlLnByb3RvEgxzaWduYWxpbmcudjEiegoUR2V0SWNlU2VydmVyc1JlcXVlc3QSEgoKY2hhbm5lbF9pZBgBIAEoCRINCgV0b2tlbhgCIAEoCRIMCgRyb29tGAMgASgJEjEKB3Nlc3Npb24YBCABKAsyIC5zaWduYWxpbmcudjEuU2Vzc2lvbkNyZWRlbnRpYWxzIj8KCUljZVNlcnZlchIMCgR1cmxzGAEgAygJEhAKCHVzZXJuYW1lGAIgASgJEhIKCmNyZWRlbnRpYWwYAyABKAkidgoVR2V0SWNlU2VydmVyc1Jlc3BvbnNlEiwKC2ljZV9zZXJ2ZXJzGAEgAygLMhcuc2lnbmFsaW5nLnYxLkljZVNlcnZlchIvCgtleHBpcmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAyZgoKSWNlU2VydmljZRJYCg1HZXRJY2VTZXJ2ZXJzEiIuc2lnbmFsaW5nLnYxLkdldEljZVNlcnZlcnNSZXF1ZXN0GiMuc2lnbmFsaW5nLnYxLkdldEljZVNlcnZlcnNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_signaling_v1_room]);
 
 /**
  * Request of GetIceServers.
@@ -21,8 +23,7 @@ export const file_signaling_v1_ice: GenFile = /*@__PURE__*/
  */
 export type GetIceServersRequest = Message<"signaling.v1.GetIceServersRequest"> & {
   /**
-   * A channel id. Required (with token) when the server requires a channel
-   * token for this call; otherwise ignored.
+   * A channel id, with token; or leave it empty and name a room session.
    *
    * @generated from field: string channel_id = 1;
    */
@@ -35,6 +36,20 @@ export type GetIceServersRequest = Message<"signaling.v1.GetIceServersRequest"> 
    * @generated from field: string token = 2;
    */
   token: string;
+
+  /**
+   * A room's name, with session: for members of a room instead of a channel.
+   *
+   * @generated from field: string room = 3;
+   */
+  room: string;
+
+  /**
+   * A member's session of that room, from JoinRoom.
+   *
+   * @generated from field: signaling.v1.SessionCredentials session = 4;
+   */
+  session?: SessionCredentials | undefined;
 };
 
 /**
@@ -60,7 +75,8 @@ export type IceServer = Message<"signaling.v1.IceServer"> & {
 
   /**
    * The TURN username; empty for STUN servers. For TURN REST credentials it
-   * is "<expiry unix time>:<random id>".
+   * is "<expiry unix time>:<id>", the id being the caller's channel id or
+   * room session id (a random id when the server needs no token).
    *
    * @generated from field: string username = 2;
    */
@@ -121,19 +137,21 @@ export const GetIceServersResponseSchema: GenMessage<GetIceServersResponse> = /*
  * call; call again before expire_time to keep a working TURN credential.
  *
  * Status codes:
- *   UNAUTHENTICATED     the server requires a channel token and none was given
- *   PERMISSION_DENIED   the token does not belong to the channel
- *   NOT_FOUND           the channel never existed, has expired or was closed
- *   INVALID_ARGUMENT    the channel id is malformed
+ *   UNAUTHENTICATED     the server requires a channel token or a room session and none was given
+ *   PERMISSION_DENIED   the token does not belong to the channel or session
+ *   NOT_FOUND           the channel or room session never existed, has expired, was closed or left
+ *   INVALID_ARGUMENT    the channel id or room name is malformed
+ *   RESOURCE_EXHAUSTED  the client called too often (rate-limit-create)
  *
  * @generated from service signaling.v1.IceService
  */
 export const IceService: GenService<{
   /**
    * Returns the ICE servers a client should use, with TURN credentials valid
-   * until expire_time. When the server is configured with
-   * ice-require-token, the caller must name a live channel and present the
-   * offerer's or the answerer's token of that channel.
+   * until expire_time. Unless the server runs with ice-require-token off,
+   * the caller must present a live channel's id with the offerer's or the
+   * answerer's token, or a live room session (room and session); the
+   * channel or session id is then part of the TURN username.
    *
    * @generated from rpc signaling.v1.IceService.GetIceServers
    */

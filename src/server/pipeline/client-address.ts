@@ -1,16 +1,57 @@
 import type * as http from "node:http";
 import * as http2 from "node:http2";
-import { createContextKey, createContextValues } from "@connectrpc/connect";
+import { BlockList, isIP } from "node:net";
+import { createContextValues } from "@connectrpc/connect";
 import type { ContextValues } from "@connectrpc/connect";
+import { clientAddressKey } from "../../service/call-context.js";
 import { abandonStreamKey } from "../../service/stream-queue.js";
 
-/** The address of the client that made the call: what per-client limits, logs and metrics key on. */
-export const clientAddressKey = createContextKey<string>("unknown", { description: "the calling client's address" });
+export { clientAddressKey };
 
-/** Resolves a request's client address (today: the TCP peer). */
+/** Resolves a request's client address. */
 export type ClientAddressResolver = (req: http.IncomingMessage | http2.Http2ServerRequest) => string;
 
-export const peerAddress: ClientAddressResolver = (req) => req.socket?.remoteAddress ?? "unknown";
+/** The TCP peer's address, IPv4-mapped IPv6 written as IPv4. */
+export const peerAddress: ClientAddressResolver = (req) => plainAddress(req.socket?.remoteAddress) ?? "unknown";
+
+/** The request headers that name the client behind a proxy. */
+export type ClientAddressHeader = "x-forwarded-for" | "forwarded";
+export const clientAddressHeaders: readonly ClientAddressHeader[] = ["x-forwarded-for", "forwarded"];
+
+export interface TrustedProxySettings {
+  /** Addresses and CIDR ranges (`10.0.0.0/8`, `::1`) of the proxies whose header is believed. Empty: none. */
+  readonly trustedProxies: readonly string[];
+  /** Which header those proxies write. */
+  readonly header: ClientAddressHeader;
+}
+
+/**
+ * The client address behind trusted proxies: when the TCP peer is a trusted
+ * proxy, the header's entries are read from the right (each proxy appends
+ * the address it saw), skipping trusted proxies; the first other address is
+ * the client. A header from any other peer is ignored (anyone can write
+ * one), and so is an entry that is not an IP address (obfuscated or
+ * `unknown`): the last trusted hop then stands for the client.
+ */
+export function clientAddressResolver(settings: TrustedProxySettings): ClientAddressResolver {
+  if (settings.trustedProxies.length === 0) return peerAddress;
+  const trusted = blockListOf(settings.trustedProxies);
+  const isTrusted = (address: string) => trusted.check(address, isIP(address) === 6 ? "ipv6" : "ipv4");
+  const entriesOf = settings.header === "forwarded" ? forwardedFor : forwardedList;
+  return (req) => {
+    let address = peerAddress(req);
+    if (address === "unknown" || !isTrusted(address)) return address;
+    const header = req.headers[settings.header];
+    const entries = entriesOf(Array.isArray(header) ? header.join(",") : (header ?? ""));
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const entry = plainAddress(entries[i]);
+      if (entry === undefined) break;
+      address = entry;
+      if (!isTrusted(entry)) break;
+    }
+    return address;
+  };
+}
 
 /**
  * The context values every call starts with, whichever route serves it
@@ -26,4 +67,62 @@ export function callContextValues(
 function abandonTransport(req: http.IncomingMessage | http2.Http2ServerRequest): void {
   if ("stream" in req) req.stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
   else req.socket.destroy();
+}
+
+/** Parses `--trusted-proxies`: comma-separated IP addresses and CIDR ranges. */
+export function parseTrustedProxies(text: string): readonly string[] {
+  const entries = text.split(",").map((e) => e.trim()).filter((e) => e !== "");
+  const bad = entries.filter((entry) => {
+    try {
+      blockListOf([entry]);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (bad.length > 0) throw new Error(`not IP addresses or CIDR ranges (e.g. 10.0.0.0/8, ::1): ${bad.join(", ")}`);
+  return entries;
+}
+
+function blockListOf(entries: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const entry of entries) {
+    const [address = "", prefix, ...rest] = entry.split("/");
+    const family = isIP(address);
+    if (family === 0 || rest.length > 0) throw new Error(`not an address: ${entry}`);
+    const type = family === 6 ? "ipv6" : "ipv4";
+    if (prefix === undefined) {
+      list.addAddress(address, type);
+      continue;
+    }
+    const bits = Number(prefix);
+    if (!/^\d+$/.test(prefix) || bits > (family === 6 ? 128 : 32)) throw new Error(`bad prefix length: ${entry}`);
+    list.addSubnet(address, bits, type);
+  }
+  return list;
+}
+
+/** `X-Forwarded-For: client, proxy1, proxy2`. */
+function forwardedList(value: string): string[] {
+  return value.split(",").map((e) => e.trim());
+}
+
+/** The `for=` of each element of RFC 7239 `Forwarded: for=192.0.2.60;proto=https, for="[2001:db8::1]:4711"`. */
+function forwardedFor(value: string): string[] {
+  return value.split(",").map((element) => {
+    const pair = element.split(";").map((p) => p.trim()).find((p) => p.toLowerCase().startsWith("for="));
+    if (!pair) return "";
+    const node = pair.slice(4).replace(/^"(.*)"$/, "$1");
+    const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(node);
+    if (bracketed) return bracketed[1]!;
+    return node.replace(/^([^:]+):\d+$/, "$1");
+  });
+}
+
+/** An IP address as text, IPv4-mapped IPv6 as IPv4; undefined when `text` is not one. */
+function plainAddress(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(text);
+  const address = mapped ? mapped[1]! : text;
+  return isIP(address) === 0 ? undefined : address;
 }

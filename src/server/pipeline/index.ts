@@ -4,6 +4,8 @@ import type { Logger } from "../logger.js";
 import { errorTranslation } from "./errors.js";
 import type { ServerMetrics } from "../metrics/server-metrics.js";
 import { hardStop } from "./hard-stop.js";
+import type { RateLimitOptions } from "./rate-limit.js";
+import { rateLimit } from "./rate-limit.js";
 import { rpcMetrics } from "./metrics.js";
 import { requestLog } from "./request-log.js";
 
@@ -11,6 +13,8 @@ export interface PipelineOptions {
   readonly logger: Logger;
   /** Fires at the end of the shutdown grace period: calls still running then fail with its reason. */
   readonly cut: Broadcast<ConnectError>;
+  /** Per-client budgets by method class; absent: no rate limits. */
+  readonly rateLimits?: RateLimitOptions;
   /** Prometheus metrics; none are kept when undefined (`--metrics off`). */
   readonly metrics?: {
     readonly metrics: ServerMetrics;
@@ -30,15 +34,16 @@ export interface PipelineOptions {
  * runs exactly this list, so a policy is written once and holds everywhere.
  * Order: the trace span first (so everything after runs inside it and logs
  * can name it), then observers (so rejections are logged and counted), then
- * the translation of errors into status codes (so observers see the code the
- * client gets), then policies that may refuse a call, then the hard stop
- * closest to the handler.
+ * the rate limit (its refusals are ConnectErrors already), then the
+ * translation of the handler's errors into status codes (so observers see the
+ * code the client gets), then the hard stop closest to the handler.
  */
 export function callPipeline(options: PipelineOptions): Interceptor[] {
   return [
     ...(options.tracing ? [options.tracing] : []),
     requestLog(options.logger),
     ...(options.metrics ? [rpcMetrics(options.metrics.metrics, options.metrics.streamKinds)] : []),
+    ...(options.rateLimits ? [rateLimit(options.rateLimits)] : []),
     errorTranslation(options.logger),
     hardStop(options.cut),
   ];

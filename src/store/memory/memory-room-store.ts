@@ -10,6 +10,8 @@ import { Listeners } from "../listeners.js";
 interface RoomRecord extends DraftResult {
   readonly name: string;
   readonly seats: number;
+  /** The hash of the secret every join must give; undefined: none. */
+  readonly joinSecretHash: string | undefined;
   /** The kept events, oldest first, ending with the one at `sequence`. */
   readonly backlog: AppendedEvent[];
 }
@@ -37,7 +39,8 @@ export class MemoryRoomStore implements RoomStore {
   }
 
   async join(member: NewMember): Promise<RoomState> {
-    return this.change(member.room, (draft) => draft.join(member), member.seats ?? this.limits.defaultSeats).draft.state();
+    const create = { seats: member.seats ?? this.limits.defaultSeats, joinSecretHash: member.joinSecretHash };
+    return this.change(member.room, (draft) => draft.join(member), create).draft.state();
   }
 
   async renew(room: string, sessionId: string): Promise<RoomState> {
@@ -104,18 +107,24 @@ export class MemoryRoomStore implements RoomStore {
   }
 
   /**
-   * Applies `op` to the room (created with `seats` when missing and given)
-   * by the rules, then the result to the map. A failing op still applies the
-   * members it timed out, then throws.
+   * Applies `op` to the room (created as `create` says when missing and
+   * given) by the rules, then the result to the map. A failing op still
+   * applies the members it timed out, then throws.
    */
-  private change<T>(room: string, op: (draft: RoomDraft) => T, seats?: number): { draft: RoomDraft; result: T } {
+  private change<T>(
+    room: string,
+    op: (draft: RoomDraft) => T,
+    create?: { readonly seats: number; readonly joinSecretHash: string | undefined },
+  ): { draft: RoomDraft; result: T } {
     const context: DraftContext = { now: this.clock.now(), sessionTimeoutMs: this.limits.sessionTimeoutMs, maxBacklogBytes: this.limits.maxBacklogBytes };
     const record = this.live(room);
-    if (!record && seats === undefined) throw new RoomStoreError("room-not-found", room);
+    if (!record && create === undefined) throw new RoomStoreError("room-not-found", room);
     if (!record && this.rooms.size >= this.limits.maxRooms) {
       throw new RoomStoreError("room-limit", room, `the server holds its maximum of ${this.limits.maxRooms} rooms`);
     }
-    const draft = record ? RoomDraft.open(record.name, record.seats, record, record.expireAt, context) : RoomDraft.create(room, seats!, context);
+    const draft = record
+      ? RoomDraft.open(record.name, record.seats, record, record.expireAt, context, record.joinSecretHash)
+      : RoomDraft.create(room, create!.seats, context, create!.joinSecretHash);
     let outcome: { result: T } | { failure: unknown };
     try {
       outcome = { result: op(draft) };
@@ -131,7 +140,7 @@ export class MemoryRoomStore implements RoomStore {
     const result = draft.result();
     backlog.push(...draft.events);
     while (backlog.length > 0 && !isKept(backlog[0]!, result.backlogFrom)) backlog.shift();
-    this.rooms.set(draft.name, { ...result, name: draft.name, seats: draft.seats, backlog });
+    this.rooms.set(draft.name, { ...result, name: draft.name, seats: draft.seats, joinSecretHash: draft.joinSecretHash, backlog });
     this.schedule(draft.name, result.nextExpireAt ?? result.expireAt);
     for (const { event } of draft.events) this.listeners.notify(draft.name, { kind: "event", event });
   }

@@ -66,7 +66,8 @@ func run(ctx context.Context, addr string) (*summary, error) {
 	id := created.GetChannelId()
 	out := &summary{ChannelID: id}
 
-	watch, err := client.WatchChannel(ctx, &signalingv1.WatchChannelRequest{ChannelId: id})
+	// The offerer's token: without it the stream shows only the offer side.
+	watch, err := client.WatchChannel(ctx, &signalingv1.WatchChannelRequest{ChannelId: id, Token: created.GetOffererToken()})
 	if err != nil {
 		return nil, fmt.Errorf("WatchChannel: %w", err)
 	}
@@ -119,7 +120,7 @@ func run(ctx context.Context, addr string) (*summary, error) {
 		}
 	}
 	for _, side := range []signalingv1.Side{signalingv1.Side_SIDE_OFFERER, signalingv1.Side_SIDE_ANSWERER} {
-		list, err := client.ListIceCandidates(ctx, &signalingv1.ListIceCandidatesRequest{ChannelId: id, Side: side})
+		list, err := client.ListIceCandidates(ctx, &signalingv1.ListIceCandidatesRequest{ChannelId: id, Side: side, Token: created.GetOffererToken()})
 		if err != nil {
 			return nil, fmt.Errorf("ListIceCandidates: %w", err)
 		}

@@ -52,7 +52,8 @@ def run(addr):
             out["watchEvents"].append(event_name(msg))
             out["watchVersions"].append(msg.version)
 
-        watch = client.WatchChannel(pb.WatchChannelRequest(channel_id=cid), timeout=t)
+        # The offerer's token: without it the stream shows only the offer side.
+        watch = client.WatchChannel(pb.WatchChannelRequest(channel_id=cid, token=created.offerer_token), timeout=t)
         # The snapshot comes first; once it is here the stream sees every later change.
         record(next(watch))
         watch_error = []
@@ -93,7 +94,7 @@ def run(addr):
             client.AddIceCandidate(pb.AddIceCandidateRequest(channel_id=cid, token=token, end_of_candidates=True), timeout=t)
 
         for side, key in [(pb.SIDE_OFFERER, "offererCandidates"), (pb.SIDE_ANSWERER, "answererCandidates")]:
-            listed = client.ListIceCandidates(pb.ListIceCandidatesRequest(channel_id=cid, side=side), timeout=t)
+            listed = client.ListIceCandidates(pb.ListIceCandidatesRequest(channel_id=cid, side=side, token=created.offerer_token), timeout=t)
             if not listed.complete:
                 raise Surprise(f"ListIceCandidates {pb.Side.Name(side)}: not complete")
             out[key] = [c.candidate for c in listed.candidates]

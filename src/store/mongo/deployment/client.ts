@@ -1,9 +1,10 @@
 import { MongoClient } from "mongodb";
+import { revealed } from "../../../lib/secret.js";
 import type { MongoStoreOptions } from "./options.js";
 
 /** A client with the store's timeouts and write concern; it connects on first use. */
 export function createClient(options: Pick<MongoStoreOptions, "uri" | "serverSelectionTimeoutMs" | "writeConcern">): MongoClient {
-  return new MongoClient(options.uri, {
+  return new MongoClient(revealed(options.uri), {
     serverSelectionTimeoutMS: options.serverSelectionTimeoutMs,
     writeConcern: { w: options.writeConcern },
     ignoreUndefined: true,

@@ -1,13 +1,15 @@
 import type { W } from "mongodb";
 import type { RoomLimits } from "../../room-store.js";
 import type { StoreLimits } from "../../store.js";
+import type { Secret } from "../../../lib/secret.js";
 
 /** How channel changes made by other processes reach this one's watchers. */
 export type WatchMode = "change-stream" | "poll";
 
 export interface MongoStoreOptions {
   /** Connection string; may hold credentials, so it is never logged. */
-  readonly uri: string;
+  /** The connection string; a Secret keeps a password in it out of logs, JSON and inspect output. */
+  readonly uri: string | Secret;
   readonly database: string;
   readonly collection: string;
   /** Write concern of every write (`majority` or a number of members); a write is acknowledged only once it holds. */

@@ -47,6 +47,7 @@ interface Written<T> {
 /** How to create the room when a mutation finds none. */
 interface NewRoom {
   readonly seats: number;
+  readonly joinSecretHash: string | undefined;
 }
 
 /** Compare-and-set attempts before a write gives up with `unavailable`; each waits up to 50 ms after losing. */
@@ -82,7 +83,8 @@ export class MongoRoomStore implements RoomStore {
   }
 
   async join(member: NewMember): Promise<RoomState> {
-    const { draft } = await this.mutate(member.room, (d) => d.join(member), { seats: member.seats ?? this.deps.limits.defaultSeats });
+    const create = { seats: member.seats ?? this.deps.limits.defaultSeats, joinSecretHash: member.joinSecretHash };
+    const { draft } = await this.mutate(member.room, (d) => d.join(member), create);
     return draft.state();
   }
 
@@ -221,7 +223,7 @@ export class MongoRoomStore implements RoomStore {
     }
     if (!doc && !create) throw new RoomStoreError("room-not-found", room);
     const epoch = doc?.epoch ?? randomUUID();
-    const draft = doc ? openDraft(doc, context) : RoomDraft.create(room, create!.seats, context);
+    const draft = doc ? openDraft(doc, context) : RoomDraft.create(room, create!.seats, context, create!.joinSecretHash);
     let result: T | undefined;
     let failure: RoomStoreError | undefined;
     try {

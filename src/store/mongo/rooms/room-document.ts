@@ -34,6 +34,8 @@ export interface RoomDocument {
    */
   epoch: string;
   seats: number;
+  /** SHA-256 (base64url) of the secret every join must give; absent: none. Set by the join that creates the room. */
+  joinSecretHash?: string;
   /** Members in join order; a member past its expire time waits here for a writer to time it out. */
   members: RoomMemberState[];
   /** The sequence number of the room's last event. */
@@ -108,10 +110,11 @@ export function pendingEvents(draft: RoomDraft, epoch: string, keepUntil: Date):
 
 /** The whole document of a room a draft creates. */
 export function newRoomDocument(draft: RoomDraft, epoch: string, keepUntil: Date): RoomDocument {
-  return { _id: draft.name, epoch, seats: draft.seats, revision: 1, pending: pendingEvents(draft, epoch, keepUntil), ...roomFields(draft) };
+  const secret = draft.joinSecretHash === undefined ? {} : { joinSecretHash: draft.joinSecretHash };
+  return { _id: draft.name, epoch, seats: draft.seats, ...secret, revision: 1, pending: pendingEvents(draft, epoch, keepUntil), ...roomFields(draft) };
 }
 
 /** A draft of the stored room: its expired members timed out. */
 export function openDraft(doc: RoomDocument, context: DraftContext): RoomDraft {
-  return RoomDraft.open(doc._id, doc.seats, doc, doc.expireAt.getTime(), context);
+  return RoomDraft.open(doc._id, doc.seats, doc, doc.expireAt.getTime(), context, doc.joinSecretHash);
 }
