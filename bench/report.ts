@@ -145,7 +145,7 @@ function perCallSection(p: PerCall): string[] {
   return [
     "## 7. Cost per call: bare stacks and both routes under h2load",
     "",
-    `h2load (nghttp2's C load generator, pinned to the other core; 4 connections × 8 streams, h2c) drives one unary RPC at a time for ${p.seconds} s after a 1 s warm-up; the figure is the server process's CPU time over that window divided by the successful calls (median of ${p.repetitions} interleaved repetition${p.repetitions === 1 ? "" : "s"}). Connect rows send JSON; gRPC rows binary. \"Do-nothing\" servers (\`bench/per-call-servers.ts\`) are Switchboard's own listener, RPC route and interceptor pipeline with handlers that return a constant of the same shape, so the last column is what Switchboard's handlers, validation and store add on the same route.`,
+    `h2load (nghttp2's C load generator, pinned to the other core; 4 connections × 8 streams, h2c) drives one unary RPC at a time for ${p.seconds} s after a 1 s warm-up; the figure is the server process's CPU time over that window divided by the successful calls (median of ${p.repetitions} interleaved repetition${p.repetitions === 1 ? "" : "s"}). Connect rows send JSON; gRPC rows binary. \"Do-nothing\" servers (\`bench/per-call-servers.ts\`) are Switchboard's own listener and RPC route, with none of its interceptors, and handlers that return a constant of the same shape, so the last column is what every layer Switchboard adds on that route costs: the interceptor pipeline (log, metrics, errors, rate limits, hard stop), validation, tokens and the store.`,
     "",
     ...perCallTable(p),
     "",
