@@ -21,7 +21,11 @@ import { startServerProcess } from "./support/server-process.js";
  * regression run has a fixed seed and a fixed number of requests.
  */
 
-const seed = Number(process.env["FUZZ_SEED"] ?? Math.floor(Math.random() * 2 ** 31));
+// CI explores with a fixed seed, so that a run fails only for a change of ours; elsewhere every run explores anew.
+// Known open failure: FUZZ_SEED=849953672 (after 764 requests on one HTTP/2 session, a 140 KB gRPC GetChannel is
+// answered HTTP 200 without grpc-status, and the session then refuses streams); see the issue notes.
+const ciSeed = 568554914;
+const seed = Number(process.env["FUZZ_SEED"] ?? (process.env["CI"] === "true" ? ciSeed : Math.floor(Math.random() * 2 ** 31)));
 const rpcBudgetMs = 10_000;
 const compatBudgetMs = 4_000;
 const replyTimeoutMs = 5_000;
@@ -36,7 +40,10 @@ const tally = new Map<string, number>();
 const count = (key: string) => tally.set(key, (tally.get(key) ?? 0) + 1);
 
 beforeAll(async () => {
-  server = await startServerProcess({ SWITCHBOARD_COMPAT_API: "on", SWITCHBOARD_LOG_LEVEL: "info" });
+  // Rate limits off: thousands of requests from one address would otherwise be refused before any handler
+  // sees them (test/rate-limit.test.ts covers the limiter itself).
+  const noRateLimits = Object.fromEntries(["CREATE", "WRITE", "READ", "STREAM"].map((kind) => [`SWITCHBOARD_RATE_LIMIT_${kind}`, "0"]));
+  server = await startServerProcess({ SWITCHBOARD_COMPAT_API: "on", SWITCHBOARD_LOG_LEVEL: "info", ...noRateLimits });
   h2 = new RawH2Client(server.url);
 }, 60_000);
 afterAll(async () => {

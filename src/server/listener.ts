@@ -8,6 +8,9 @@ import { defaultConnectionLimits } from "./connection-limits.js";
 const http2Preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
 
+/** How long after an early answer (the client still sending) its HTTP/2 stream is reset, so the trailers go first. */
+const resetAfterEarlyAnswerMs = 50;
+
 export type RequestHandler = (
   req: http.IncomingMessage | http2.Http2ServerRequest,
   res: http.ServerResponse | http2.Http2ServerResponse,
@@ -249,13 +252,15 @@ export class DualProtocolListener {
         stream.once("close", settled);
       }
       // Once the body is out ("wantTrailers"), not on the response's "finish": the compatibility layer emits that
-      // only when the whole stream closes, which a client still uploading never lets happen. Node sends the
-      // trailers on a setImmediate queued by its own wantTrailers listener, which runs first: resetting in a
-      // setImmediate queued here comes after them (as connect-node does).
+      // only when the whole stream closes, which a client still uploading never lets happen. The reset waits a
+      // moment after it: a reset submitted on the next turn (as connect-node does) was seen to overtake the gRPC
+      // trailers of an early answer (the client got HTTP 200 and no grpc-status). Only responses that end while
+      // the client is still sending get the timer.
       stream.once("wantTrailers", () => {
-        setImmediate(() => {
+        if (remoteEnded(stream)) return;
+        setTimeout(() => {
           if (!stream.closed && !remoteEnded(stream)) stream.close(NGHTTP2_NO_ERROR);
-        });
+        }, resetAfterEarlyAnswerMs).unref();
       });
       return;
     }

@@ -34,9 +34,9 @@ export function readBody(req: NodeRequest, maxBytes: number, readMaxBytes = maxB
       size += chunk.length;
       if (size > maxBytes) {
         cleanup();
-        // HTTP/1.1: drain and drop the rest, so the connection stays usable for the error response. HTTP/2: read
-        // no more; the listener resets the stream once the response is out, which stops the upload.
-        if (!("stream" in req)) req.resume();
+        // Drain and drop the rest, so the connection stays usable for the error response (HTTP/2: the listener
+        // resets a stream still uploading once the response is out, which stops an upload that does not end).
+        req.resume();
         return reject(tooLarge(undefined, readMaxBytes));
       }
       chunks.push(chunk);
