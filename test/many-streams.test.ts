@@ -13,7 +13,7 @@ const streamsPerConnection = 100;
  * first message. Each stream has its own AbortController (one signal shared by thousands of client calls
  * would make the client itself quadratic); `cancelAll` aborts them one after another in one go.
  */
-async function openStreams(url: string, channelId: string) {
+async function openStreams(url: string, channelId: string, token: string) {
   const controllers = Array.from({ length: streams }, () => new AbortController());
   const clients = Array.from({ length: streams / streamsPerConnection }, () =>
     createClient(SignalingService, createGrpcTransport({ baseUrl: url })),
@@ -21,7 +21,7 @@ async function openStreams(url: string, channelId: string) {
   const ended: Promise<string>[] = [];
   const opened: Promise<void>[] = [];
   for (let i = 0; i < streams; i++) {
-    const iterator = clients[i % clients.length]!.watchChannel({ channelId }, { signal: controllers[i]!.signal })[Symbol.asyncIterator]();
+    const iterator = clients[i % clients.length]!.watchChannel({ channelId, token }, { signal: controllers[i]!.signal })[Symbol.asyncIterator]();
     const first = iterator.next();
     opened.push(first.then(() => undefined));
     ended.push(
@@ -45,10 +45,11 @@ describe(`${streams} watch streams`, () => {
   it("cancelled all at once: unary calls keep being served, and every stream's slot is freed", { timeout: 120_000 }, async () => {
     const server = await startTestServer({ limits: { maxWatchersPerChannel: streams } });
     const client = signalingClient("grpc", server.url);
-    const { channelId } = await client.createChannel({});
+    // With the channel's token: tokenless watchers are capped per client (max-tokenless-watchers-per-client).
+    const { channelId, offererToken } = await client.createChannel({});
 
     let started = performance.now();
-    const { ended, cancelAll } = await openStreams(server.url, channelId);
+    const { ended, cancelAll } = await openStreams(server.url, channelId, offererToken);
     const openMs = performance.now() - started;
     expect(server.openWatchStreams()).toBe(streams);
 
@@ -74,8 +75,8 @@ describe(`${streams} watch streams`, () => {
 
   it("shutdown ends every one of them with UNAVAILABLE", { timeout: 120_000 }, async () => {
     const server = await startTestServer({ limits: { maxWatchersPerChannel: streams } });
-    const { channelId } = await signalingClient("grpc", server.url).createChannel({});
-    const { ended } = await openStreams(server.url, channelId);
+    const { channelId, offererToken } = await signalingClient("grpc", server.url).createChannel({});
+    const { ended } = await openStreams(server.url, channelId, offererToken);
     const started = performance.now();
     await server.shutdown(5_000);
     const codes = await Promise.all(ended);
