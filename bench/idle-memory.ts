@@ -12,7 +12,8 @@ import { fork } from "node:child_process";
 import { setMaxListeners } from "node:events";
 import { readFileSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { holdStreams } from "./scenarios/idle-streams.js";
+import type { WatchedChannel } from "./scenarios/idle-streams.js";
+import { holdStreams, watched } from "./scenarios/idle-streams.js";
 import { peerClient } from "./switchboard-exchange.js";
 
 const [kind = "switchboard", arg = "1000,5000,10000", snapshotCount] = process.argv.slice(2);
@@ -54,9 +55,9 @@ setMaxListeners(0, stop.signal);
 const counts = snapshotCount ? [Number(snapshotCount)] : arg.split(",").map(Number);
 const most = Math.max(...counts);
 const creator = peerClient("grpc", url);
-const channelIds: string[] = [];
+const channelIds: WatchedChannel[] = [];
 for (let i = 0; i < most / 2; i += 200) {
-  channelIds.push(...(await Promise.all(Array.from({ length: Math.min(200, most / 2 - i) }, async () => (await creator.createChannel({})).channelId))));
+  channelIds.push(...(await Promise.all(Array.from({ length: Math.min(200, most / 2 - i) }, async () => watched(await creator.createChannel({}))))));
 }
 const kib = (bytes: number) => (bytes / 1024).toFixed(2);
 if (snapshotCount) {

@@ -36,8 +36,10 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Run
     "--log-level", "warn",
     "--shutdown-grace-ms", "1000",
     "--store", options.store,
-    // One load generator is one client address: per-client rate limits would measure the limiter, not the server.
+    // One load generator is one client address: per-client limits (rates, tokenless watchers: every answerer
+    // watches before it has a token) would measure the limiter, not the server.
     "--rate-limit-create", "0", "--rate-limit-write", "0", "--rate-limit-read", "0", "--rate-limit-stream", "0",
+    "--max-tokenless-watchers-per-client", "1000000",
     ...(options.args ?? []),
   ];
   const process = await startPinned("switchboard", serverCore, args, () => waitForHttp(`${url}/healthz`));

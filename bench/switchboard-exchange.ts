@@ -38,7 +38,8 @@ export const exchangeTimeoutMs = 15_000;
 type RemoteSide = "offerer" | "answerer";
 
 /** Follows a channel from one peer's side until it has learned the other side's description, candidates and end-of-candidates. */
-function follow(client: SignalingClient, channelId: string, remote: RemoteSide, clock: RelayClock, signal: AbortSignal) {
+/** `token`: the offerer's, so its watch sees the answer side (tokenless watchers see only the offer side). */
+function follow(client: SignalingClient, channelId: string, remote: RemoteSide, clock: RelayClock, signal: AbortSignal, token = "") {
   const description = deferred();
   const learned = deferred();
   const remoteSide = remote === "offerer" ? Side.OFFERER : Side.ANSWERER;
@@ -83,7 +84,7 @@ function follow(client: SignalingClient, channelId: string, remote: RemoteSide, 
     check();
   };
   const ended = (async () => {
-    for await (const message of client.watchChannel({ channelId }, { signal })) {
+    for await (const message of client.watchChannel({ channelId, token }, { signal })) {
       apply(message);
       const last = message.event.case;
       if (last === "exchangeComplete" || last === "channelClosed" || last === "channelExpired") break;
@@ -136,7 +137,7 @@ export function switchboardExchange(pair: PeerPair, relaySamples?: number[], mod
   return withDeadline(exchangeTimeoutMs, async (signal) => {
     const { offerer, answerer } = pair;
     const { channelId, offererToken } = await offerer.createChannel({}, { signal });
-    const offererView = follow(offerer, channelId, "answerer", clock, signal);
+    const offererView = follow(offerer, channelId, "answerer", clock, signal, offererToken);
     const answererView = follow(answerer, channelId, "offerer", clock, signal);
     const answererSide = (async () => {
       await answererView.description;
@@ -171,8 +172,8 @@ function shortExchange(pair: PeerPair, clock: RelayClock): Promise<void> {
     sending("offerer", "offer", offererCandidates);
     const offer = { type: SdpType.OFFER, sdp: offerSdp };
     const created = await offerer.createChannel({ offer, offererCandidates, offererEndOfCandidates: true }, { signal });
-    const { channelId } = created;
-    const offererView = follow(offerer, channelId, "answerer", clock, signal);
+    const { channelId, offererToken } = created;
+    const offererView = follow(offerer, channelId, "answerer", clock, signal, offererToken);
     const answererView = follow(answerer, channelId, "offerer", clock, signal);
     await answererView.description;
     const answererCandidates = candidatesOf("answerer");

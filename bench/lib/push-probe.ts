@@ -47,7 +47,7 @@ export async function pushProbe(
     samples.ack.push(Math.max(0, t.arrived - t.ack));
     if (t.arrived < t.ack) samples.beforeAck++;
   };
-  const stream = watcher.watchChannel({ channelId }, { signal });
+  const stream = watcher.watchChannel({ channelId, token: offererToken }, { signal });
   const iterator = stream[Symbol.asyncIterator]();
   await iterator.next(); // the snapshot: the stream is open
   const watching = (async () => {

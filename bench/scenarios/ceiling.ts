@@ -70,7 +70,7 @@ export async function ceiling(concurrencies: readonly number[], timing: Timing, 
     for (let i = 0; i < idleStreams / 2; i += 200) await Promise.all(Array.from({ length: 200 }, () => creator.createChannel({})));
     await sleep(1000);
     const before = idleTarget.process.rssBytes();
-    const ids = Array.from({ length: Math.ceil(idleStreams / 2) }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, "0")}`);
+    const ids = Array.from({ length: Math.ceil(idleStreams / 2) }, (_, i) => ({ channelId: `00000000-0000-4000-8000-${String(i).padStart(12, "0")}`, token: "" }));
     held.push(...(await holdStreams(idleTarget.url, ids, idleStreams, stop.signal, () => {})));
     await sleep(1000);
     const after = idleTarget.process.rssBytes();

@@ -34,6 +34,14 @@ async function inBatches<T>(items: readonly T[], size: number, each: (item: T) =
   for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(each));
 }
 
+/** A channel to watch, with the token that lets a watcher take one of its slots. */
+export interface WatchedChannel {
+  readonly channelId: string;
+  readonly token: string;
+}
+
+export const watched = (created: { channelId: string; offererToken: string }): WatchedChannel => ({ channelId: created.channelId, token: created.offererToken });
+
 /**
  * Opens `streams` WatchChannel streams over gRPC, `streamsPerConnection` per
  * HTTP/2 connection, spread over `channelIds`; resolves once each has its
@@ -42,15 +50,16 @@ async function inBatches<T>(items: readonly T[], size: number, each: (item: T) =
  */
 export async function holdStreams(
   url: string,
-  channelIds: readonly string[],
+  channels: readonly WatchedChannel[],
   streams: number,
   stop: AbortSignal,
   endedEarly: () => void,
 ): Promise<Promise<void>[]> {
   const held: Promise<void>[] = [];
   const clients = Array.from({ length: Math.ceil(streams / streamsPerConnection) }, () => peerClient("grpc", url));
-  const watch = async (client: SignalingClient, channelId: string) => {
-    const iterator = client.watchChannel({ channelId }, { signal: stop })[Symbol.asyncIterator]();
+  const watch = async (client: SignalingClient, { channelId, token }: WatchedChannel) => {
+    // With the channel's token: tokenless watchers are capped per client (max-tokenless-watchers-per-client).
+    const iterator = client.watchChannel({ channelId, token }, { signal: stop })[Symbol.asyncIterator]();
     await iterator.next();
     held.push(
       (async () => {
@@ -64,7 +73,7 @@ export async function holdStreams(
     );
   };
   const slots = Array.from({ length: streams }, (_, i) => i);
-  await inBatches(slots, 500, (i) => watch(clients[i % clients.length]!, channelIds[i % channelIds.length]!));
+  await inBatches(slots, 500, (i) => watch(clients[i % clients.length]!, channels[i % channels.length]!));
   return held;
 }
 
@@ -82,14 +91,14 @@ export async function idleStreams(streams: number, idleMs: number, probeTiming: 
   let endedEarly = 0;
   try {
     const creator = peerClient("grpc", target.url);
-    const channelIds: string[] = [];
+    const channels: WatchedChannel[] = [];
     await inBatches(Array.from({ length: Math.ceil(streams / 2) }), 200, async () => {
-      channelIds.push((await creator.createChannel({})).channelId);
+      channels.push(watched(await creator.createChannel({})));
     });
     await sleep(1000);
     const rssBefore = target.process.rssBytes();
     const opened = Date.now();
-    held.push(...(await holdStreams(target.url, channelIds, streams, stop.signal, () => endedEarly++)));
+    held.push(...(await holdStreams(target.url, channels, streams, stop.signal, () => endedEarly++)));
     const openSeconds = (Date.now() - opened) / 1000;
     await sleep(1000);
     const rssAfter = target.process.rssBytes();
@@ -101,7 +110,7 @@ export async function idleStreams(streams: number, idleMs: number, probeTiming: 
     await health.arrayBuffer();
     return {
       streams,
-      channels: channelIds.length,
+      channels: channels.length,
       streamsPerConnection,
       openSeconds: round(openSeconds),
       rssBeforeMiB: round(rssBefore / MiB),
