@@ -1,6 +1,3 @@
-import { spawn } from "node:child_process";
-import type { ChildProcess } from "node:child_process";
-import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SdpType } from "../gen/signaling/v1/signaling_pb.js";
 import { MessageKind } from "../gen/signaling/v1/room_pb.js";
@@ -9,47 +6,10 @@ import { defaultConfig } from "../src/server/config.js";
 import type { MongoServer } from "./support/ferretdb.js";
 import { disposeWithDatabase, mongoTarget, startMongoServer, testDatabaseName } from "./support/ferretdb.js";
 import { roomClient, signalingClient, startTestServer } from "./support/test-server.js";
-import { repoRoot } from "./support/tools.js";
+import type { ServerProcess } from "./support/server-process.js";
+import { startServerProcess } from "./support/server-process.js";
 
 const target = mongoTarget();
-
-/** A Switchboard process of its own, so that it can be killed as a crash would (SIGKILL, no shutdown). */
-class ServerProcess {
-  private constructor(
-    private readonly child: ChildProcess,
-    readonly url: string,
-  ) {}
-
-  static async start(args: readonly string[]): Promise<ServerProcess> {
-    const child = spawn(`${repoRoot}/node_modules/.bin/vite-node`, ["src/server/cli.ts", "--", "--host", "127.0.0.1", "--port", "0", ...args], {
-      cwd: repoRoot,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stderr?.on("data", (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the server did not start within 30 s:\n${output}`)), 30_000);
-      child.once("exit", (code) => reject(new Error(`the server exited with ${code}:\n${output}`)));
-      createInterface({ input: child.stdout! }).on("line", (line) => {
-        output = (output + line + "\n").slice(-4000);
-        const url = /"url":"(http:\/\/[^"]+)"/.exec(line)?.[1];
-        if (url) {
-          clearTimeout(timer);
-          resolve(url);
-        }
-      });
-    });
-    return new ServerProcess(child, url);
-  }
-
-  /** SIGKILL: the process ends at once, whatever it was doing. */
-  async kill(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = new Promise((resolve) => this.child.once("exit", resolve));
-    this.child.kill("SIGKILL");
-    await exited;
-  }
-}
 
 const offer = (n: number) => ({ type: SdpType.OFFER, sdp: `v=0 offer ${n}` });
 
@@ -68,7 +28,8 @@ describe.skipIf(!target)("acknowledged writes survive crashes (MongoDB store)", 
 
   beforeAll(async () => {
     mongo = await startMongoServer(target!);
-    crashing = await ServerProcess.start(["--store", "mongodb", "--mongodb-uri", mongo.uri, "--mongodb-database", database]);
+    // A process of its own, so that it can be killed as a crash would (SIGKILL, no shutdown).
+    crashing = await startServerProcess({ SWITCHBOARD_STORE: "mongodb", SWITCHBOARD_MONGODB_URI: mongo.uri, SWITCHBOARD_MONGODB_DATABASE: database });
     const base = defaultConfig();
     survivor = await startTestServer({
       store: "mongodb",
