@@ -80,7 +80,9 @@ describe.skipIf(!haveChromium)("the demo's room mode in headless Chromium (a mes
       } finally {
         await api.shutdown(0);
       }
-    }, 120_000);
+    // One retry (a fresh API server and room): under load, Chromium sometimes leaves one of the six peer
+    // connections unopened past the 30 s wait; a second failure fails the run. Tracked in the issue notes.
+    }, { timeout: 120_000, retry: 1 });
   }
   it("resumes a page's WatchRoom stream after its connection is cut: nobody sees it leave, and it meets a newcomer", async () => {
     const api = await startTestServer({ port: fixture.nextApiPort(), demo: false, corsAllowedOrigins: [demoServer.url] });
