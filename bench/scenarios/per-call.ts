@@ -140,9 +140,13 @@ const median = (xs: number[]) => {
 };
 
 /** Every (server, protocol, RPC) cell, `repetitions` times interleaved, `seconds` of load each. */
-export async function perCall(seconds: number, repetitions: number, log: (line: string) => void = () => {}): Promise<PerCall> {
+export async function perCall(
+  seconds: number,
+  repetitions: number,
+  log: (line: string) => void = () => {},
+  servers: readonly ServerKind[] = ["bare-http2", "grpc-js", "noop-connect-node", "noop-lean", "switchboard-connect-node", "switchboard-lean"],
+): Promise<PerCall> {
   const dir = mkdtempSync(path.join(tmpdir(), "switchboard-per-call-"));
-  const servers: ServerKind[] = ["bare-http2", "grpc-js", "noop-connect-node", "noop-lean", "switchboard-connect-node", "switchboard-lean"];
   const samples = new Map<string, { us: number[]; rate: number[] }>();
   for (let rep = 0; rep < repetitions; rep++) {
     for (const server of servers) {
@@ -222,10 +226,12 @@ export function perCallTable(p: PerCall): string[] {
   return lines;
 }
 
-// Standalone: node dist/bench/scenarios/per-call.js [seconds] [repetitions]
+// Standalone: node dist/bench/scenarios/per-call.js [seconds] [repetitions] [server,server,…]
+// (a subset of servers for a quick comparison, e.g. bare-http2,noop-lean,switchboard-lean)
 if (process.argv[1] && import.meta.url === `file://${process.argv[1]}`) {
-  const [seconds = "3", repetitions = "1"] = process.argv.slice(2);
-  const result = await perCall(Number(seconds), Number(repetitions), (line) => process.stderr.write(`${line}\n`));
+  const [seconds = "3", repetitions = "1", only] = process.argv.slice(2);
+  const servers = only?.split(",") as ServerKind[] | undefined;
+  const result = await perCall(Number(seconds), Number(repetitions), (line) => process.stderr.write(`${line}\n`), servers);
   process.stdout.write(`${perCallTable(result).join("\n")}\n`);
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }

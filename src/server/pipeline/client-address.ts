@@ -5,6 +5,7 @@ import { createContextValues } from "@connectrpc/connect";
 import type { ContextValues } from "@connectrpc/connect";
 import { clientAddressKey } from "../../service/call-context.js";
 import { abandonStreamKey } from "../../service/stream-queue.js";
+import { protocolIndex, protocolKey } from "./protocol.js";
 
 export { clientAddressKey };
 
@@ -60,7 +61,13 @@ export function clientAddressResolver(settings: TrustedProxySettings): ClientAdd
 export function callContextValues(
   resolveAddress: ClientAddressResolver,
 ): (req: http.IncomingMessage | http2.Http2ServerRequest) => ContextValues {
-  return (req) => createContextValues().set(clientAddressKey, resolveAddress(req)).set(abandonStreamKey, () => abandonTransport(req));
+  return (req) => {
+    const contentType = req.headers["content-type"];
+    return createContextValues()
+      .set(clientAddressKey, resolveAddress(req))
+      .set(protocolKey, protocolIndex(contentType === undefined ? null : contentType))
+      .set(abandonStreamKey, () => abandonTransport(req));
+  };
 }
 
 /** Cuts the request's stream: RST_STREAM ENHANCE_YOUR_CALM on HTTP/2 (read as RESOURCE_EXHAUSTED by clients), the connection on HTTP/1.1. */

@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
-import type { Interceptor } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { storeFailureError } from "../../service/store-failures.js";
 import type { Logger } from "../logger.js";
 import { mapErrors } from "./map-errors.js";
+import type { CallPolicy } from "./policy.js";
 
 /** Response metadata carrying the id of an INTERNAL error, also in the server's error log line. */
 export const correlationIdHeader = "switchboard-correlation-id";
@@ -18,8 +18,12 @@ export const correlationIdHeader = "switchboard-correlation-id";
  *   with a generic message and a short random correlation id; the real error
  *   goes to the log under that id, never to the client.
  */
-export function errorTranslation(logger: Logger): Interceptor {
-  return (next) => (req) => mapErrors(next(req), (error) => translate(error, req.url.slice(req.url.indexOf("/", 8)), logger));
+export function errorTranslation(logger: Logger): CallPolicy {
+  const mapError = (req: { readonly url: string }, error: unknown) => translate(error, req.url.slice(req.url.indexOf("/", 8)), logger);
+  return {
+    unary: { enter: () => undefined, mapError },
+    interceptor: (next) => (req) => mapErrors(next(req), (error) => mapError(req, error)),
+  };
 }
 
 function translate(error: unknown, procedure: string, logger: Logger): ConnectError {

@@ -7,6 +7,8 @@ import { hardStop } from "./hard-stop.js";
 import type { RateLimitOptions } from "./rate-limit.js";
 import { rateLimit } from "./rate-limit.js";
 import { rpcMetrics } from "./metrics.js";
+import type { CallPolicy } from "./policy.js";
+import { composePolicies } from "./policy.js";
 import { requestLog } from "./request-log.js";
 
 export interface PipelineOptions {
@@ -29,9 +31,12 @@ export interface PipelineOptions {
 }
 
 /**
- * Every policy applied to every RPC, outermost first, as Connect interceptors.
- * Each route that serves RPCs (the connect-node adapter, and any leaner path)
- * runs exactly this list, so a policy is written once and holds everywhere.
+ * Every policy applied to every RPC, outermost first, as Connect interceptors:
+ * tracing (when on), then every other policy composed into one interceptor
+ * (policy.ts: a unary call runs their synchronous hooks with one promise in
+ * all; a stream runs each policy's interceptor). Each route that serves RPCs
+ * (the connect-node adapter and the lean path) runs exactly this list, so a
+ * policy is written once and holds everywhere.
  * Order: the trace span first (so everything after runs inside it and logs
  * can name it), then observers (so rejections are logged and counted), then
  * the rate limit (its refusals are ConnectErrors already), then the
@@ -39,12 +44,14 @@ export interface PipelineOptions {
  * code the client gets), then the hard stop closest to the handler.
  */
 export function callPipeline(options: PipelineOptions): Interceptor[] {
-  return [
-    ...(options.tracing ? [options.tracing] : []),
+  const limited = options.rateLimits && Object.values(options.rateLimits.rates).some((rate) => rate !== undefined);
+  const policies: CallPolicy[] = [
     requestLog(options.logger),
     ...(options.metrics ? [rpcMetrics(options.metrics.metrics, options.metrics.streamKinds)] : []),
-    ...(options.rateLimits ? [rateLimit(options.rateLimits)] : []),
+    ...(limited && options.rateLimits ? [rateLimit(options.rateLimits)] : []),
     errorTranslation(options.logger),
     hardStop(options.cut),
   ];
+  // The policies as one interceptor (policy.ts): a unary call pays one promise for all of them.
+  return [...(options.tracing ? [options.tracing] : []), composePolicies(policies)];
 }

@@ -6,7 +6,8 @@ import { limitSettingOf } from "../../service/limit-error.js";
 import type { HistogramCell, ValueCell } from "../metrics/cell-metric.js";
 import type { ServerMetrics } from "../metrics/server-metrics.js";
 import { whenCallEnds } from "./call-end.js";
-import { protocolIndex, protocolNames } from "./protocol.js";
+import type { CallPolicy } from "./policy.js";
+import { callProtocol, protocolNames } from "./protocol.js";
 
 const codeCount = 17;
 /** The `code` label values: "ok" and Connect's code strings ("not_found", "resource_exhausted", …). */
@@ -39,7 +40,7 @@ class MethodCells {
  * name → kind) and limit refusals by setting. Per call: a map lookup, two
  * clock reads and a few increments.
  */
-export function rpcMetrics(metrics: ServerMetrics, streamKinds: ReadonlyMap<string, string>): Interceptor {
+export function rpcMetrics(metrics: ServerMetrics, streamKinds: ReadonlyMap<string, string>): CallPolicy {
   const byMethod = new Map<DescMethod, MethodCells>();
   const cellsOf = (service: DescService, method: DescMethod): MethodCells => {
     let cells = byMethod.get(method);
@@ -50,32 +51,48 @@ export function rpcMetrics(metrics: ServerMetrics, streamKinds: ReadonlyMap<stri
     }
     return cells;
   };
-  return (next) => (req) => {
+  /** The call's start: its cells and when it started (the duration is taken at the end of a unary call, at a stream's first message). */
+  const started = (req: { readonly service: DescService; readonly method: DescMethod }) => {
     const cells = cellsOf(req.service, req.method);
-    const protocol = protocolIndex(req.header.get("content-type"));
-    const started = performance.now();
+    if (cells.streams) cells.streams.value++;
+    return { cells, at: performance.now() };
+  };
+  const ended = (cells: MethodCells, protocol: number, error: unknown) => {
+    if (cells.streams) cells.streams.value--;
+    if (error === undefined) {
+      cells.requestCell(protocol, 0).value++;
+      return;
+    }
+    const connectError = ConnectError.from(error);
+    cells.requestCell(protocol, connectError.code).value++;
+    const setting = connectError.code === Code.ResourceExhausted ? limitSettingOf(connectError) : undefined;
+    if (setting !== undefined) metrics.limitRejection(setting).value++;
+  };
+  const interceptor: Interceptor = (next) => (req) => {
+    const call = started(req);
+    const protocol = callProtocol(req);
     let timed = false;
     const stopClock = () => {
       timed = true;
-      cells.duration.observe((performance.now() - started) / 1000);
+      call.cells.duration.observe((performance.now() - call.at) / 1000);
     };
-    const streams = cells.streams;
-    if (streams) streams.value++;
     return whenCallEnds(
       next(req),
       (error) => {
         if (!timed) stopClock();
-        if (streams) streams.value--;
-        if (error === undefined) {
-          cells.requestCell(protocol, 0).value++;
-          return;
-        }
-        const connectError = ConnectError.from(error);
-        cells.requestCell(protocol, connectError.code).value++;
-        const setting = connectError.code === Code.ResourceExhausted ? limitSettingOf(connectError) : undefined;
-        if (setting !== undefined) metrics.limitRejection(setting).value++;
+        ended(call.cells, protocol, error);
       },
       stopClock,
     );
+  };
+  return {
+    unary: {
+      enter: started,
+      exit: (req, call: { cells: MethodCells; at: number }, error) => {
+        call.cells.duration.observe((performance.now() - call.at) / 1000);
+        ended(call.cells, callProtocol(req), error);
+      },
+    },
+    interceptor,
   };
 }

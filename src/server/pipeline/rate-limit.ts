@@ -1,10 +1,11 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { isIP } from "node:net";
 import type { DescMessage } from "@bufbuild/protobuf";
 import type { Interceptor, StreamRequest, UnaryRequest } from "@connectrpc/connect";
 import { LRUCache } from "lru-cache";
 import { clientAddressKey } from "../../service/call-context.js";
 import { limitExceeded, withRetryDelay } from "../../service/limit-error.js";
+import type { CallPolicy } from "./policy.js";
 
 /** What a call does, for rate limiting: each class has its own budget per client. */
 export type MethodClass = "create" | "write" | "read" | "stream";
@@ -80,7 +81,7 @@ interface Bucket {
  *
  * Budgets are per process: N instances behind a balancer allow N times the rate.
  */
-export function rateLimit(options: RateLimitOptions): Interceptor {
+export function rateLimit(options: RateLimitOptions): CallPolicy {
   const now = options.now ?? (() => performance.now());
   // maxSize (each bucket counting 1) rather than max: `max` makes lru-cache preallocate arrays for all maxClients
   // entries at start (100,000 by default), memory a server with few clients never needs; maxSize grows them on use.
@@ -96,12 +97,9 @@ export function rateLimit(options: RateLimitOptions): Interceptor {
     return 0;
   };
 
-  return (next) => async (req) => {
-    const kind = methodClass(req.method);
-    const rate = options.rates[kind];
-    if (!rate) return next(req);
-    const { message, token } = await peekToken(req);
-    const client = clientKey(req.contextValues.get(clientAddressKey));
+  /** Charges the client (and its token, if any) for one call of class `kind`; throws when a budget is empty. */
+  const charge = (kind: MethodClass, rate: Rate, address: string, token: string | undefined) => {
+    const client = clientKey(address);
     const at = now();
     let wait = take(`${kind} ${client}`, rate, at);
     if (wait === 0 && token !== undefined) wait = take(`${kind} t:${token}`, rate, at);
@@ -113,7 +111,32 @@ export function rateLimit(options: RateLimitOptions): Interceptor {
       );
       throw withRetryDelay(error, wait);
     }
+  };
+  // A method's class, found once per method.
+  const classes = new Map<object, MethodClass>();
+  const classOf = (method: { readonly name: string; readonly methodKind: string }) => {
+    let kind = classes.get(method);
+    if (kind === undefined) classes.set(method, (kind = methodClass(method)));
+    return kind;
+  };
+
+  const interceptor: Interceptor = (next) => async (req) => {
+    const kind = classOf(req.method);
+    const rate = options.rates[kind];
+    if (!rate) return next(req);
+    const { message, token } = await peekToken(req);
+    charge(kind, rate, req.contextValues.get(clientAddressKey), token);
     return next(message === undefined || !req.stream ? req : { ...req, message });
+  };
+  return {
+    unary: {
+      enter(req) {
+        const kind = classOf(req.method);
+        const rate = options.rates[kind];
+        if (rate) charge(kind, rate, req.contextValues.get(clientAddressKey), tokenOf(req.message));
+      },
+    },
+    interceptor,
   };
 }
 
@@ -140,7 +163,7 @@ async function peekToken(
 function tokenOf(message: unknown): string | undefined {
   const m = message as { token?: unknown; session?: { sessionToken?: unknown }; rejoin?: { sessionToken?: unknown } };
   const token = [m.token, m.session?.sessionToken, m.rejoin?.sessionToken].find((t) => typeof t === "string" && t !== "");
-  return token === undefined ? undefined : createHash("sha256").update(token as string).digest("base64url").slice(0, 22);
+  return token === undefined ? undefined : hash("sha256", token as string, "base64url").slice(0, 22);
 }
 
 /** An IPv6 client is its /64: one subscriber usually gets a whole /64, so counting addresses would count nothing. */

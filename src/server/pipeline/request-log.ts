@@ -1,7 +1,8 @@
-import type { Interceptor } from "@connectrpc/connect";
+import type { ContextValues, Interceptor } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "../logger.js";
 import { whenCallEnds } from "./call-end.js";
+import type { CallPolicy } from "./policy.js";
 import { traceIdKey } from "./trace-id.js";
 
 // Codes that mean the server, not the caller, is at fault.
@@ -16,8 +17,23 @@ const serverFaults = new Set([Code.Internal, Code.Unknown, Code.DataLoss, Code.U
  * (the Connect conformance suite wants INTERNAL or UNIMPLEMENTED for some),
  * so it is logged at debug: no client can fill the error log.
  */
-export function requestLog(logger: Logger): Interceptor {
-  return (next) => (request) => {
+export function requestLog(logger: Logger): CallPolicy {
+  /** Writes the call's line, if any: `unreadable` when the request could not be read (the client's fault). */
+  const ended = (req: { readonly url: string; readonly contextValues: ContextValues }, started: number, error: unknown, unreadable: boolean) => {
+    const code = error === undefined ? undefined : ConnectError.from(error).code;
+    const fault = code !== undefined && serverFaults.has(code) && !unreadable;
+    if (!fault && !logger.isEnabled("debug")) return;
+    const traceId = req.contextValues.get(traceIdKey);
+    const fields = {
+      procedure: req.url.slice(req.url.indexOf("/", 8)),
+      code: code === undefined ? "ok" : Code[code],
+      ms: Math.round(performance.now() - started),
+      ...(traceId !== "" && { traceId }),
+    };
+    if (fault) logger.error("request failed", { ...fields, error: String(error) });
+    else logger.debug("request", fields);
+  };
+  const interceptor: Interceptor = (next) => (request) => {
     const started = performance.now();
     // Only streams read their request messages after this point (a unary message is decoded before it).
     const input = request.stream ? { messages: 0, errors: new WeakSet<object>() } : undefined;
@@ -25,20 +41,14 @@ export function requestLog(logger: Logger): Interceptor {
     // A server-streaming call takes one message: none or a second is a request that cannot be read.
     const unreadable = (error: unknown) =>
       input !== undefined && (input.errors.has(error as object) || (req.method.methodKind === "server_streaming" && input.messages !== 1));
-    return whenCallEnds(next(req), (error) => {
-      const code = error === undefined ? undefined : ConnectError.from(error).code;
-      const fault = code !== undefined && serverFaults.has(code) && !unreadable(error);
-      if (!fault && !logger.isEnabled("debug")) return;
-      const traceId = req.contextValues.get(traceIdKey);
-      const fields = {
-        procedure: req.url.slice(req.url.indexOf("/", 8)),
-        code: code === undefined ? "ok" : Code[code],
-        ms: Math.round(performance.now() - started),
-        ...(traceId !== "" && { traceId }),
-      };
-      if (fault) logger.error("request failed", { ...fields, error: String(error) });
-      else logger.debug("request", fields);
-    });
+    return whenCallEnds(next(req), (error) => ended(req, started, error, error !== undefined && unreadable(error)));
+  };
+  return {
+    unary: {
+      enter: () => performance.now(),
+      exit: (req, started: number, error) => ended(req, started, error, false),
+    },
+    interceptor,
   };
 }
 
