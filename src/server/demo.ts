@@ -4,6 +4,7 @@ import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { RequestHandler } from "./listener.js";
+import { pathOf } from "../lib/url-path.js";
 
 type Request = Parameters<RequestHandler>[0];
 type Response = Parameters<RequestHandler>[1];
@@ -48,7 +49,7 @@ export function demoRoute(dir: string, apiOrigins: readonly string[] = []): (req
   // Origins are checked at start (parseOrigins): no quote or angle bracket can be in them.
   const meta = `<meta name="${apiOriginsMeta}" content="${apiOrigins.join(" ")}">`;
   return (req, res) => {
-    const path = (req.url ?? "").split("?")[0] ?? "";
+    const path = pathOf(req.url);
     const file = files[path];
     if (!file) return false;
     const r = res as http.ServerResponse;

@@ -1,5 +1,6 @@
 import type * as http from "node:http";
 import type { RequestHandler } from "./listener.js";
+import { pathOf } from "../lib/url-path.js";
 
 type Request = Parameters<RequestHandler>[0];
 type Response = Parameters<RequestHandler>[1];
@@ -19,7 +20,7 @@ export interface LandingOptions {
  */
 export function landingRoute(options: LandingOptions): (req: Request, res: Response) => boolean {
   return (req, res) => {
-    if ((req.method !== "GET" && req.method !== "HEAD") || (req.url ?? "").split("?", 1)[0] !== "/") return false;
+    if ((req.method !== "GET" && req.method !== "HEAD") || pathOf(req.url) !== "/") return false;
     const lines = landingLines(hostOf(req), options);
     const html = (req.headers["accept"] ?? "").includes("text/html");
     const body = html ? toHtml(lines) : lines.map((l) => l.text).join("\n") + "\n";

@@ -7,6 +7,7 @@ import type { CompatApi } from "../../service/compat/compat-api.js";
 import type { Logger } from "../logger.js";
 import { endUnreadRequest } from "./end-unread.js";
 import { readBody } from "./read-body.js";
+import { pathOf } from "../../lib/url-path.js";
 
 type Request = http.IncomingMessage | http2.Http2ServerRequest;
 type Response = http.ServerResponse | http2.Http2ServerResponse;
@@ -42,7 +43,7 @@ export interface CompatEndpoint {
 export function compatEndpoint(options: CompatEndpointOptions): CompatEndpoint {
   const { path, logger } = options;
   return {
-    matches: (req) => (req.url ?? "").split("?", 1)[0] === path,
+    matches: (req) => pathOf(req.url) === path,
     handle(req, res) {
       const started = performance.now();
       respond(req, res, options).then(

@@ -50,6 +50,65 @@ function leanResponse(stream: boolean, message: unknown, ctx: CallContext): AnyR
   } as AnyResponse;
 }
 
+/**
+ * A unary call's request: the same shape as leanRequest, with the lazy parts
+ * as prototype getters (an object literal with getters makes three closures
+ * per call). Unary requests pass the pipeline unspread; should an interceptor
+ * spread one anyway, contextFor falls back to the call's own parts.
+ */
+class LeanUnaryRequest {
+  readonly stream = false;
+  readonly method: CallContext["method"];
+  readonly service: CallContext["service"];
+  readonly requestMethod: string;
+  readonly contextValues: CallContext["values"];
+
+  constructor(
+    readonly message: unknown,
+    private readonly ctx: CallContext,
+  ) {
+    this.method = ctx.method;
+    this.service = ctx.service;
+    this.requestMethod = ctx.requestMethod;
+    this.contextValues = ctx.values;
+  }
+
+  get url(): string {
+    return this.ctx.url;
+  }
+
+  get signal(): AbortSignal {
+    return this.ctx.signal;
+  }
+
+  get header(): Headers {
+    return this.ctx.requestHeader;
+  }
+}
+
+/** A unary call's response, its header and trailer made only if read. */
+class LeanUnaryResponse {
+  readonly stream = false;
+  readonly method: CallContext["method"];
+  readonly service: CallContext["service"];
+
+  constructor(
+    readonly message: unknown,
+    private readonly ctx: CallContext,
+  ) {
+    this.method = ctx.method;
+    this.service = ctx.service;
+  }
+
+  get header(): Headers {
+    return this.ctx.responseHeader;
+  }
+
+  get trailer(): Headers {
+    return this.ctx.responseTrailer;
+  }
+}
+
 /** The context the implementation sees: the call's, or — if an interceptor replaced parts of the request — merged as connect-es does. */
 function contextFor(ctx: CallContext, req: AnyRequest, original: AnyRequest): HandlerContext {
   if (req === original) return ctx;
@@ -60,9 +119,9 @@ function contextFor(ctx: CallContext, req: AnyRequest, original: AnyRequest): Ha
     url: ctx.url,
     protocolName: ctx.protocolName,
     timeoutMs: ctx.timeoutMs,
-    signal: req.signal,
-    requestHeader: req.header,
-    values: req.contextValues,
+    signal: req.signal ?? ctx.signal,
+    requestHeader: req.header ?? ctx.requestHeader,
+    values: req.contextValues ?? ctx.values,
     get responseHeader() {
       return ctx.responseHeader;
     },
@@ -79,8 +138,8 @@ function adoptHeaders(ctx: CallContext, res: AnyResponse, original: AnyResponse 
   else copyInto(res.trailer, ctx.responseTrailerIfAny, () => ctx.responseTrailer);
 }
 
-function copyInto(from: Headers, current: Headers | undefined, target: () => Headers): void {
-  if (from === current) return;
+function copyInto(from: Headers | undefined, current: Headers | undefined, target: () => Headers): void {
+  if (from === undefined || from === current) return;
   const to = target();
   to.forEach((_, key) => to.delete(key));
   from.forEach((value, key) => to.set(key, value));
@@ -101,11 +160,11 @@ function chain(fn: AnyFn, interceptors: readonly Interceptor[]): AnyFn {
  */
 export async function invokeUnary(spec: Extract<LeanMethodSpec, { kind: "unary" }>, ctx: CallContext, input: Message, interceptors: readonly Interceptor[]): Promise<Message> {
   const output = spec.method.output;
-  const request = leanRequest(false, input, ctx);
+  const request = new LeanUnaryRequest(input, ctx) as unknown as AnyRequest;
   let response: AnyResponse | undefined;
   const handler: AnyFn = async (req) => {
     const result = await spec.impl(req.message as never, contextFor(ctx, req, request));
-    return (response = leanResponse(false, normalize(output, result), ctx));
+    return (response = new LeanUnaryResponse(normalize(output, result), ctx) as unknown as AnyResponse);
   };
   const res = await chain(handler, interceptors)(request);
   adoptHeaders(ctx, res, response, "header");

@@ -2,14 +2,14 @@ import * as http from "node:http";
 import type * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import type { ServerMetrics } from "./server-metrics.js";
+import { pathOf } from "../../lib/url-path.js";
 
 type Request = http.IncomingMessage | http2.Http2ServerRequest;
 type Response = http.ServerResponse | http2.Http2ServerResponse;
 
 /** Whether the request is a scrape: GET (or HEAD) /metrics, with or without a query. */
 export function isScrape(req: Request): boolean {
-  const path = req.url?.split("?", 1)[0];
-  return path === "/metrics" && (req.method === "GET" || req.method === "HEAD");
+  return (req.method === "GET" || req.method === "HEAD") && pathOf(req.url) === "/metrics";
 }
 
 /** Answers a scrape with the registry's text; 500 with a one-line reason if collecting fails. */
