@@ -111,7 +111,7 @@ class LeanUnaryResponse {
 
 /** The context the implementation sees: the call's, or — if an interceptor replaced parts of the request — merged as connect-es does. */
 function contextFor(ctx: CallContext, req: AnyRequest, original: AnyRequest): HandlerContext {
-  if (req === original) return ctx;
+  if (req === original || onlyMessagesReplaced(req, original)) return ctx;
   return {
     method: ctx.method,
     service: req.service,
@@ -131,9 +131,23 @@ function contextFor(ctx: CallContext, req: AnyRequest, original: AnyRequest): Ha
   };
 }
 
+/**
+ * Whether `value` is `original` with other messages and nothing else
+ * (withMessages in pipeline/call-end.ts, possibly applied more than once):
+ * it then carries the call's own headers, signal and context values.
+ */
+function onlyMessagesReplaced(value: object, original: object): boolean {
+  let v: object | null = value;
+  for (; v !== null && v !== original; v = Object.getPrototypeOf(v) as object | null) {
+    const keys = Object.keys(v);
+    if (keys.length !== 1 || keys[0] !== "message") return false;
+  }
+  return v === original;
+}
+
 /** Copies headers an interceptor returned in new objects into the call's (connect-es's copyHeaders). */
 function adoptHeaders(ctx: CallContext, res: AnyResponse, original: AnyResponse | undefined, part: "header" | "trailer"): void {
-  if (res === original) return;
+  if (res === original || (original !== undefined && onlyMessagesReplaced(res, original))) return;
   if (part === "header") copyInto(res.header, ctx.responseHeaderIfAny, () => ctx.responseHeader);
   else copyInto(res.trailer, ctx.responseTrailerIfAny, () => ctx.responseTrailer);
 }

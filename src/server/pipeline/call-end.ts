@@ -20,7 +20,7 @@ export function whenCallEnds<R extends Response>(response: Promise<R>, ended: Ca
         ended(undefined);
         return res;
       }
-      return { ...res, message: watched(res.message, ended, firstMessage) };
+      return withMessages<R>(res, watched(res.message, ended, firstMessage));
     },
     (error: unknown) => {
       ended(error);
@@ -73,4 +73,16 @@ function watched<T>(messages: AsyncIterable<T>, ended: CallEnded, firstMessage: 
       };
     },
   };
+}
+
+/**
+ * The stream response `res` with other messages: an object inheriting from it
+ * (not a spread copy), so a response whose header and trailer are lazy
+ * getters (the lean path's, the pipeline's) is not made to build them, and
+ * one wrapped this way keeps what it inherits when wrapped again.
+ */
+export function withMessages<R extends object>(res: R, message: AsyncIterable<unknown>): R {
+  const wrapped = Object.create(res) as { message: AsyncIterable<unknown> };
+  wrapped.message = message;
+  return wrapped as R;
 }

@@ -2,7 +2,6 @@ import { randomBytes } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { storeFailureError } from "../../service/store-failures.js";
 import type { Logger } from "../logger.js";
-import { mapErrors } from "./map-errors.js";
 import type { CallPolicy } from "./policy.js";
 
 /** Response metadata carrying the id of an INTERNAL error, also in the server's error log line. */
@@ -19,10 +18,9 @@ export const correlationIdHeader = "switchboard-correlation-id";
  *   goes to the log under that id, never to the client.
  */
 export function errorTranslation(logger: Logger): CallPolicy {
-  const mapError = (req: { readonly url: string }, error: unknown) => translate(error, req.url.slice(req.url.indexOf("/", 8)), logger);
   return {
-    unary: { enter: () => undefined, mapError },
-    interceptor: (next) => (req) => mapErrors(next(req), (error) => mapError(req, error)),
+    enter: () => undefined,
+    mapError: (req, error) => translate(error, req.url.slice(req.url.indexOf("/", 8)), logger),
   };
 }
 

@@ -1,11 +1,9 @@
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
-import type { Interceptor } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
 import { limitSettingOf } from "../../service/limit-error.js";
 import type { HistogramCell, ValueCell } from "../metrics/cell-metric.js";
 import type { ServerMetrics } from "../metrics/server-metrics.js";
-import { whenCallEnds } from "./call-end.js";
 import type { CallPolicy } from "./policy.js";
 import { callProtocol, protocolNames } from "./protocol.js";
 
@@ -40,7 +38,7 @@ class MethodCells {
  * name → kind) and limit refusals by setting. Per call: a map lookup, two
  * clock reads and a few increments.
  */
-export function rpcMetrics(metrics: ServerMetrics, streamKinds: ReadonlyMap<string, string>): CallPolicy {
+export function rpcMetrics(metrics: ServerMetrics, streamKinds: ReadonlyMap<string, string>): CallPolicy<{ cells: MethodCells; at: number; timed: boolean }> {
   const byMethod = new Map<DescMethod, MethodCells>();
   const cellsOf = (service: DescService, method: DescMethod): MethodCells => {
     let cells = byMethod.get(method);
@@ -51,48 +49,30 @@ export function rpcMetrics(metrics: ServerMetrics, streamKinds: ReadonlyMap<stri
     }
     return cells;
   };
-  /** The call's start: its cells and when it started (the duration is taken at the end of a unary call, at a stream's first message). */
-  const started = (req: { readonly service: DescService; readonly method: DescMethod }) => {
-    const cells = cellsOf(req.service, req.method);
-    if (cells.streams) cells.streams.value++;
-    return { cells, at: performance.now() };
-  };
-  const ended = (cells: MethodCells, protocol: number, error: unknown) => {
-    if (cells.streams) cells.streams.value--;
-    if (error === undefined) {
-      cells.requestCell(protocol, 0).value++;
-      return;
-    }
-    const connectError = ConnectError.from(error);
-    cells.requestCell(protocol, connectError.code).value++;
-    const setting = connectError.code === Code.ResourceExhausted ? limitSettingOf(connectError) : undefined;
-    if (setting !== undefined) metrics.limitRejection(setting).value++;
-  };
-  const interceptor: Interceptor = (next) => (req) => {
-    const call = started(req);
-    const protocol = callProtocol(req);
-    let timed = false;
-    const stopClock = () => {
-      timed = true;
-      call.cells.duration.observe((performance.now() - call.at) / 1000);
-    };
-    return whenCallEnds(
-      next(req),
-      (error) => {
-        if (!timed) stopClock();
-        ended(call.cells, protocol, error);
-      },
-      stopClock,
-    );
-  };
   return {
-    unary: {
-      enter: started,
-      exit: (req, call: { cells: MethodCells; at: number }, error) => {
-        call.cells.duration.observe((performance.now() - call.at) / 1000);
-        ended(call.cells, callProtocol(req), error);
-      },
+    enter(req) {
+      const cells = cellsOf(req.service, req.method);
+      if (cells.streams) cells.streams.value++;
+      return { cells, at: performance.now(), timed: false };
     },
-    interceptor,
+    // A stream's duration is the time to its first message; a unary call's, or a stream's without one, to its end.
+    firstMessage(_req, call) {
+      call.timed = true;
+      call.cells.duration.observe((performance.now() - call.at) / 1000);
+    },
+    exit(req, call, error) {
+      const cells = call.cells;
+      if (!call.timed) cells.duration.observe((performance.now() - call.at) / 1000);
+      if (cells.streams) cells.streams.value--;
+      const protocol = callProtocol(req);
+      if (error === undefined) {
+        cells.requestCell(protocol, 0).value++;
+        return;
+      }
+      const connectError = ConnectError.from(error);
+      cells.requestCell(protocol, connectError.code).value++;
+      const setting = connectError.code === Code.ResourceExhausted ? limitSettingOf(connectError) : undefined;
+      if (setting !== undefined) metrics.limitRejection(setting).value++;
+    },
   };
 }

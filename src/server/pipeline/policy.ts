@@ -1,93 +1,211 @@
-import type { Interceptor, UnaryRequest } from "@connectrpc/connect";
+import type { Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { withMessages } from "./call-end.js";
 
 type AnyNext = Parameters<Interceptor>[0];
-type AnyRequest = Parameters<AnyNext>[0];
+export type AnyRequest = Parameters<AnyNext>[0];
 type AnyResponse = Awaited<ReturnType<AnyNext>>;
-export type AnyUnaryRequest = UnaryRequest;
 
 /**
- * A unary call's policy as two synchronous hooks around the handler, so a
- * whole pipeline of policies costs a unary call one promise, not one (or
- * three) per policy as a chain of async interceptors does.
+ * One cross-cutting RPC policy as synchronous hooks around the handler
+ * (request log, metrics, rate limit, error translation, hard stop). They are
+ * written once and composed by composePolicies into one Connect
+ * interceptor, which both routes run: a unary call pays one promise for the
+ * whole pipeline, and a stream one wrapper of its messages, instead of an
+ * async interceptor (and, for streams, an async generator or two) per policy.
  */
-export interface UnaryHooks<S> {
+export interface CallPolicy<S = any> { // eslint-disable-line @typescript-eslint/no-explicit-any
   /**
    * Before the handler. Throws to refuse the call (the policies entered before
-   * it see that error as the call's). `fail` ends the call at once with an
-   * error (the hard stop); the handler's late result is then ignored.
-   * Returns the state `exit` gets.
+   * it see that error as the call's). `fail` ends the call with an error before
+   * it has started (the hard stop); the handler's late start is then ignored.
+   * `message`: a unary call's message, or a server stream's one request message
+   * when `firstMessage` is set on some policy of the pipeline (else undefined).
+   * Returns the state the other hooks get.
    */
-  enter(req: AnyUnaryRequest, fail: (error: unknown) => void): S;
-  /** When the call ends: `error` undefined on success. Runs once per call entered, innermost policy first. */
-  exit?(req: AnyUnaryRequest, state: S, error: unknown): void;
+  enter(req: AnyRequest, fail: (error: unknown) => void, message: unknown): S;
+  /** Set when `enter` needs a server stream's request message (reading it costs a stream an extra step). */
+  readonly needsMessage?: boolean;
+  /** A stream has started (its response is ready): a policy of the start only lets go here. */
+  started?(req: AnyRequest, state: S): void;
+  /** A stream's first response message is out. */
+  firstMessage?(req: AnyRequest, state: S): void;
+  /**
+   * The call has ended: `error` undefined on success. Runs once per call
+   * entered, innermost policy first. `unreadable`: the request could not be
+   * read (bad framing, no message or two where one is due): the client's fault.
+   */
+  exit?(req: AnyRequest, state: S, error: unknown, unreadable: boolean): void;
   /** Replaces the error passing this policy outwards (error translation): what the policies outside it and the client see. */
-  mapError?(req: AnyUnaryRequest, error: unknown): unknown;
+  mapError?(req: AnyRequest, error: unknown): unknown;
 }
 
-/**
- * One cross-cutting RPC policy, written once: `unary` serves unary calls
- * (fused with the other policies' hooks by composePolicies), `interceptor`
- * serves streams as a Connect interceptor built from the same functions.
- * The interceptor alone must be the complete policy (for unary calls too),
- * so a policy can also be used on its own.
- */
-export interface CallPolicy {
-  readonly unary: UnaryHooks<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-  readonly interceptor: Interceptor;
-}
+const cancelled = () => new ConnectError("the client cancelled the stream", Code.Canceled);
 
 /**
- * The policies (outermost first) as one Connect interceptor, which both
- * routes (connect-node's adapter and the lean path) run: a unary call goes
- * through every policy's hooks with one promise of its own; a stream goes
- * through the policies' interceptors in the same order.
+ * The policies (outermost first) as one Connect interceptor, with the
+ * semantics of a chain of interceptors in that order: a refusal is seen by the
+ * policies outside the one that refused, an error by every policy as the
+ * policies inside it left it, and a call's end (for a stream: its last
+ * message, its error, or the client stopping to read) once by each.
  */
 export function composePolicies(policies: readonly CallPolicy[]): Interceptor {
-  const hooks = policies.map((p) => p.unary);
-  const interceptors = policies.map((p) => p.interceptor);
-  const n = hooks.length;
-  return (next) => (req) => {
-    if (req.stream) {
-      let chained: AnyNext = next;
-      for (let i = interceptors.length - 1; i >= 0; i--) chained = interceptors[i]!(chained);
-      return chained(req);
+  const n = policies.length;
+  const needsMessage = policies.some((p) => p.needsMessage === true);
+  const withStart = policies.filter((p) => p.started !== undefined).length > 0;
+  const withFirst = policies.filter((p) => p.firstMessage !== undefined).length > 0;
+
+  /** One call's way through the policies. */
+  class Call {
+    readonly states: unknown[] = new Array<unknown>(n);
+    entered = 0;
+    /** The call has ended (or, before its start, failed): later outcomes are ignored. */
+    ended = false;
+    /** Request messages read by the handler, and whether reading one failed (streams). */
+    messagesRead = 0;
+    readFailed: unknown = undefined;
+
+    constructor(readonly req: AnyRequest) {}
+
+    /** Runs the exits of the policies entered, innermost first; returns the error as the outermost left it. */
+    finish(error: unknown): unknown {
+      if (this.ended) return error;
+      this.ended = true;
+      const req = this.req;
+      const unreadable =
+        error !== undefined &&
+        req.stream &&
+        (error === this.readFailed || (req.method.methodKind === "server_streaming" && this.messagesRead !== 1));
+      for (let i = this.entered - 1; i >= 0; i--) {
+        const p = policies[i]!;
+        if (error !== undefined && p.mapError) error = p.mapError(req, error);
+        p.exit?.(req, this.states[i], error, unreadable);
+      }
+      return error;
     }
-    return new Promise<AnyResponse>((resolve, reject) => {
-      const states: unknown[] = new Array<unknown>(n);
-      let entered = 0;
-      let settled = false;
-      // Runs the exits of the policies entered, innermost first, each seeing the error as the policies inside it left it.
-      const finish = (from: number, error: unknown): unknown => {
-        for (let i = from - 1; i >= 0; i--) {
-          const h = hooks[i]!;
-          if (error !== undefined && h.mapError) error = h.mapError(req, error);
-          h.exit?.(req, states[i], error);
-        }
-        return error;
-      };
+
+    enterAll(fail: (error: unknown) => void, message: unknown): void {
+      for (; this.entered < n; this.entered++) {
+        this.states[this.entered] = policies[this.entered]!.enter(this.req, fail, message);
+        if (this.ended) return;
+      }
+    }
+  }
+
+  const unary = (next: AnyNext, req: AnyRequest): Promise<AnyResponse> =>
+    new Promise<AnyResponse>((resolve, reject) => {
+      const call = new Call(req);
       const fail = (error: unknown) => {
-        if (settled) return;
-        settled = true;
-        reject(finish(entered, error));
+        if (!call.ended) reject(call.finish(error));
       };
       try {
-        for (; entered < n; entered++) {
-          states[entered] = hooks[entered]!.enter(req, fail);
-          if (settled) return;
-        }
+        call.enterAll(fail, req.message);
       } catch (error) {
         fail(error);
         return;
       }
-      next(req).then(
-        (res) => {
-          if (settled) return;
-          settled = true;
-          finish(n, undefined);
-          resolve(res);
-        },
-        fail,
-      );
+      if (call.ended) return;
+      next(req).then((res) => {
+        if (call.ended) return;
+        call.finish(undefined);
+        resolve(res);
+      }, fail);
     });
+
+  const stream = async (next: AnyNext, original: AnyRequest & { stream: true }): Promise<AnyResponse> => {
+    const call = new Call(original);
+    let started = false;
+    let rejectStart: ((error: unknown) => void) | undefined;
+    let early: { error: unknown } | undefined;
+    const fail = (error: unknown) => {
+      if (started || call.ended) return;
+      const e = call.finish(error);
+      if (rejectStart) rejectStart(e);
+      else early = { error: e };
+    };
+    // The request messages as the handler reads them, counted, with the error reading them threw (one object, no generator).
+    const source = original.message[Symbol.asyncIterator]();
+    let first: IteratorResult<unknown> | undefined;
+    if (needsMessage && original.method.methodKind === "server_streaming") {
+      try {
+        first = await source.next();
+      } catch (error) {
+        call.readFailed = error;
+        throw call.finish(error);
+      }
+    }
+    const noticed = (r: IteratorResult<unknown>) => {
+      if (!r.done) call.messagesRead++;
+      return r;
+    };
+    const noted = (error: unknown) => {
+      call.readFailed = error;
+      throw error;
+    };
+    const messages: AsyncIterator<unknown> & AsyncIterable<unknown> = {
+      next() {
+        if (first !== undefined) {
+          const r = first;
+          first = undefined;
+          return Promise.resolve(noticed(r));
+        }
+        return source.next().then(noticed, noted);
+      },
+      return: (value?: unknown) => source.return?.(value) ?? Promise.resolve({ done: true, value }),
+      [Symbol.asyncIterator]() {
+        return messages;
+      },
+    };
+    // Inheriting, not spreading, as withMessages does for responses.
+    const req = withMessages<AnyRequest>(original, messages);
+    try {
+      call.enterAll(fail, first !== undefined && !first.done ? first.value : undefined);
+    } catch (error) {
+      throw call.finish(error);
+    }
+    if (early) throw early.error;
+    const res = await new Promise<AnyResponse>((resolve, reject) => {
+      rejectStart = reject;
+      next(req).then(resolve, fail);
+    });
+    started = true;
+    if (withStart) for (let i = 0; i < n; i++) policies[i]!.started?.(original, call.states[i]);
+    if (!res.stream) {
+      call.finish(undefined);
+      return res;
+    }
+    const inner = res.message[Symbol.asyncIterator]();
+    let firstOut = withFirst;
+    const out: AsyncIterator<unknown> & AsyncIterable<unknown> = {
+      async next() {
+        let r: IteratorResult<unknown>;
+        try {
+          r = await inner.next();
+        } catch (error) {
+          throw call.finish(error);
+        }
+        if (r.done) call.finish(undefined);
+        else if (firstOut) {
+          firstOut = false;
+          for (let i = 0; i < n; i++) policies[i]!.firstMessage?.(original, call.states[i]);
+        }
+        return r;
+      },
+      async return(value?: unknown) {
+        call.finish(cancelled());
+        return (await inner.return?.(value)) ?? { done: true, value };
+      },
+      async throw(error?: unknown) {
+        call.finish(error);
+        if (inner.throw) return inner.throw(error);
+        throw error;
+      },
+      [Symbol.asyncIterator]() {
+        return out;
+      },
+    };
+    return withMessages(res, out);
   };
+
+  return (next) => (req) => (req.stream ? stream(next, req) : unary(next, req));
 }

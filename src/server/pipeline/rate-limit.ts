@@ -1,7 +1,5 @@
 import { hash } from "node:crypto";
 import { isIP } from "node:net";
-import type { DescMessage } from "@bufbuild/protobuf";
-import type { Interceptor, StreamRequest, UnaryRequest } from "@connectrpc/connect";
 import { LRUCache } from "lru-cache";
 import { clientAddressKey } from "../../service/call-context.js";
 import { limitExceeded, withRetryDelay } from "../../service/limit-error.js";
@@ -120,46 +118,18 @@ export function rateLimit(options: RateLimitOptions): CallPolicy {
     return kind;
   };
 
-  const interceptor: Interceptor = (next) => async (req) => {
-    const kind = classOf(req.method);
-    const rate = options.rates[kind];
-    if (!rate) return next(req);
-    const { message, token } = await peekToken(req);
-    charge(kind, rate, req.contextValues.get(clientAddressKey), token);
-    return next(message === undefined || !req.stream ? req : { ...req, message });
-  };
   return {
-    unary: {
-      enter(req) {
-        const kind = classOf(req.method);
-        const rate = options.rates[kind];
-        if (rate) charge(kind, rate, req.contextValues.get(clientAddressKey), tokenOf(req.message));
-      },
+    // A server stream's token is in its one request message (the pipeline reads it first when a stream rate is set).
+    needsMessage: options.rates.stream !== undefined,
+    enter(req, _fail, message) {
+      const kind = classOf(req.method);
+      const rate = options.rates[kind];
+      if (rate) charge(kind, rate, req.contextValues.get(clientAddressKey), message === undefined ? undefined : tokenOf(message));
     },
-    interceptor,
   };
 }
 
-/**
- * The token or session token a request carries, hashed (the limiter never
- * holds a secret), and for a server-streaming call the request with its one
- * message read and put back.
- */
-async function peekToken(
-  req: UnaryRequest<DescMessage, DescMessage> | StreamRequest<DescMessage, DescMessage>,
-): Promise<{ message?: AsyncIterable<never>; token?: string }> {
-  if (!req.stream) return { token: tokenOf(req.message) };
-  if (req.method.methodKind !== "server_streaming") return {};
-  const iterator = req.message[Symbol.asyncIterator]();
-  const first = await iterator.next();
-  const rest = { [Symbol.asyncIterator]: () => iterator };
-  const message = (async function* () {
-    if (!first.done) yield first.value;
-    yield* rest;
-  })() as AsyncIterable<never>;
-  return { message, token: first.done ? undefined : tokenOf(first.value) };
-}
-
+/** The token or session token a request carries, hashed (the limiter never holds a secret). */
 function tokenOf(message: unknown): string | undefined {
   const m = message as { token?: unknown; session?: { sessionToken?: unknown }; rejoin?: { sessionToken?: unknown } };
   const token = [m.token, m.session?.sessionToken, m.rejoin?.sessionToken].find((t) => typeof t === "string" && t !== "");

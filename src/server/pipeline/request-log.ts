@@ -1,7 +1,6 @@
-import type { ContextValues, Interceptor } from "@connectrpc/connect";
+import type { ContextValues } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "../logger.js";
-import { whenCallEnds } from "./call-end.js";
 import type { CallPolicy } from "./policy.js";
 import { traceIdKey } from "./trace-id.js";
 
@@ -33,34 +32,8 @@ export function requestLog(logger: Logger): CallPolicy {
     if (fault) logger.error("request failed", { ...fields, error: String(error) });
     else logger.debug("request", fields);
   };
-  const interceptor: Interceptor = (next) => (request) => {
-    const started = performance.now();
-    // Only streams read their request messages after this point (a unary message is decoded before it).
-    const input = request.stream ? { messages: 0, errors: new WeakSet<object>() } : undefined;
-    const req = request.stream && input ? { ...request, message: noticingErrors(request.message, input) } : request;
-    // A server-streaming call takes one message: none or a second is a request that cannot be read.
-    const unreadable = (error: unknown) =>
-      input !== undefined && (input.errors.has(error as object) || (req.method.methodKind === "server_streaming" && input.messages !== 1));
-    return whenCallEnds(next(req), (error) => ended(req, started, error, error !== undefined && unreadable(error)));
-  };
   return {
-    unary: {
-      enter: () => performance.now(),
-      exit: (req, started: number, error) => ended(req, started, error, false),
-    },
-    interceptor,
+    enter: () => performance.now(),
+    exit: (req, started: number, error, unreadable) => ended(req, started, error, unreadable),
   };
-}
-
-/** The request messages as they are, counting them and remembering every error reading them threw. */
-async function* noticingErrors<T>(messages: AsyncIterable<T>, seen: { messages: number; errors: WeakSet<object> }): AsyncGenerator<T> {
-  try {
-    for await (const message of messages) {
-      seen.messages++;
-      yield message;
-    }
-  } catch (error) {
-    if (typeof error === "object" && error !== null) seen.errors.add(error);
-    throw error;
-  }
 }

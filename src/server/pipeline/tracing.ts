@@ -5,7 +5,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
 import type { StoreSpans } from "../instrumented-store.js";
 import { isStoreFault } from "../instrumented-store.js";
-import { whenCallEnds } from "./call-end.js";
+import { whenCallEnds, withMessages } from "./call-end.js";
 import { protocolIndex } from "./protocol.js";
 import { traceIdKey } from "./trace-id.js";
 
@@ -44,7 +44,7 @@ export function tracingInterceptor(tracer: Tracer, propagator: TextMapPropagator
     const active = trace.setSpan(parent, span);
     req.contextValues.set(traceIdKey, span.spanContext().traceId);
     const response = context.with(active, () => whenCallEnds(next(req), (error) => endCallSpan(span, grpc, error)));
-    return response.then((res) => (res.stream ? { ...res, message: inContext(res.message, active) } : res));
+    return response.then((res) => (res.stream ? withMessages(res, inContext(res.message, active)) : res));
   };
 }
 
