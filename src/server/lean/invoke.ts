@@ -4,6 +4,7 @@ import type { HandlerContext, Interceptor, UnaryRequest } from "@connectrpc/conn
 import { createAsyncIterable } from "@connectrpc/connect/protocol";
 import type { CallContext } from "./call-context.js";
 import type { LeanMethodSpec } from "./route-table.js";
+import { onlyMessagesReplaced } from "../pipeline/call-end.js";
 
 type AnyFn = Parameters<Interceptor>[0];
 type AnyRequest = Parameters<AnyFn>[0];
@@ -129,20 +130,6 @@ function contextFor(ctx: CallContext, req: AnyRequest, original: AnyRequest): Ha
       return ctx.responseTrailer;
     },
   };
-}
-
-/**
- * Whether `value` is `original` with other messages and nothing else
- * (withMessages in pipeline/call-end.ts, possibly applied more than once):
- * it then carries the call's own headers, signal and context values.
- */
-function onlyMessagesReplaced(value: object, original: object): boolean {
-  let v: object | null = value;
-  for (; v !== null && v !== original; v = Object.getPrototypeOf(v) as object | null) {
-    const keys = Object.keys(v);
-    if (keys.length !== 1 || keys[0] !== "message") return false;
-  }
-  return v === original;
 }
 
 /** Copies headers an interceptor returned in new objects into the call's (connect-es's copyHeaders). */

@@ -14,7 +14,7 @@ type AnyResponse = Awaited<ReturnType<AnyNext>>;
  * whole pipeline, and a stream one wrapper of its messages, instead of an
  * async interceptor (and, for streams, an async generator or two) per policy.
  */
-export interface CallPolicy<S = any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+export interface CallPolicy<S = any> {
   /**
    * Before the handler. Throws to refuse the call (the policies entered before
    * it see that error as the call's). `fail` ends the call with an error before
@@ -156,7 +156,6 @@ export function composePolicies(policies: readonly CallPolicy[]): Interceptor {
         return messages;
       },
     };
-    // Inheriting, not spreading, as withMessages does for responses.
     const req = withMessages<AnyRequest>(original, messages);
     try {
       call.enterAll(fail, first !== undefined && !first.done ? first.value : undefined);
