@@ -112,32 +112,57 @@ export class LimitedInserts<TDoc extends Document & { _id: string }> {
     throw new StoreError("unavailable", first, `creating ${first} kept overlapping another process's create`);
   }
 
-  /** Under the lock: each create of the batch with its error, or undefined when it went in. */
+  /**
+   * Under the lock: each create of the batch with its error, or undefined
+   * when it went in. A create refused as a duplicate `_id` (a retry of one
+   * that went through) gives its room to the next waiting create; a second
+   * create of one `_id` in the batch shares the first one's fate.
+   */
   private async underLock(batch: readonly PendingCreate<TDoc>[], fence: Fence): Promise<Map<PendingCreate<TDoc>, Error | undefined>> {
     const { collection, counted, max, refused } = this.limit;
     const first = batch[0]!.doc._id;
     const outcome = new Map<PendingCreate<TDoc>, Error | undefined>();
+    const firstOfId = new Map<string, PendingCreate<TDoc>>();
+    const waiting = batch.filter((create) => !firstOfId.has(create.doc._id) && firstOfId.set(create.doc._id, create));
     const bound = await guarded(first, () => this.bounds.findOne({ _id: boundKey }));
     let live = bound?.live;
-    if (live === undefined || live + batch.length > max) live = await guarded(first, () => collection.countDocuments(counted(), { limit: max }));
-    const admitted = batch.slice(0, Math.max(0, max - live));
-    for (const create of batch.slice(admitted.length)) outcome.set(create, refused(create.doc._id));
-    if (admitted.length === 0) return outcome;
-    const writeBound = guarded(first, () =>
-      this.bounds.updateOne({ _id: boundKey, ...fence.filter }, { $set: { live: live + admitted.length, ...fence.set } }, { upsert: true }),
-    ).catch((error: unknown) => {
-      // A later holder's bound (its fence above ours) refused this one: ours was taken over, which the release tells.
-      if (!(error instanceof MongoServerError && error.code === duplicateKey)) throw error;
-    });
-    const insert = guarded(first, () => collection.insertMany(admitted.map((create) => create.doc as OptionalUnlessRequiredId<TDoc>), { ordered: false })).catch(
-      (error: unknown) => {
-        const writeErrors = error instanceof MongoBulkWriteError ? [error.writeErrors].flat() : [];
-        if (writeErrors.length === 0 || writeErrors.some((e) => e.code !== duplicateKey)) throw error;
-        for (const e of writeErrors) outcome.set(admitted[e.index]!, new MongoServerError({ message: e.errmsg ?? "duplicate key", code: duplicateKey }));
-      },
-    );
-    await Promise.all([insert, writeBound]);
-    for (const create of admitted) if (!outcome.has(create)) outcome.set(create, undefined);
+    if (live === undefined || live + waiting.length > max) live = await guarded(first, () => collection.countDocuments(counted(), { limit: max }));
+    const duplicate = () => new MongoServerError({ message: "E11000 duplicate key error", code: duplicateKey });
+    let admitted = waiting.splice(0, Math.max(0, max - live));
+    // Every create admitted below takes the room of one admitted here: the bound is an upper bound however many turn out duplicates.
+    const writeBound =
+      admitted.length === 0
+        ? Promise.resolve()
+        : guarded(first, () => this.bounds.updateOne({ _id: boundKey, ...fence.filter }, { $set: { live: live + admitted.length, ...fence.set } }, { upsert: true })).then(
+            () => {},
+            (error: unknown) => {
+              // A later holder's bound (its fence above ours) refused this one: ours was taken over, which the release tells.
+              if (!(error instanceof MongoServerError && error.code === duplicateKey)) throw error;
+            },
+          );
+    const inserts = (async () => {
+      while (admitted.length > 0) {
+        let duplicates = 0;
+        const docs = admitted.map((create) => create.doc as OptionalUnlessRequiredId<TDoc>);
+        try {
+          await guarded(first, () => collection.insertMany(docs, { ordered: false }));
+        } catch (error) {
+          const writeErrors = error instanceof MongoBulkWriteError ? [error.writeErrors].flat() : [];
+          if (writeErrors.length === 0 || writeErrors.some((e) => e.code !== duplicateKey)) throw error;
+          for (const e of writeErrors) outcome.set(admitted[e.index]!, duplicate());
+          duplicates = writeErrors.length;
+        }
+        for (const create of admitted) if (!outcome.has(create)) outcome.set(create, undefined);
+        admitted = waiting.splice(0, duplicates);
+      }
+    })();
+    await Promise.all([inserts, writeBound]);
+    for (const create of waiting) outcome.set(create, refused(create.doc._id));
+    for (const create of batch) {
+      if (outcome.has(create)) continue;
+      const fate = outcome.get(firstOfId.get(create.doc._id)!);
+      outcome.set(create, fate === undefined || (fate instanceof MongoServerError && fate.code === duplicateKey) ? duplicate() : fate);
+    }
     return outcome;
   }
 }
