@@ -1,3 +1,4 @@
+import { performance } from "node:perf_hooks";
 import type { Collection } from "mongodb";
 import { MongoServerError } from "mongodb";
 import type { Clock } from "../../../lib/clock.js";
@@ -73,10 +74,11 @@ export class MongoChannelStore implements ChannelStore {
   }
 
   async getChannel(id: string): Promise<ChannelState | undefined> {
+    const startedAt = performance.now();
     const doc = await this.deps.writes.findLive(id);
     if (!doc) return undefined;
     // A watch stream reads the channel right after subscribing: this tells the hub its expire time.
-    this.deps.hub.publish(doc, this.deps.clock.now());
+    this.deps.hub.observed(doc, startedAt, this.deps.clock.now());
     return toState(doc);
   }
 

@@ -32,7 +32,7 @@ export async function openMongoStore(
     const hub = new WatchHub();
     const writeGuard = concessions.writeGuard(options.collection);
     // With a change stream the ticks only end watches whose channel expired (the database deletes late).
-    const sink = channelFeedSink(hub, clock);
+    const sink = channelFeedSink(hub, clock, concessions.skipObservedInPolls);
     const feed = await startFeed({ changeStreams: shared.capabilities.changeStreams, pollLookup: concessions.pollLookup, collection, sink, options, clock, logger, tick: (now) => hub.expire(now) });
     stops.push(feed.stopTimers);
     const { watchMode, changeStream } = feed;
