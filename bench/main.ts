@@ -75,6 +75,7 @@ const help = `Usage: npm run bench -- [options]
                         pg when scripts/provision-postgres.sh's PostgreSQL answers, else sqlite; FERRETDB_BACKEND forces it).
   --cpu-prof <dir>      Write V8 CPU profiles of every Switchboard server process into <dir>.
   --render <json>       Measure nothing: write the report again from a benchmarks.json (after editing the notes).
+  --merge-mongodb <json>  With --render: first put the MongoDB rows of that run (an --only mongodb run's benchmarks.json) into <json>.
   --notes <file>        Markdown appended to the report (default: bench/notes.md when it exists).
 `;
 
@@ -92,6 +93,7 @@ async function main(): Promise<void> {
       render: { type: "string" },
       "round-ms": { type: "string" },
       "mongodb-backends": { type: "string" },
+      "merge-mongodb": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -110,6 +112,15 @@ async function main(): Promise<void> {
   };
   if (values.render) {
     const saved = JSON.parse(readFileSync(values.render, "utf8")) as BenchResults;
+    if (values["merge-mongodb"]) {
+      // The MongoDB rows of another run (--only mongodb), in place of this report's, saying when they were measured.
+      const other = JSON.parse(readFileSync(values["merge-mongodb"], "utf8")) as BenchResults;
+      const measured = `${other.meta.date}, \`${other.meta.command}\`, load average ${other.meta.loadAverageStart[0]} → ${other.meta.loadAverageEnd[0]}`;
+      const rows = (other.mongodbBackends ?? (other.mongodb ? [other.mongodb] : [])).map((m) => ({ ...m, measured }));
+      if (rows.length === 0) throw new Error(`--merge-mongodb: ${values["merge-mongodb"]} has no MongoDB rows`);
+      Object.assign(saved, { mongodb: rows[0], mongodbBackends: rows, mongodbMemoryBaseline: other.mongodbMemoryBaseline });
+      writeFileSync(values.render, `${JSON.stringify(saved, null, 2)}\n`);
+    }
     const dir = path.resolve(values.out ?? path.dirname(values.render));
     mkdirSync(dir, { recursive: true });
     writeFileSync(path.join(dir, "benchmarks.md"), renderReport(saved, readNotes()));

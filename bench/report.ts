@@ -33,6 +33,7 @@ function mongoSection(r: BenchResults): string[] {
     "## 1 on the MongoDB store",
     "",
     ...backends.map((b) => `- ${b.name ?? "Store"}: ${b.backend}`),
+    ...(backends[0]?.measured ? [`- Measured in another run than the rest of this report: ${backends[0].measured}`] : []),
     "",
     "The Switchboard server with `--store mongodb` (watchers of other processes' changes: the mode `auto` picks, polling on FerretDB). Same load generator and exchange (gRPC, the short exchange) as above; CPU in ms per completed exchange (median of rounds), PostgreSQL's summed over its server processes for FerretDB's database.",
     "",

@@ -70,6 +70,8 @@ export interface MongoRows {
   readonly backend: string;
   readonly name?: string;
   readonly exchanges: ExchangeRates[];
+  /** When and how these rows were measured, where that was another run than the report's (rows merged in with --merge-mongodb). */
+  readonly measured?: string;
 }
 
 /** The headline series: gRPC, the short exchange (or, in an older report, the first gRPC series). */
