@@ -31,7 +31,7 @@ import { isScrape, MetricsListener, serveScrape } from "./metrics/metrics-endpoi
 import { ServerMetrics } from "./metrics/server-metrics.js";
 import { callPipeline } from "./pipeline/index.js";
 import type { Tracing } from "./tracing.js";
-import { callContextValues, clientAddressResolver } from "./pipeline/client-address.js";
+import { callContextValues, clientAddressResolver, trustedProxyCheck } from "./pipeline/client-address.js";
 import { probeStoreHealth } from "./store-health-probe.js";
 import routes from "./routes.js";
 import { DualProtocolListener } from "./listener.js";
@@ -179,7 +179,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     });
     if (compat?.matches(req)) compat.handle(req, res);
     else rpcHandler(req, res);
-  }), { limits: config.connections, onRefused });
+  }), { limits: config.connections, onRefused, exemptFromPerClientCap: trustedProxyCheck(config.clientAddress.trustedProxies) });
 
   let port: number;
   try {

@@ -229,7 +229,7 @@ export const settings = {
   streamMaxQueuedMessages: setting("stream-max-queued-messages", 1000, integer(1), "Messages one stream may hold for a slow client; past it the stream ends the same way."),
   streamMaxQueuedBytesTotal: setting("stream-max-queued-bytes-total", 268435456, integer(1024), "Bytes all streams of the process may hold for slow clients together; past it, the stream whose message does not fit ends the same way."),
   maxConnections: setting("max-connections", 25000, integer(1), "TCP connections open at once on the port; more are closed as they arrive."),
-  maxConnectionsPerClient: setting("max-connections-per-client", 1000, integer(1), "TCP connections open at once from one client address (the TCP peer: behind a proxy, the proxy's)."),
+  maxConnectionsPerClient: setting("max-connections-per-client", 1000, integer(1), "TCP connections open at once from one TCP peer address; peers in --trusted-proxies are exempt (max-connections still counts them)."),
   headersTimeoutMs: setting("headers-timeout-ms", 10000, integer(100), "Time a new connection gets to send the HTTP/2 preface or its first HTTP/1.1 request headers, and each later HTTP/1.1 request its headers; then it is closed (HTTP/1.1: 408)."),
   requestTimeoutMs: setting("request-timeout-ms", 60000, integer(100), "Time a request gets to arrive whole, headers and body (an HTTP/2 stream: until the client ends its side); then HTTP/1.1 gets 408 and the connection is closed, an HTTP/2 stream is reset (RST_STREAM CANCEL)."),
   idleTimeoutMs: setting("idle-timeout-ms", 60000, integer(100), "An HTTP/2 connection with no open stream, or an HTTP/1.1 connection between requests, is closed after this long."),
