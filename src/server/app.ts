@@ -35,6 +35,7 @@ import { callContextValues, clientAddressResolver, trustedProxyCheck } from "./p
 import { probeStoreHealth } from "./store-health-probe.js";
 import routes from "./routes.js";
 import { DualProtocolListener } from "./listener.js";
+import { createRateLimiter } from "./pipeline/rate-limit.js";
 import { openStores } from "./store-factory.js";
 import type { RpcOptions } from "./lean/lean-path.js";
 import { rpcRoute } from "./rpc-route.js";
@@ -112,12 +113,15 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   // Not AbortSignals: every call joins both, and a shared signal costs O(open calls) per call (see Broadcast).
   const shutdownCalls = new Broadcast<ConnectError>();
   const cutCalls = new Broadcast<ConnectError>();
+  // One limiter and one client-address resolver for RPCs and the JSON endpoint: they share the budgets.
+  const rateLimiter = createRateLimiter(config.rateLimits);
+  const clientAddress = clientAddressResolver(config.clientAddress);
   const pipeline = {
     logger,
     cut: cutCalls,
     ...(metrics && { metrics: { metrics, streamKinds } }),
     ...(tracing && { tracing: tracing.interceptor }),
-    rateLimits: config.rateLimits,
+    rateLimits: rateLimiter,
   };
   let draining = false;
   let inFlight = 0;
@@ -130,7 +134,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     ...(config.maxTimeoutMs > 0 && { maxTimeoutMs: config.maxTimeoutMs }),
     shutdown: shutdownCalls,
     interceptors: callPipeline(pipeline),
-    contextValues: callContextValues(clientAddressResolver(config.clientAddress)),
+    contextValues: callContextValues(clientAddress),
   };
   const rpcHandler = rpcRoute({
     ...rpcOptions,
@@ -154,6 +158,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
           logger,
           // GET / is the landing page.
           allow: config.compatPath === "/" ? "GET, HEAD, POST" : "POST",
+          rateLimit: { limiter: rateLimiter, clientAddress },
+          ...(metrics && { onLimitRejection: (setting: string) => metrics.limitRejection(setting).value++ }),
         });
 
   const demo = config.demo ? demoRoute(options.demoDir ?? defaultDemoDir(), config.demoApiOrigins) : undefined;
