@@ -25,6 +25,8 @@ import { answerMessage, candidateMessages, channelMessage, offerMessage, protoSi
 import { clientAddressKey } from "./call-context.js";
 import { answerSide, authorize, liveChannel, publicView, visibleChannel } from "./channel-access.js";
 import { invalidArgument } from "./errors.js";
+import type { IceConfig } from "./ice-service.js";
+import { iceServersFor } from "./ice-service.js";
 import type { SignalingLimits } from "./limits.js";
 import { hashToken, newChannelId, newToken } from "./tokens.js";
 import { validCandidate, validChannelId, validDescription, validSide, validTtlMs } from "./validation.js";
@@ -39,6 +41,8 @@ export interface SignalingServiceDeps {
   readonly limits: SignalingLimits;
   /** The queues of the process's streams (shared with the other services); default limits when absent. */
   readonly streamQueues?: StreamQueues;
+  /** The ICE servers CreateChannel hands the offerer (with TURN credentials bound to the channel); none when absent. */
+  readonly ice?: IceConfig;
 }
 
 type Impl = ServiceImpl<typeof SignalingService>;
@@ -80,11 +84,14 @@ export class SignalingHandlers implements Impl {
       expireTime: now + ttlMs,
       ...(offer && { offer }),
     });
+    // What GetIceServers would give the offerer for this channel, so it needs no extra call before gathering.
+    const ice = this.deps.ice && iceServersFor(this.deps.ice, this.deps.clock, state.id);
     return {
       channelId: state.id,
       offererToken: token,
       expireTime: timestampFromMs(state.expireTime),
       version: state.version,
+      ...(ice && { iceServers: ice.iceServers, iceServersExpireTime: ice.expireTime }),
     };
   }
 
