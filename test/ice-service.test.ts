@@ -176,7 +176,7 @@ describe("GetIceServers with ice-require-token on (the default)", () => {
   });
 });
 
-describe("CreateChannel hands the offerer its ICE servers", () => {
+describe("CreateChannel and SetAnswer hand each peer its ICE servers", () => {
   it.each(protocols)("with TURN credentials minted for the channel, as GetIceServers would (%s)", async (protocol) => {
     const clock = new FakeClock(Date.parse("2026-03-01T12:00:00Z"));
     const { url } = await startWith(
@@ -195,6 +195,14 @@ describe("CreateChannel hands the offerer its ICE servers", () => {
     // The same list GetIceServers gives the offerer's token.
     const fetched = await iceClient(url).getIceServers({ channelId: created.channelId, token: created.offererToken });
     expect(fetched.iceServers).toEqual(created.iceServers);
+
+    // The answerer gets its own with its token, bound to the channel too.
+    clock.advance(60_000);
+    const answered = await signalingClient(protocol, url).setAnswer({ channelId: created.channelId, answer: { type: SdpType.ANSWER, sdp: "v=0\r\n" } });
+    const answerTurn = answered.iceServers[1]!;
+    expect(answerTurn.username).toBe(`${expiry + 60}:${created.channelId}`);
+    expect(answerTurn.credential).toBe(opensslHmacSha1Base64(secret, answerTurn.username));
+    expect(timestampMs(answered.iceServersExpireTime!)).toBe((expiry + 60) * 1000);
   });
 
   it("static servers only: no expiry", async () => {
@@ -206,8 +214,12 @@ describe("CreateChannel hands the offerer its ICE servers", () => {
 
   it("none when no ICE server is configured", async () => {
     const { url } = await startWith({});
-    const created = await signalingClient("grpc", url).createChannel({});
+    const rpc = signalingClient("grpc", url);
+    const created = await rpc.createChannel({ offer: { type: SdpType.OFFER, sdp: "v=0\r\n" } });
     expect(created.iceServers).toEqual([]);
     expect(created.iceServersExpireTime).toBeUndefined();
+    const answered = await rpc.setAnswer({ channelId: created.channelId, answer: { type: SdpType.ANSWER, sdp: "v=0\r\n" } });
+    expect(answered.iceServers).toEqual([]);
+    expect(answered.iceServersExpireTime).toBeUndefined();
   });
 });

@@ -84,14 +84,12 @@ export class SignalingHandlers implements Impl {
       expireTime: now + ttlMs,
       ...(offer && { offer }),
     });
-    // What GetIceServers would give the offerer for this channel, so it needs no extra call before gathering.
-    const ice = this.deps.ice && iceServersFor(this.deps.ice, this.deps.clock, state.id);
     return {
       channelId: state.id,
       offererToken: token,
       expireTime: timestampFromMs(state.expireTime),
       version: state.version,
-      ...(ice && { iceServers: ice.iceServers, iceServersExpireTime: ice.expireTime }),
+      ...this.iceServers(state.id),
     };
   }
 
@@ -115,7 +113,7 @@ export class SignalingHandlers implements Impl {
     const candidates = this.validCandidates(req.candidates, req.endOfCandidates);
     const token = newToken();
     const state = await this.deps.store.setAnswer(channelId, sdp, hashToken(token), candidates);
-    return { answererToken: token, version: state.version };
+    return { answererToken: token, version: state.version, ...this.iceServers(channelId) };
   }
 
   async getAnswer(req: GetAnswerRequest) {
@@ -185,6 +183,16 @@ export class SignalingHandlers implements Impl {
     const { side } = await this.authorize(channelId, req.token);
     await this.deps.store.closeChannel(channelId, side);
     return {};
+  }
+
+  /**
+   * What GetIceServers would give a new token holder of the channel (TURN credentials bound to its id), for the
+   * responses that hand out a token, so the peer needs no extra call before it starts gathering.
+   */
+  private iceServers(channelId: string) {
+    if (!this.deps.ice) return {};
+    const { iceServers, expireTime } = iceServersFor(this.deps.ice, this.deps.clock, channelId);
+    return { iceServers, iceServersExpireTime: expireTime };
   }
 
   /** A request's candidates (each checked, named by its index) and end-of-candidates flag. */
