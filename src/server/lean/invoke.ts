@@ -12,9 +12,10 @@ type AnyResponse = Awaited<ReturnType<AnyFn>>;
 type Message = UnaryRequest["message"];
 
 /**
- * What interceptors get: connect-es's request shape, reading the call's
- * context lazily, so headers and the signal are built only if someone reads
- * them. Object literals with getters, so an interceptor's `{ ...req }` copies them.
+ * What interceptors get for a server stream: connect-es's request shape,
+ * reading the call's context lazily, so headers and the signal are built only
+ * if someone reads them. Object literals with getters, so an interceptor's
+ * `{ ...req }` copies them (unary calls get the cheaper LeanUnaryRequest).
  */
 function leanRequest(stream: boolean, message: unknown, ctx: CallContext): AnyRequest {
   return {

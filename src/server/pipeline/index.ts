@@ -4,8 +4,8 @@ import type { Logger } from "../logger.js";
 import { errorTranslation } from "./errors.js";
 import type { ServerMetrics } from "../metrics/server-metrics.js";
 import { hardStop } from "./hard-stop.js";
-import type { RateLimitOptions } from "./rate-limit.js";
-import { rateLimit } from "./rate-limit.js";
+import type { RateLimiter } from "./rate-limit.js";
+import { methodClasses, rateLimit } from "./rate-limit.js";
 import { rpcMetrics } from "./metrics.js";
 import type { CallPolicy } from "./policy.js";
 import { composePolicies } from "./policy.js";
@@ -15,8 +15,8 @@ export interface PipelineOptions {
   readonly logger: Logger;
   /** Fires at the end of the shutdown grace period: calls still running then fail with its reason. */
   readonly cut: Broadcast<ConnectError>;
-  /** Per-client budgets by method class; absent: no rate limits. */
-  readonly rateLimits?: RateLimitOptions;
+  /** Per-client budgets by method class (shared with the JSON endpoint); absent: no rate limits. */
+  readonly rateLimits?: RateLimiter;
   /** Prometheus metrics; none are kept when undefined (`--metrics off`). */
   readonly metrics?: {
     readonly metrics: ServerMetrics;
@@ -44,11 +44,12 @@ export interface PipelineOptions {
  * code the client gets), then the hard stop closest to the handler.
  */
 export function callPipeline(options: PipelineOptions): Interceptor[] {
-  const limited = options.rateLimits && Object.values(options.rateLimits.rates).some((rate) => rate !== undefined);
+  const limiter = options.rateLimits;
+  const limited = limiter !== undefined && methodClasses.some((kind) => limiter.limits(kind));
   const policies: CallPolicy[] = [
     requestLog(options.logger),
     ...(options.metrics ? [rpcMetrics(options.metrics.metrics, options.metrics.streamKinds)] : []),
-    ...(limited && options.rateLimits ? [rateLimit(options.rateLimits)] : []),
+    ...(limited ? [rateLimit(limiter)] : []),
     errorTranslation(options.logger),
     hardStop(options.cut),
   ];
