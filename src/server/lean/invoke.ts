@@ -52,28 +52,30 @@ function leanResponse(stream: boolean, message: unknown, ctx: CallContext): AnyR
   } as AnyResponse;
 }
 
+/** What a unary call's request and response share: the message, the method and the call. */
+abstract class LeanUnaryPart {
+  readonly stream = false;
+  readonly method: CallContext["method"];
+  readonly service: CallContext["service"];
+
+  constructor(
+    readonly message: unknown,
+    protected readonly ctx: CallContext,
+  ) {
+    this.method = ctx.method;
+    this.service = ctx.service;
+  }
+}
+
 /**
  * A unary call's request: the same shape as leanRequest, with the lazy parts
  * as prototype getters (an object literal with getters makes three closures
  * per call). Unary requests pass the pipeline unspread; should an interceptor
  * spread one anyway, contextFor falls back to the call's own parts.
  */
-class LeanUnaryRequest {
-  readonly stream = false;
-  readonly method: CallContext["method"];
-  readonly service: CallContext["service"];
-  readonly requestMethod: string;
-  readonly contextValues: CallContext["values"];
-
-  constructor(
-    readonly message: unknown,
-    private readonly ctx: CallContext,
-  ) {
-    this.method = ctx.method;
-    this.service = ctx.service;
-    this.requestMethod = ctx.requestMethod;
-    this.contextValues = ctx.values;
-  }
+class LeanUnaryRequest extends LeanUnaryPart {
+  readonly requestMethod = this.ctx.requestMethod;
+  readonly contextValues = this.ctx.values;
 
   get url(): string {
     return this.ctx.url;
@@ -89,19 +91,7 @@ class LeanUnaryRequest {
 }
 
 /** A unary call's response, its header and trailer made only if read. */
-class LeanUnaryResponse {
-  readonly stream = false;
-  readonly method: CallContext["method"];
-  readonly service: CallContext["service"];
-
-  constructor(
-    readonly message: unknown,
-    private readonly ctx: CallContext,
-  ) {
-    this.method = ctx.method;
-    this.service = ctx.service;
-  }
-
+class LeanUnaryResponse extends LeanUnaryPart {
   get header(): Headers {
     return this.ctx.responseHeader;
   }
