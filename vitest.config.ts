@@ -31,6 +31,7 @@ const protocolSuites = [
   "test/rate-limit.test.ts",
   "test/capabilities.test.ts",
   "test/long-error-message.test.ts",
+  "test/stalled-watcher.test.ts",
 ];
 
 export default defineConfig({
