@@ -39,6 +39,7 @@ import { openStores } from "./store-factory.js";
 import type { RpcOptions } from "./lean/lean-path.js";
 import { rpcRoute } from "./rpc-route.js";
 import { IceService } from "../../gen/signaling/v1/ice_pb.js";
+import { assertConnectFixes } from "./connect-fixes.js";
 
 /**
  * The services the lean path may serve (when `lean-path` is on); health and
@@ -87,6 +88,7 @@ export interface RunningServer {
 
 /** Builds config → store → services → routes → listener, and listens. */
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
+  await assertConnectFixes();
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
   const { store, roomStore } = await openStores(config, clock, logger, {
