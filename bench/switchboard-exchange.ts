@@ -1,10 +1,10 @@
 import * as http from "node:http";
 import type { Client } from "@connectrpc/connect";
 import { createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
 import type { WatchChannelResponse } from "../gen/signaling/v1/signaling_pb.js";
 import { SdpType, Side, SignalingService } from "../gen/signaling/v1/signaling_pb.js";
 import { deferred, withDeadline } from "./lib/deferred.js";
+import { createLeanConnectTransport } from "./lib/lean-connect-transport.js";
 import { createLeanGrpcTransport } from "./lib/lean-grpc-transport.js";
 import { answerSdp, candidate, candidatesPerSide, offerSdp } from "./lib/payloads.js";
 import { RelayClock } from "./lib/relay-clock.js";
@@ -15,16 +15,16 @@ export type SignalingClient = Client<typeof SignalingService>;
 const keepAliveAgent = new http.Agent({ keepAlive: true });
 
 /**
- * One peer's client: gRPC over its own HTTP/2 connection (the lean
- * transport, so the load generator's core is not what saturates), or
- * Connect (binary) with connect-node over HTTP/1.1 keep-alive connections,
- * as a browser without TLS would use.
+ * One peer's client: gRPC over its own HTTP/2 connection, or Connect
+ * (binary) over HTTP/1.1 keep-alive connections, as a browser without TLS
+ * would use; both with the lean transports (bench/lib), so the load
+ * generator's core is not what saturates.
  */
 export function peerClient(protocol: Protocol, baseUrl: string): SignalingClient {
   const transport =
     protocol === "grpc"
       ? createLeanGrpcTransport(baseUrl)
-      : createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: true, nodeOptions: { agent: keepAliveAgent } });
+      : createLeanConnectTransport(baseUrl, keepAliveAgent);
   return createClient(SignalingService, transport);
 }
 

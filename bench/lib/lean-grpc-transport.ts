@@ -3,6 +3,7 @@ import type { DescMessage, DescMethodStreaming, DescMethodUnary, MessageInitShap
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { StreamResponse, Transport, UnaryResponse } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { envelope, envelopeSplitter, messageQueue, onlyRequest } from "./lean-stream-parts.js";
 
 /**
  * A lean gRPC client transport for the load generator: Node's http2 and
@@ -28,11 +29,7 @@ export function createLeanGrpcTransport(baseUrl: string): Transport {
       { ":method": "POST", ":path": path, "content-type": "application/grpc+proto", te: "trailers" },
       { endStream: false },
     );
-    const frame = Buffer.allocUnsafe(5 + bytes.length);
-    frame[0] = 0;
-    frame.writeUInt32BE(bytes.length, 1);
-    frame.set(bytes, 5);
-    stream.end(frame);
+    stream.end(envelope(bytes));
     if (signal) {
       const onAbort = () => stream.close(http2.constants.NGHTTP2_CANCEL);
       if (signal.aborted) onAbort();
@@ -47,7 +44,6 @@ export function createLeanGrpcTransport(baseUrl: string): Transport {
   /** Splits the response body into messages and ends with the gRPC status from the trailers. */
   function frames(stream: http2.ClientHttp2Stream, onMessage: (bytes: Uint8Array) => void): Promise<void> {
     return new Promise((resolve, reject) => {
-      let buffer: Buffer = Buffer.alloc(0);
       let status: string | undefined;
       let message = "";
       const takeStatus = (headers: http2.IncomingHttpHeaders) => {
@@ -58,15 +54,7 @@ export function createLeanGrpcTransport(baseUrl: string): Transport {
       };
       stream.on("response", takeStatus);
       stream.on("trailers", takeStatus);
-      stream.on("data", (chunk: Buffer) => {
-        buffer = buffer.length === 0 ? chunk : Buffer.concat([buffer, chunk]);
-        while (buffer.length >= 5) {
-          const length = buffer.readUInt32BE(1);
-          if (buffer.length < 5 + length) break;
-          onMessage(buffer.subarray(5, 5 + length));
-          buffer = buffer.subarray(5 + length);
-        }
-      });
+      stream.on("data", envelopeSplitter((_flags, bytes) => onMessage(bytes)));
       stream.on("error", (error) => reject(ConnectError.from(error)));
       stream.on("close", () => {
         if (status === "0") resolve();
@@ -101,50 +89,13 @@ export function createLeanGrpcTransport(baseUrl: string): Transport {
       _header: HeadersInit | undefined,
       input: AsyncIterable<MessageInitShape<I>>,
     ): Promise<StreamResponse<I, O>> {
-      let first: MessageInitShape<I> | undefined;
-      for await (const m of input) {
-        first = m;
-        break;
-      }
-      const bytes = toBinary(method.input, create(method.input, first));
+      const bytes = await onlyRequest(method.input, input);
       const stream = call(`/${method.parent.typeName}/${method.name}`, bytes, signal);
-      const queue: MessageShape<O>[] = [];
-      let wake: (() => void) | undefined;
-      let ended = false;
-      let failure: unknown;
-      frames(stream, (b) => {
-        queue.push(fromBinary(method.output, b));
-        wake?.();
-      }).then(
-        () => {
-          ended = true;
-          wake?.();
-        },
-        (error: unknown) => {
-          failure = error;
-          ended = true;
-          wake?.();
-        },
-      );
-      async function* messages(): AsyncGenerator<MessageShape<O>> {
-        try {
-          for (;;) {
-            if (queue.length > 0) {
-              yield queue.shift()!;
-              continue;
-            }
-            if (ended) {
-              if (failure !== undefined) throw failure;
-              return;
-            }
-            await new Promise<void>((resolve) => (wake = resolve));
-            wake = undefined;
-          }
-        } finally {
-          if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
-        }
-      }
-      return { stream: true, service: method.parent, method, header: new Headers(), trailer: new Headers(), message: messages() };
+      const queue = messageQueue<MessageShape<O>>(() => {
+        if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+      });
+      queue.settle(frames(stream, (b) => queue.push(fromBinary(method.output, b))));
+      return { stream: true, service: method.parent, method, header: new Headers(), trailer: new Headers(), message: queue.messages };
     },
   };
 }
