@@ -3,9 +3,9 @@
  * bench/notes.md): Switchboard or the bare stack in a child process
  * (bench/memory-probe-server.ts), gRPC streams opened as scenario 3 does.
  *
- *   node dist/bench/idle-memory.js switchboard|ceiling 1000,5000,10000
+ *   node dist/bench/idle-memory.js switchboard|switchboard-connect-node|ceiling|bare-http2 1000,5000,10000
  *     memory per stream (after GC) at each total, cumulatively
- *   node dist/bench/idle-memory.js switchboard|ceiling --snapshot 2000
+ *   node dist/bench/idle-memory.js switchboard|switchboard-connect-node|ceiling|bare-http2 --snapshot 2000
  *     heap snapshots before and after 2000 streams: bytes and objects per stream, by kind
  */
 import { fork } from "node:child_process";
@@ -18,6 +18,7 @@ import { peerClient } from "./switchboard-exchange.js";
 
 const [kind = "switchboard", arg = "1000,5000,10000", snapshotCount] = process.argv.slice(2);
 const child = fork(fileURLToPath(new URL("./memory-probe-server.js", import.meta.url)), [kind], { execArgv: ["--expose-gc"] });
+process.on("exit", () => child.kill());
 const reply = <T>(): Promise<T> => new Promise((resolve) => child.once("message", (m) => resolve(m as T)));
 const ask = <T>(message: string): Promise<T> => {
   const answer = reply<T>();
