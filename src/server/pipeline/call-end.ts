@@ -62,7 +62,8 @@ function watched<T>(messages: AsyncIterable<T>, ended: CallEnded, firstMessage: 
           return result;
         },
         async return(value?: unknown): Promise<IteratorResult<T>> {
-          finish(new ConnectError("the client cancelled the stream", Code.Canceled));
+          // Built only when it is news: an error captures a stack, and a stream that already failed or ended has its outcome.
+          if (!finished) finish(new ConnectError("the client cancelled the stream", Code.Canceled));
           return (await inner.return?.(value)) ?? { done: true, value: value as T };
         },
         async throw(error?: unknown): Promise<IteratorResult<T>> {
