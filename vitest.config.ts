@@ -30,6 +30,7 @@ const protocolSuites = [
   "test/fuzz.test.ts",
   "test/rate-limit.test.ts",
   "test/capabilities.test.ts",
+  "test/mass-cancel.test.ts",
 ];
 
 export default defineConfig({
