@@ -1,6 +1,7 @@
 import type { ExchangeRates, PeerJsRates } from "./scenarios/exchanges.js";
 import type { CandidateMode, Protocol } from "./switchboard-exchange.js";
 import type { Ceiling } from "./scenarios/ceiling.js";
+import type { MassCancelRun } from "./scenarios/mass-cancel.js";
 import type { PerCall } from "./scenarios/per-call.js";
 import type { GrowthLevel } from "./scenarios/growth.js";
 import type { IdleStreams } from "./scenarios/idle-streams.js";
@@ -56,6 +57,8 @@ export interface BenchResults {
   ceiling?: Ceiling;
   /** Scenario 7: server CPU per unary call under h2load, bare stacks and both routes. */
   perCall?: PerCall;
+  /** Scenario 8: many watch streams opened, then cancelled at once, on both routes. */
+  massCancel?: MassCancelRun[];
   /** Exchanges on the MongoDB store, in a run whose main store is memory. */
   mongodb?: { readonly backend: string; readonly exchanges: ExchangeRates[] };
   pending: string[];
