@@ -20,11 +20,11 @@ export function requestLog(logger: Logger): Interceptor {
   return (next) => (request) => {
     const started = performance.now();
     // Only streams read their request messages after this point (a unary message is decoded before it).
-    const input = request.stream ? { messages: 0, errors: new WeakSet<object>() } : undefined;
+    const input: Seen | undefined = request.stream ? { messages: 0, errors: undefined } : undefined;
     const req = request.stream && input ? { ...request, message: noticingErrors(request.message, input) } : request;
     // A server-streaming call takes one message: none or a second is a request that cannot be read.
     const unreadable = (error: unknown) =>
-      input !== undefined && (input.errors.has(error as object) || (req.method.methodKind === "server_streaming" && input.messages !== 1));
+      input !== undefined && (input.errors?.has(error as object) === true || (req.method.methodKind === "server_streaming" && input.messages !== 1));
     return whenCallEnds(next(req), (error) => {
       const code = error === undefined ? undefined : ConnectError.from(error).code;
       const fault = code !== undefined && serverFaults.has(code) && !unreadable(error);
@@ -42,15 +42,35 @@ export function requestLog(logger: Logger): Interceptor {
   };
 }
 
-/** The request messages as they are, counting them and remembering every error reading them threw. */
-async function* noticingErrors<T>(messages: AsyncIterable<T>, seen: { messages: number; errors: WeakSet<object> }): AsyncGenerator<T> {
-  try {
-    for await (const message of messages) {
-      seen.messages++;
-      yield message;
-    }
-  } catch (error) {
-    if (typeof error === "object" && error !== null) seen.errors.add(error);
+/** What a streaming call's request messages did: how many were read, and the errors reading them threw (made on the first). */
+interface Seen {
+  messages: number;
+  errors: WeakSet<object> | undefined;
+}
+
+/**
+ * Counts the messages read and remembers the errors thrown reading them (a
+ * request that could not be decoded is the client's fault, not a server
+ * fault). An iterator of promise chains rather than an async generator: a
+ * server-streaming call holds its request for as long as it is open, and a
+ * generator's frame stays allocated even after it has finished.
+ */
+function noticingErrors<T>(messages: AsyncIterable<T>, seen: Seen): AsyncIterable<T> {
+  const failed = (error: unknown): never => {
+    if (typeof error === "object" && error !== null) (seen.errors ??= new WeakSet()).add(error);
     throw error;
-  }
+  };
+  return {
+    [Symbol.asyncIterator]() {
+      const inner = messages[Symbol.asyncIterator]();
+      return {
+        next: () =>
+          inner.next().then((result) => {
+            if (!result.done) seen.messages++;
+            return result;
+          }, failed),
+        return: (value?: unknown) => (inner.return ? inner.return(value as never) : Promise.resolve({ done: true as const, value: value as T })),
+      };
+    },
+  };
 }
