@@ -76,8 +76,11 @@ const help = `Usage: npm run bench -- [options]
   --only <scenario>     Run only these scenarios (repeatable): ${scenarioNames.join(", ")}.
   --pairs <list>        Concurrent pairs to measure, e.g. 1,16,64 (the default).
   --round-ms <ms>       Length of one measured round.
+  --mongodb-backends <list>  FerretDB backends of the mongodb scenario, in order, e.g. pg,sqlite (default: the one the tests pick:
+                        pg when scripts/provision-postgres.sh's PostgreSQL answers, else sqlite; FERRETDB_BACKEND forces it).
   --cpu-prof <dir>      Write V8 CPU profiles of every Switchboard server process into <dir>.
   --render <json>       Measure nothing: write the report again from a benchmarks.json (after editing the notes).
+  --merge-mongodb <json>  With --render: first put the MongoDB rows of that run (an --only mongodb run's benchmarks.json) into <json>.
   --notes <file>        Markdown appended to the report (default: bench/notes.md when it exists).
 `;
 
@@ -94,6 +97,8 @@ async function main(): Promise<void> {
       pairs: { type: "string" },
       render: { type: "string" },
       "round-ms": { type: "string" },
+      "mongodb-backends": { type: "string" },
+      "merge-mongodb": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -112,6 +117,15 @@ async function main(): Promise<void> {
   };
   if (values.render) {
     const saved = JSON.parse(readFileSync(values.render, "utf8")) as BenchResults;
+    if (values["merge-mongodb"]) {
+      // The MongoDB rows of another run (--only mongodb), in place of this report's, saying when they were measured.
+      const other = JSON.parse(readFileSync(values["merge-mongodb"], "utf8")) as BenchResults;
+      const measured = `${other.meta.date}, \`${other.meta.command}\`, load average ${other.meta.loadAverageStart[0]} → ${other.meta.loadAverageEnd[0]}`;
+      const rows = (other.mongodbBackends ?? (other.mongodb ? [other.mongodb] : [])).map((m) => ({ ...m, measured }));
+      if (rows.length === 0) throw new Error(`--merge-mongodb: ${values["merge-mongodb"]} has no MongoDB rows`);
+      Object.assign(saved, { mongodb: rows[0], mongodbBackends: rows, mongodbMemoryBaseline: other.mongodbMemoryBaseline });
+      writeFileSync(values.render, `${JSON.stringify(saved, null, 2)}\n`);
+    }
     const dir = path.resolve(values.out ?? path.dirname(values.render));
     mkdirSync(dir, { recursive: true });
     writeFileSync(path.join(dir, "benchmarks.md"), renderReport(saved, readNotes()));
@@ -214,15 +228,25 @@ async function main(): Promise<void> {
     results.massCancel = await massCancel(plan.massCancelStreams, server, log);
   }
   if (only.includes("mongodb") && server.store === "memory") {
-    const backend = await startMongoBackend(repo);
-    if ("missing" in backend) {
-      results.pending.push(`Exchanges on the MongoDB store: ${backend.missing}.`);
-    } else {
+    if (!withSwitchboard) {
+      log(`MongoDB scenario: the memory store's rows beside it, gRPC at ${plan.concurrencies.join("/")} pairs`);
+      results.mongodbMemoryBaseline = (await sideBySide(plan.concurrencies, plan.timing, server, { switchboard: true, peerjs: false }, [allSeries[0]!])).switchboard;
+    }
+    const backends = values["mongodb-backends"]?.split(",") ?? [undefined];
+    for (const chosen of backends) {
+      if (chosen !== undefined && chosen !== "pg" && chosen !== "sqlite") throw new Error(`--mongodb-backends: pg or sqlite, not ${chosen}`);
+      const backend = await startMongoBackend(repo, chosen);
+      if ("missing" in backend) {
+        results.pending.push(`Exchanges on the MongoDB store: ${backend.missing}.`);
+        continue;
+      }
       try {
         log(`MongoDB store (${backend.label}): exchanges over gRPC at ${plan.concurrencies.join("/")} pairs`);
         const mongoServer = { ...server, store: "mongodb", args: [...(server.args ?? []), ...backend.args] };
-        const rates = await sideBySide(plan.concurrencies, plan.timing, mongoServer, { switchboard: true, peerjs: false }, [allSeries[0]!]);
-        results.mongodb = { backend: backend.label, exchanges: rates.switchboard };
+        const rates = await sideBySide(plan.concurrencies, plan.timing, mongoServer, { switchboard: true, peerjs: false }, [allSeries[0]!], backend.meters);
+        const rows = { backend: backend.label, name: backend.name, exchanges: rates.switchboard };
+        results.mongodb ??= rows;
+        (results.mongodbBackends ??= []).push(rows);
       } finally {
         await backend.stop();
       }

@@ -22,6 +22,37 @@ const rateHeader = [
   "| --- | ---: | ---: | --- | --- | --- | ---: | ---: | ---: | ---: |",
 ];
 
+/** Scenario 1 on each MongoDB backend, after a summary with the database's CPU per exchange beside the server's. */
+function mongoSection(r: BenchResults): string[] {
+  const backends = r.mongodbBackends ?? [r.mongodb!];
+  const memory = r.mongodbMemoryBaseline?.[0] ?? r.exchanges.find((e) => e.protocol === "grpc" && e.candidates === "short");
+  const summary = [
+    ...(memory ? [["memory", memory.results] as const] : []),
+    ...backends.map((b) => [b.name ?? "mongodb", b.exchanges[0]?.results ?? []] as const),
+  ];
+  return [
+    "## 1 on the MongoDB store",
+    "",
+    ...backends.map((b) => `- ${b.name ?? "Store"}: ${b.backend}`),
+    ...(backends[0]?.measured ? [`- Measured in another run than the rest of this report: ${backends[0].measured}`] : []),
+    "",
+    "The Switchboard server with `--store mongodb` (watchers of other processes' changes: the mode `auto` picks, polling on FerretDB). Same load generator and exchange (gRPC, the short exchange) as above; CPU in ms per completed exchange (median of rounds), PostgreSQL's summed over its server processes for FerretDB's database.",
+    "",
+    "| store | pairs | exchanges/s (median) | errors | Switchboard CPU ms | FerretDB CPU ms | PostgreSQL CPU ms |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...summary.flatMap(([name, results]) =>
+      results.map(
+        (x) =>
+          `| ${name} | ${x.concurrency} | **${x.ratePerSec}** | ${x.errors} | ${fig(x.serverCpuMsPerExchange)} | ${fig(x.companionCpuMsPerExchange?.["FerretDB"])} | ${fig(x.companionCpuMsPerExchange?.["PostgreSQL"])} |`,
+      ),
+    ),
+    "",
+    ...rateHeader,
+    ...backends.flatMap((b) => b.exchanges.flatMap((e) => rateRows(`${seriesLabel(e)}, ${b.name ?? "mongodb"}`, e.results))),
+    "",
+  ];
+}
+
 function targetRows(targets: readonly Target[]): string[] {
   return [
     "| target | measured | met |",
@@ -123,17 +154,7 @@ export function renderReport(r: BenchResults, notes: string): string {
       "",
     );
   }
-  if (r.mongodb) {
-    lines.push(
-      "## 1 on the MongoDB store",
-      "",
-      `Store: ${r.mongodb.backend}; the Switchboard server with \`--store mongodb\` (watchers of other processes' changes: the mode \`auto\` picks, polling on FerretDB). Same load generator and exchange as above.`,
-      "",
-      ...rateHeader,
-      ...r.mongodb.exchanges.flatMap((e) => rateRows(`${seriesLabel(e)}, mongodb`, e.results)),
-      "",
-    );
-  }
+  if (r.mongodb) lines.push(...mongoSection(r));
   if (r.ceiling) lines.push(...ceilingSection(r));
   if (r.perCall) lines.push(...perCallSection(r.perCall));
   if (r.massCancel) lines.push(...massCancelSection(r.massCancel));

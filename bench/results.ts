@@ -59,9 +59,22 @@ export interface BenchResults {
   perCall?: PerCall;
   /** Scenario 8: many watch streams opened, then cancelled at once, on both routes. */
   massCancel?: MassCancelRun[];
-  /** Exchanges on the MongoDB store, in a run whose main store is memory. */
-  mongodb?: { readonly backend: string; readonly exchanges: ExchangeRates[] };
+  /** Exchanges on the MongoDB store, in a run whose main store is memory: the first (default) backend. */
+  mongodb?: MongoRows;
+  /** The same on every backend the run measured (`--mongodb-backends`), the first being `mongodb`. */
+  mongodbBackends?: MongoRows[];
+  /** The memory store's gRPC rows measured beside them (same pairs), when the run did not measure scenario 1. */
+  mongodbMemoryBaseline?: ExchangeRates[];
   pending: string[];
+}
+
+/** Exchanges on one MongoDB backend; `name` short for tables (absent in older reports). */
+export interface MongoRows {
+  readonly backend: string;
+  readonly name?: string;
+  readonly exchanges: ExchangeRates[];
+  /** When and how these rows were measured, where that was another run than the report's (rows merged in with --merge-mongodb). */
+  readonly measured?: string;
 }
 
 /** The headline series: gRPC, the short exchange (or, in an older report, the first gRPC series). */
@@ -160,7 +173,9 @@ export function harnessProblems(r: BenchResults): string[] {
       ? [["PeerJS connect + relay", r.peerjs.connectAndRelay] as [string, RateResult[]], ["PeerJS relay only", r.peerjs.relayOnly] as [string, RateResult[]]]
       : []),
     ...r.growth.map((g): [string, RateResult[]] => [`growth at ${g.liveChannels} channels`, [g.rate]]),
-    ...(r.mongodb?.exchanges ?? []).map((e): [string, RateResult[]] => [`${seriesLabel(e)}, mongodb`, e.results]),
+    ...(r.mongodbBackends ?? (r.mongodb ? [r.mongodb] : [])).flatMap((m) =>
+      m.exchanges.map((e): [string, RateResult[]] => [`${seriesLabel(e)}, ${m.name ?? "mongodb"}`, e.results]),
+    ),
     ...(r.ceiling?.unary ?? []).map((u): [string, RateResult[]] => [`ceiling scenario, ${u.server}`, u.results]),
   ];
   for (const [name, results] of series) {

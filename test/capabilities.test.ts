@@ -2,6 +2,7 @@ import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Side } from "../gen/signaling/v1/signaling_pb.js";
 import type { RunningServer } from "../src/server/app.js";
+import { defaultConfig } from "../src/server/config.js";
 import { answer, answerSdp, candidate, expectCode, offer, take } from "./support/fixtures.js";
 import { roomClient, signalingClient, startTestServer } from "./support/test-server.js";
 
@@ -106,6 +107,39 @@ describe("watch slots", () => {
     abort.abort();
     for (let i = 0; i < 200 && server.openWatchStreams() > 0; i++) await new Promise((r) => setTimeout(r, 5));
     expect(server.openWatchStreams()).toBe(0);
+  });
+});
+
+describe("tokenless watchers behind one address (an office NAT)", () => {
+  it(`the default lets ${defaultConfig().limits.maxTokenlessWatchersPerClient} answerers behind one address watch; one more is RESOURCE_EXHAUSTED naming the setting while another client is served`, { timeout: 60_000 }, async () => {
+    const cap = defaultConfig().limits.maxTokenlessWatchersPerClient;
+    expect(cap).toBeGreaterThanOrEqual(64);
+    // Each "client" is a forwarded address behind a trusted proxy (this test's own connection).
+    const nat = await startTestServer({ clientAddress: { trustedProxies: ["127.0.0.1"], header: "x-forwarded-for" } });
+    const behind = (address: string) =>
+      signalingClient("grpc", nat.url, [(next) => (req) => (req.header.set("x-forwarded-for", address), next(req))]);
+    const office = behind("203.0.113.7");
+    const abort = new AbortController();
+    try {
+      const channels = await Promise.all(Array.from({ length: cap + 1 }, () => office.createChannel({})));
+      const watch = async (client: ReturnType<typeof behind>, channelId: string) => {
+        const stream = client.watchChannel({ channelId }, { signal: abort.signal })[Symbol.asyncIterator]();
+        await stream.next();
+      };
+      await Promise.all(channels.slice(0, cap).map(({ channelId }) => watch(office, channelId)));
+      expect(nat.openWatchStreams()).toBe(cap);
+      const error = await expectCode(watch(office, channels[cap]!.channelId), Code.ResourceExhausted);
+      expect(error.rawMessage).toContain("max-tokenless-watchers-per-client");
+      expect(error.metadata.get("switchboard-limit")).toBe("max-tokenless-watchers-per-client");
+      // Another client is served, and so is a token holder behind the full address.
+      await watch(behind("198.51.100.9"), channels[cap]!.channelId);
+      const { channelId, offererToken } = channels[0]!;
+      const stream = office.watchChannel({ channelId, token: offererToken }, { signal: abort.signal })[Symbol.asyncIterator]();
+      expect((await stream.next()).value?.event.case).toBe("snapshot");
+    } finally {
+      abort.abort();
+      await nat.shutdown(0);
+    }
   });
 });
 

@@ -1,6 +1,6 @@
 import type { ChildProcessWithoutNullStreams } from "node:child_process";
 import { spawn } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import * as net from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,6 +15,11 @@ beforeAll(async () => {
   installed = await installPackedPackage();
 }, 300_000);
 afterAll(() => installed?.remove());
+
+/** The installed package's own copy of one of the patched Connect modules. */
+function installedConnectFile(): string {
+  return join(installed.libDir, "node_modules/switchboard/node_modules/@connectrpc/connect/dist/esm/protocol-grpc/trailer-status.js");
+}
 
 interface Started {
   readonly child: ChildProcessWithoutNullStreams;
@@ -54,9 +59,21 @@ describe("the switchboard command, installed globally from the packed package", 
     expect(result).toEqual({ code: 0, stdout: helpText(), stderr: "" });
   });
 
-  it("carries the fixes in patches/ to its dependencies (applied by its postinstall)", async () => {
-    const patched = join(installed.libDir, "node_modules/switchboard/node_modules/@connectrpc/connect/dist/esm/protocol-grpc/trailer-status.js");
-    expect(await readFile(patched, "utf8")).toContain("rawMessage.toWellFormed()");
+  it("ships its Connect modules with the fixes in patches/ applied (a plain `npm install -g`, no install scripts)", async () => {
+    expect(await readFile(installedConnectFile(), "utf8")).toContain("rawMessage.toWellFormed()");
+  });
+
+  it("refuses to start, in one line naming the fix, when its Connect modules lack one", async () => {
+    const file = installedConnectFile();
+    const patched = await readFile(file, "utf8");
+    await writeFile(file, patched.replace("rawMessage.toWellFormed()", "rawMessage"));
+    try {
+      const result = await installed.run(["--port", "0"]);
+      expect(result.code).not.toBe(0);
+      expect(result.stderr.trimEnd().split("\n")).toEqual([expect.stringMatching(/lack Switchboard's fixes \(a gRPC status message quoting a lone surrogate is sent/)]);
+    } finally {
+      await writeFile(file, patched);
+    }
   });
 
   it("runs as `npx switchboard --help` in the source tree", async () => {

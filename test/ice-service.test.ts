@@ -175,3 +175,51 @@ describe("GetIceServers with ice-require-token on (the default)", () => {
     expect(await codeOf(ice.getIceServers({ room, session }))).toBe("NotFound");
   });
 });
+
+describe("CreateChannel and SetAnswer hand each peer its ICE servers", () => {
+  it.each(protocols)("with TURN credentials minted for the channel, as GetIceServers would (%s)", async (protocol) => {
+    const clock = new FakeClock(Date.parse("2026-03-01T12:00:00Z"));
+    const { url } = await startWith(
+      { ...turnEnv, SWITCHBOARD_ICE_SERVERS: '[{"urls":"stun:stun.example.org"}]', SWITCHBOARD_TURN_CREDENTIAL_TTL_SECONDS: "900" },
+      { clock },
+    );
+    const created = await signalingClient(protocol, url).createChannel({ offer: { type: SdpType.OFFER, sdp: "v=0\r\n" } });
+    const expiry = Date.parse("2026-03-01T12:15:00Z") / 1000;
+    expect(created.iceServers.map((s) => ({ urls: s.urls, username: s.username }))).toEqual([
+      { urls: ["stun:stun.example.org"], username: "" },
+      { urls: ["turn:turn.example.org:3478?transport=udp", "turns:turn.example.org:5349?transport=tcp"], username: `${expiry}:${created.channelId}` },
+    ]);
+    const turn = created.iceServers[1]!;
+    expect(turn.credential).toBe(opensslHmacSha1Base64(secret, turn.username));
+    expect(timestampMs(created.iceServersExpireTime!)).toBe(expiry * 1000);
+    // The same list GetIceServers gives the offerer's token.
+    const fetched = await iceClient(url).getIceServers({ channelId: created.channelId, token: created.offererToken });
+    expect(fetched.iceServers).toEqual(created.iceServers);
+
+    // The answerer gets its own with its token, bound to the channel too.
+    clock.advance(60_000);
+    const answered = await signalingClient(protocol, url).setAnswer({ channelId: created.channelId, answer: { type: SdpType.ANSWER, sdp: "v=0\r\n" } });
+    const answerTurn = answered.iceServers[1]!;
+    expect(answerTurn.username).toBe(`${expiry + 60}:${created.channelId}`);
+    expect(answerTurn.credential).toBe(opensslHmacSha1Base64(secret, answerTurn.username));
+    expect(timestampMs(answered.iceServersExpireTime!)).toBe((expiry + 60) * 1000);
+  });
+
+  it("static servers only: no expiry", async () => {
+    const { url } = await startWith({ SWITCHBOARD_ICE_SERVERS: '[{"urls":"stun:stun.example.org"}]' });
+    const created = await signalingClient("connect", url).createChannel({});
+    expect(created.iceServers.map((s) => s.urls)).toEqual([["stun:stun.example.org"]]);
+    expect(created.iceServersExpireTime).toBeUndefined();
+  });
+
+  it("none when no ICE server is configured", async () => {
+    const { url } = await startWith({});
+    const rpc = signalingClient("grpc", url);
+    const created = await rpc.createChannel({ offer: { type: SdpType.OFFER, sdp: "v=0\r\n" } });
+    expect(created.iceServers).toEqual([]);
+    expect(created.iceServersExpireTime).toBeUndefined();
+    const answered = await rpc.setAnswer({ channelId: created.channelId, answer: { type: SdpType.ANSWER, sdp: "v=0\r\n" } });
+    expect(answered.iceServers).toEqual([]);
+    expect(answered.iceServersExpireTime).toBeUndefined();
+  });
+});

@@ -66,6 +66,22 @@ describe.skipIf(!target)("MongoDB store", () => {
       }
     });
 
+    it("makes a process's concurrent creates together, a retried create among them answering with the channel it made", async () => {
+      const clock = new FakeClock(Date.now());
+      const store = await openMongoStore(testMongoOptions(server.uri, testDatabaseName(), { ...limits, maxChannels: 4 }), clock, new RecordingLogger());
+      try {
+        const now = clock.now();
+        const init = (i: number) => ({ id: `batch-${now}-${i}`, offererTokenHash: `h${i}`, createTime: now, expireTime: now + 60_000 });
+        // The same create twice (a client retrying) beside three others, and one past the limit.
+        const results = await Promise.allSettled([init(0), init(0), init(1), init(2), init(3), init(4)].map((c) => store.createChannel(c)));
+        const made = results.map((r) => (r.status === "fulfilled" ? r.value.id : (r.reason as StoreError).reason));
+        expect(made).toEqual([`batch-${now}-0`, `batch-${now}-0`, `batch-${now}-1`, `batch-${now}-2`, `batch-${now}-3`, "channel-limit"]);
+        expect((await store.stats()).liveChannels).toBe(4);
+      } finally {
+        await store.close();
+      }
+    });
+
     it("hands a watcher on one store the changes made through another", async () => {
       const clock = new FakeClock(Date.now());
       const [a, b] = await Promise.all([

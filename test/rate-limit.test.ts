@@ -7,7 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RetryInfoSchema } from "../gen/google/rpc/error_details_pb.js";
 import { SignalingService } from "../gen/signaling/v1/signaling_pb.js";
 import type { RunningServer } from "../src/server/app.js";
+import { compatMethodClasses } from "../src/server/compat/compat-endpoint.js";
 import { parseRate } from "../src/server/pipeline/rate-limit.js";
+import { compatMethods } from "../src/service/compat/compat-api.js";
+import { postCompat } from "./support/compat-client.js";
 import { candidate, expectCode, take } from "./support/fixtures.js";
 import { startTestServer } from "./support/test-server.js";
 
@@ -127,6 +130,74 @@ describe("rate limits behind a trusted proxy", () => {
       Code.ResourceExhausted,
     );
     expect(error.rawMessage).toContain("rate-limit-write");
+  });
+});
+
+describe("the JSON endpoint (compat-api)", () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startTestServer({
+      compatPath: "/",
+      clientAddress: { trustedProxies: ["127.0.0.1"], header: "x-forwarded-for" },
+      rateLimits: { rates: { create: perHour(2), write: perHour(3), read: perHour(3), stream: undefined }, maxClients: 1000 },
+    });
+  });
+  afterAll(() => server.shutdown(0));
+
+  /** A compat call from the client a trusted proxy (this test's loopback peer) names. */
+  const compat = (client: string, body: Record<string, unknown>) =>
+    postCompat(`${server.url}/`, body, { headers: { "x-forwarded-for": client } });
+  const rejections = async () => {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const line = text.split("\n").find((l) => l.startsWith('switchboard_limit_rejections_total{setting="rate-limit-create"}'));
+    return Number(line?.split(" ")[1] ?? 0);
+  };
+
+  it("answers a client over rate-limit-create with 429, retry-after and a message naming the setting, while another client is served", async () => {
+    const before = await rejections();
+    for (let i = 0; i < 2; i++) expect((await compat("203.0.113.50", { method: "create_data_channel" })).status).toBe(200);
+    const refused = await compat("203.0.113.50", { method: "create_data_channel" });
+    expect(refused.status).toBe(429);
+    expect(refused.contentType).toMatch(/^text\/plain/);
+    expect(refused.text).toContain("rate-limit-create");
+    expect(refused.headers.get("switchboard-limit")).toBe("rate-limit-create");
+    // The bucket refills one call in 1/2 hour: the client is told to wait about that long.
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(1700);
+    expect(Number(refused.headers.get("retry-after"))).toBeLessThanOrEqual(1800);
+    expect(await rejections()).toBe(before + 1);
+    expect((await compat("203.0.113.51", { method: "create_data_channel" })).status).toBe(200);
+  });
+
+  it("charges each method by its class: out of creates, a client still writes until rate-limit-write, and reads until rate-limit-read", async () => {
+    const client = "203.0.113.60";
+    const { channel_id } = JSON.parse((await compat(client, { method: "create_data_channel" })).text) as { channel_id: string };
+    await compat(client, { method: "create_data_channel" });
+    expect((await compat(client, { method: "create_data_channel" })).status).toBe(429);
+    const offer = { type: "offer", sdp: "v=0" };
+    for (let i = 0; i < 3; i++) expect((await compat(client, { method: "create_offer", channel_id, offer })).status).toBe(200);
+    const write = await compat(client, { method: "create_candidate", channel_id, candidate: "c" });
+    expect({ status: write.status, setting: write.headers.get("switchboard-limit") }).toEqual({ status: 429, setting: "rate-limit-write" });
+    for (let i = 0; i < 3; i++) expect((await compat(client, { method: "get_offer", channel_id })).status).toBe(200);
+    const read = await compat(client, { method: "get_candidates", channel_id });
+    expect({ status: read.status, setting: read.headers.get("switchboard-limit") }).toEqual({ status: 429, setting: "rate-limit-read" });
+  });
+
+  it("charges malformed and unknown requests as reads, so garbage is limited too", async () => {
+    const client = "203.0.113.70";
+    for (const body of [{ method: "no_such_method" }, { nothing: true }, { method: 7 }]) expect((await compat(client, body)).status).toBe(400);
+    expect((await compat(client, { method: "get_offer" })).status).toBe(429);
+  });
+
+  it("shares one budget with the RPCs: a client out of CreateChannel calls gets 429 from create_data_channel", async () => {
+    const client = "203.0.113.80";
+    const rpc = clientFrom("127.0.0.1", server.url, "connect", { "x-forwarded-for": client });
+    await rpc.createChannel({});
+    await rpc.createChannel({});
+    expect((await compat(client, { method: "create_data_channel" })).status).toBe(429);
+  });
+
+  it("classes every compat method", () => {
+    expect(Object.keys(compatMethodClasses).sort()).toEqual([...compatMethods].sort());
   });
 });
 

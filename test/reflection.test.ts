@@ -61,6 +61,9 @@ describe("gRPC server reflection", () => {
       "signaling/v1/signaling.proto",
       "google/protobuf/duration.proto",
       "google/protobuf/timestamp.proto",
+      // CreateChannelResponse and SetAnswerResponse carry ice.proto's IceServer; ice.proto imports room.proto.
+      "signaling/v1/ice.proto",
+      "signaling/v1/room.proto",
     ]);
     expect(fileNames(answers[1])).toEqual(["signaling/v1/signaling.proto"]);
     expect(fileNames(answers[2])).toEqual(["google/protobuf/duration.proto"]);
@@ -71,7 +74,7 @@ describe("gRPC server reflection", () => {
     if (answer?.messageResponse.case !== "fileDescriptorResponse") throw new Error("no file");
     const file = fromBinary(FileDescriptorProtoSchema, answer.messageResponse.value.fileDescriptorProto[0]!);
     expect(file.package).toBe("signaling.v1");
-    expect(file.dependency).toEqual(["google/protobuf/duration.proto", "google/protobuf/timestamp.proto"]);
+    expect(file.dependency).toEqual(["google/protobuf/duration.proto", "google/protobuf/timestamp.proto", "signaling/v1/ice.proto"]);
     const methods = file.service[0]?.method.map((m) => `${m.name}${m.serverStreaming ? " (stream)" : ""}`);
     expect(methods).toContain("WatchChannel (stream)");
     expect(methods).toContain("AddIceCandidates");

@@ -101,6 +101,38 @@ describe("slow clients", () => {
     expect(channelId).not.toBe("");
   });
 
+  it("a trusted proxy may hold more connections than max-connections-per-client; other peers are capped and max-connections still holds", async () => {
+    server = await startTestServer({
+      connections: { maxConnectionsPerClient: 3, maxConnections: 10 },
+      clientAddress: { trustedProxies: ["127.0.0.1"], header: "x-forwarded-for" },
+    });
+    const port = Number(new URL(server.url).port);
+    /** Opens a connection from `from`; resolves whether the server kept it open (a refused one is closed at once). */
+    const connectFrom = async (from: string): Promise<boolean> => {
+      const socket = net.connect({ port, host: "127.0.0.1", localAddress: from });
+      socket.on("error", () => {});
+      stops.push(() => socket.destroy());
+      await new Promise((resolve) => socket.once("connect", resolve));
+      return new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(true), 300);
+        socket.once("close", () => {
+          clearTimeout(timer);
+          resolve(false);
+        });
+      });
+    };
+    // The proxy (127.0.0.1) holds 6 upstream connections, twice the per-client cap.
+    const fromProxy = await Promise.all(Array.from({ length: 6 }, () => connectFrom("127.0.0.1")));
+    expect(fromProxy).toEqual(Array(6).fill(true));
+    // Another peer is still capped at 3.
+    const fromOther = [];
+    for (let i = 0; i < 4; i++) fromOther.push(await connectFrom("127.0.0.2"));
+    expect(fromOther).toEqual([true, true, true, false]);
+    // max-connections (10) counts the proxy's: its 10th connection in total is kept, the 11th refused.
+    expect(await connectFrom("127.0.0.1")).toBe(true);
+    expect(await connectFrom("127.0.0.1")).toBe(false);
+  });
+
   it("refuses HTTP/2 streams past http2-max-concurrent-streams on one connection", async () => {
     server = await startTestServer({ connections: { http2MaxConcurrentStreams: 2 } });
     const session = http2.connect(server.url);

@@ -13,6 +13,13 @@ export interface Timing {
 /** One unit of work (an exchange) run by worker `slot`; relay latencies go into `relay`. */
 export type Work = (slot: number, relay: number[]) => Promise<void>;
 
+/** A process (or group of processes) whose CPU time a measurement reports beside the server's, e.g. its database. */
+export interface CpuMeter {
+  readonly name: string;
+  /** CPU time used so far, in ms. */
+  cpuMs(): number;
+}
+
 export interface RateResult {
   readonly concurrency: number;
   /** Median over the rounds of completed exchanges per second. */
@@ -33,6 +40,8 @@ export interface RateResult {
   readonly serverCpuMsPerExchange?: number;
   /** CPU used by the load generator, in % of one core (median over rounds). */
   readonly loadCpuPct: number;
+  /** CPU time per completed exchange, in ms (median over rounds), of each process serving the server (e.g. its database). */
+  readonly companionCpuMsPerExchange?: Readonly<Record<string, number>>;
   readonly errors: number;
   readonly firstError?: string;
 }
@@ -51,7 +60,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * it finishes in. Bounded in time: workers start nothing after the end, and
  * every exchange carries its own deadline.
  */
-export async function closedLoop(concurrency: number, timing: Timing, server: PinnedProcess, work: Work): Promise<RateResult> {
+export async function closedLoop(concurrency: number, timing: Timing, server: PinnedProcess, work: Work, companions: readonly CpuMeter[] = []): Promise<RateResult> {
   let current: Round = { completed: 0, durations: [], relay: [] };
   let stopped = false;
   let errors = 0;
@@ -73,13 +82,14 @@ export async function closedLoop(concurrency: number, timing: Timing, server: Pi
   };
   const workers = Array.from({ length: concurrency }, (_, slot) => worker(slot));
   await sleep(timing.warmupMs);
-  const measured: { round: Round; seconds: number; serverCpu: number; serverCpuMs: number; loadCpu: number }[] = [];
+  const measured: { round: Round; seconds: number; serverCpu: number; serverCpuMs: number; loadCpu: number; companionMs: number[] }[] = [];
   const errorsBefore = errors;
   for (let i = 0; i < timing.rounds; i++) {
     const round: Round = { completed: 0, durations: [], relay: [] };
     current = round;
     const t0 = performance.now();
     const s0 = server.cpuMs();
+    const c0 = companions.map((c) => c.cpuMs());
     const l0 = process.cpuUsage();
     await sleep(timing.roundMs);
     const seconds = (performance.now() - t0) / 1000;
@@ -87,7 +97,8 @@ export async function closedLoop(concurrency: number, timing: Timing, server: Pi
     const serverCpuMs = server.cpuMs() - s0;
     const serverCpu = serverCpuMs / 10 / seconds;
     const loadCpu = (l1.user + l1.system) / 10_000 / seconds;
-    measured.push({ round, seconds, serverCpu, serverCpuMs, loadCpu });
+    const companionMs = companions.map((c, k) => c.cpuMs() - c0[k]!);
+    measured.push({ round, seconds, serverCpu, serverCpuMs, loadCpu, companionMs });
   }
   stopped = true;
   current = { completed: 0, durations: [], relay: [] };
@@ -104,6 +115,11 @@ export async function closedLoop(concurrency: number, timing: Timing, server: Pi
     serverCpuPct: round(median(measured.map((m) => m.serverCpu))),
     serverCpuMsPerExchange: round(median(measured.filter((m) => m.round.completed > 0).map((m) => m.serverCpuMs / m.round.completed)), 2),
     loadCpuPct: round(median(measured.map((m) => m.loadCpu))),
+    ...(companions.length > 0 && {
+      companionCpuMsPerExchange: Object.fromEntries(
+        companions.map((c, k) => [c.name, round(median(measured.filter((m) => m.round.completed > 0).map((m) => m.companionMs[k]! / m.round.completed)), 2)]),
+      ),
+    }),
     errors: errors - errorsBefore,
     ...(firstError !== undefined && { firstError }),
   };

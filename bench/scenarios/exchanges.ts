@@ -1,4 +1,4 @@
-import type { RateResult, Timing } from "../lib/load.js";
+import type { CpuMeter, RateResult, Timing } from "../lib/load.js";
 import { closedLoop } from "../lib/load.js";
 import { PeerSocket, peerjsExchange, peerjsRelayOnly } from "../peerjs-exchange.js";
 import type { RunningTarget, SwitchboardOptions } from "../servers.js";
@@ -54,6 +54,8 @@ export async function sideBySide(
   server: SwitchboardOptions,
   include: { readonly switchboard: boolean; readonly peerjs: boolean },
   series: readonly Series[] = allSeries,
+  /** Processes serving the Switchboard server (its database) whose CPU per exchange the rows report. */
+  companions: readonly CpuMeter[] = [],
 ): Promise<{ switchboard: ExchangeRates[]; peerjs?: PeerJsRates }> {
   const most = Math.max(...concurrencies);
   const running: RunningTarget[] = [];
@@ -70,7 +72,7 @@ export async function sideBySide(
       for (const r of rates) {
         const p = pairs.get(r.protocol)!;
         r.results.push(
-          await closedLoop(concurrency, timing, switchboard!.process, (slot, relay) => switchboardExchange(p[slot]!, relay, r.candidates)),
+          await closedLoop(concurrency, timing, switchboard!.process, (slot, relay) => switchboardExchange(p[slot]!, relay, r.candidates), companions),
         );
       }
       if (peerjs) {

@@ -1,5 +1,6 @@
 import type { Transport } from "@connectrpc/connect";
 import { createClient } from "@connectrpc/connect";
+import type { IceServer } from "../../gen/signaling/v1/ice_pb.js";
 import { IceService } from "../../gen/signaling/v1/ice_pb.js";
 import type { RoomCredentials } from "./room-session.js";
 import type { ClientOptions } from "./transport.js";
@@ -20,6 +21,11 @@ export type IceAccess =
  */
 export async function fetchIceServers(options: ClientOptions | Transport, access?: IceAccess): Promise<RTCIceServer[]> {
   const { iceServers } = await createClient(IceService, transportOf(options)).getIceServers(access ?? {});
+  return toRtcIceServers(iceServers);
+}
+
+/** The service's IceServer messages (GetIceServers, CreateChannel, SetAnswer) as RTCIceServer, credentials only where there are some. */
+export function toRtcIceServers(iceServers: readonly IceServer[]): RTCIceServer[] {
   return iceServers.map(({ urls, username, credential }) =>
     username === "" && credential === "" ? { urls: [...urls] } : { urls: [...urls], username, credential },
   );

@@ -5,7 +5,9 @@ import { toBrowserCandidate, toBrowserDescription, toProtoCandidate, toProtoDesc
 import type { OutgoingCandidate } from "./outbox.js";
 import { CandidateOutbox, riding } from "./outbox.js";
 import { RemoteCandidates } from "./remote-candidates.js";
+import type { IceServer } from "../../gen/signaling/v1/ice_pb.js";
 import type { IceAccess } from "./ice-servers.js";
+import { toRtcIceServers } from "./ice-servers.js";
 import type { SignalingClient } from "./transport.js";
 import { resumableWatch } from "./watch.js";
 
@@ -27,10 +29,14 @@ export interface SessionOptions {
   /** Transient failures in a row (dropped watch stream, failed candidate send) survived before the session fails. Default 8. */
   readonly maxRetries?: number;
   /**
-   * STUN/TURN servers to add to the peer connection once this side holds its channel token, before ICE gathering
-   * starts; typically `(access) => fetchIceServers(transport, access)`, since the service hands out TURN credentials
-   * only to token holders. The offerer asks right after CreateChannel; the answerer right after SetAnswer (it sends
-   * the answer before applying it, so gathering waits for the servers).
+   * Use ICE servers given once this side holds its channel token, before ICE gathering starts; typically
+   * `(access) => fetchIceServers(transport, access)`, since the service hands out TURN credentials only to token
+   * holders. The service's servers come with the token itself (CreateChannel and SetAnswer return them, minted for
+   * the channel), so with a service that has ICE servers configured this function is not called and the exchange
+   * takes no extra call; it is called, with the channel and the token, when the response carried none (a service
+   * without ICE servers, or an older one), e.g. for servers of your own. Each side sends its description as
+   * created (createOffer/createAnswer need no ICE servers) and applies it once the servers are in the
+   * configuration, since gathering starts at setLocalDescription: its candidates then all trickle.
    */
   readonly iceServers?: (access: IceAccess) => Promise<RTCIceServer[]>;
 }
@@ -77,7 +83,7 @@ export class SignalingSession {
    */
   static async create(client: SignalingClient, pc: RTCPeerConnection, options: CreateOptions = {}): Promise<SignalingSession> {
     const ttl = options.ttlSeconds === undefined ? undefined : { seconds: BigInt(Math.round(options.ttlSeconds)) };
-    if (options.iceServers) return SignalingSession.createThenOffer(client, pc, ttl, options);
+    if (options.iceServers) return SignalingSession.createBeforeGathering(client, pc, ttl, options);
     const early = gatherUntilSessionExists(pc);
     let created;
     let sentEarly;
@@ -101,23 +107,30 @@ export class SignalingSession {
   }
 
   /**
-   * The offerer when `options.iceServers` is set: the servers it fetches need the channel's token, and gathering
-   * must wait for them, so the channel is created first and the offer follows with SetOffer (one call more than
-   * the short path).
+   * The offerer when `options.iceServers` is set: the servers must be in the configuration before gathering starts
+   * (at setLocalDescription), and the service mints TURN credentials for a channel. createOffer needs no ICE
+   * servers, so its offer still rides on CreateChannel (without candidates: none are gathered yet); the servers
+   * CreateChannel returns are applied, then the offer, and the candidates trickle. Still one call.
    */
-  private static async createThenOffer(
+  private static async createBeforeGathering(
     client: SignalingClient,
     pc: RTCPeerConnection,
     ttl: { seconds: bigint } | undefined,
     options: CreateOptions,
   ): Promise<SignalingSession> {
-    const created = await client.createChannel({ ttl });
+    let created;
+    let offer;
+    try {
+      offer = await pc.createOffer();
+      created = await client.createChannel({ ttl, offer: toProtoDescription(offer, "offer") });
+    } catch (error) {
+      throw ConnectError.from(error);
+    }
     const { channelId, offererToken: token } = created;
     const session = new SignalingSession(client, pc, channelId, "offerer", options);
     try {
-      await session.addIceServers({ channelId, token });
-      await pc.setLocalDescription(await pc.createOffer());
-      await client.setOffer({ channelId, token, offer: toProtoDescription(pc.localDescription!, "offer") });
+      await session.addIceServers(created.iceServers, { channelId, token });
+      await pc.setLocalDescription(offer);
     } catch (error) {
       session.token = token;
       await session.close().catch(() => {});
@@ -258,12 +271,13 @@ export class SignalingSession {
 
   private async sendAnswer(): Promise<void> {
     if (this.iceServersFor) {
-      // The servers need the answerer's token (from SetAnswer) and ICE gathering starts when the answer is applied:
+      // The servers come with the answerer's token (SetAnswer) and ICE gathering starts when the answer is applied:
       // so the answer goes out before it is applied (createAnswer's SDP is the one applied), with no candidates yet.
       const created = await this.pc.createAnswer();
       const answer = toProtoDescription(created, "answer");
-      const { answererToken } = await this.client.setAnswer({ channelId: this.channelId, answer }, { signal: this.abort.signal });
-      await this.addIceServers({ channelId: this.channelId, token: answererToken });
+      const answered = await this.client.setAnswer({ channelId: this.channelId, answer }, { signal: this.abort.signal });
+      const answererToken = answered.answererToken;
+      await this.addIceServers(answered.iceServers, { channelId: this.channelId, token: answererToken });
       await this.pc.setLocalDescription(created);
       this.useToken(answererToken);
       this.answered?.resolve();
@@ -279,10 +293,13 @@ export class SignalingSession {
     this.answered?.resolve();
   }
 
-  /** Adds the servers `options.iceServers` gives for this side's token to the peer connection. */
-  private async addIceServers(access: IceAccess): Promise<void> {
+  /**
+   * Adds this side's ICE servers to the peer connection: those the response that gave it its token carried
+   * (minted for this channel), or, when it carried none, those `options.iceServers` gives for the token.
+   */
+  private async addIceServers(given: readonly IceServer[], access: IceAccess): Promise<void> {
     if (!this.iceServersFor) return;
-    const servers = await this.iceServersFor(access);
+    const servers = given.length > 0 ? toRtcIceServers(given) : await this.iceServersFor(access);
     const configuration = this.pc.getConfiguration();
     this.pc.setConfiguration({ ...configuration, iceServers: [...(configuration.iceServers ?? []), ...servers] });
   }

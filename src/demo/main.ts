@@ -98,8 +98,8 @@ const transport = createSignalingTransport({ baseUrl: api, protocol });
 // service hands them out to nobody else); none if that fails. ?stun= servers are there from the start.
 const serviceIceServers = (access: IceAccess) => fetchIceServers(transport, access).catch(() => []);
 const iceServers = params.getAll("stun").map((urls) => ({ urls }));
-// ?ice=service: a channel's peers fetch the service's servers with their tokens before gathering (the offerer then
-// creates the channel first and sends its offer with SetOffer); without it they take the short path with ?stun= only.
+// ?ice=service: a channel's peers use the service's servers, which come with their tokens (CreateChannel, SetAnswer;
+// GetIceServers when those carry none), before gathering; without it they take the short path with ?stun= only.
 const withServiceIce = params.get("ice") === "service" ? { iceServers: serviceIceServers } : {};
 
 (room === null ? start(iceServers) : startRoom(transport, room, params, iceServers, serviceIceServers)).catch((error: unknown) => {

@@ -31,14 +31,16 @@ import { isScrape, MetricsListener, serveScrape } from "./metrics/metrics-endpoi
 import { ServerMetrics } from "./metrics/server-metrics.js";
 import { callPipeline } from "./pipeline/index.js";
 import type { Tracing } from "./tracing.js";
-import { callContextValues, clientAddressResolver } from "./pipeline/client-address.js";
+import { callContextValues, clientAddressResolver, trustedProxyCheck } from "./pipeline/client-address.js";
 import { probeStoreHealth } from "./store-health-probe.js";
 import routes from "./routes.js";
 import { DualProtocolListener } from "./listener.js";
+import { createRateLimiter } from "./pipeline/rate-limit.js";
 import { openStores } from "./store-factory.js";
 import type { RpcOptions } from "./lean/lean-path.js";
 import { rpcRoute } from "./rpc-route.js";
 import { IceService } from "../../gen/signaling/v1/ice_pb.js";
+import { assertConnectFixes } from "./connect-fixes.js";
 
 /**
  * The services the lean path may serve (when `lean-path` is on); health and
@@ -87,6 +89,7 @@ export interface RunningServer {
 
 /** Builds config → store → services → routes → listener, and listens. */
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
+  await assertConnectFixes();
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
   const { store, roomStore } = await openStores(config, clock, logger, {
@@ -101,7 +104,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   // One bound for what every stream holds for slow clients, per stream and in total.
   // A stream that overflowed and does not take its ending within a keep-alive interval is cut.
   const streamQueues = new StreamQueues(config.streams, config.limits.keepAliveIntervalMs);
-  const signaling = createSignalingService({ store: observedStore, clock, limits: config.limits, streamQueues });
+  const signaling = createSignalingService({ store: observedStore, clock, limits: config.limits, streamQueues, ice: config.ice });
   const rooms = createRoomService({ store: observedRoomStore, clock, limits: config.rooms, streamQueues });
   const health = new HealthStatus([SignalingService.typeName, RoomService.typeName, livenessService]);
   const stopStoreProbes = [
@@ -112,12 +115,15 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   // Not AbortSignals: every call joins both, and a shared signal costs O(open calls) per call (see Broadcast).
   const shutdownCalls = new Broadcast<ConnectError>();
   const cutCalls = new Broadcast<ConnectError>();
+  // One limiter and one client-address resolver for RPCs and the JSON endpoint: they share the budgets.
+  const rateLimiter = createRateLimiter(config.rateLimits);
+  const clientAddress = clientAddressResolver(config.clientAddress);
   const pipeline = {
     logger,
     cut: cutCalls,
     ...(metrics && { metrics: { metrics, streamKinds } }),
     ...(tracing && { tracing: tracing.interceptor }),
-    rateLimits: config.rateLimits,
+    rateLimits: rateLimiter,
   };
   let draining = false;
   let inFlight = 0;
@@ -130,7 +136,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     ...(config.maxTimeoutMs > 0 && { maxTimeoutMs: config.maxTimeoutMs }),
     shutdown: shutdownCalls,
     interceptors: callPipeline(pipeline),
-    contextValues: callContextValues(clientAddressResolver(config.clientAddress)),
+    contextValues: callContextValues(clientAddress),
   };
   const rpcHandler = rpcRoute({
     ...rpcOptions,
@@ -154,6 +160,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
           logger,
           // GET / is the landing page.
           allow: config.compatPath === "/" ? "GET, HEAD, POST" : "POST",
+          rateLimit: { limiter: rateLimiter, clientAddress },
+          ...(metrics && { onLimitRejection: (setting: string) => metrics.limitRejection(setting).value++ }),
         });
 
   const demo = config.demo ? demoRoute(options.demoDir ?? defaultDemoDir(), config.demoApiOrigins) : undefined;
@@ -179,7 +187,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     });
     if (compat?.matches(req)) compat.handle(req, res);
     else rpcHandler(req, res);
-  }), { limits: config.connections, onRefused });
+  }), { limits: config.connections, onRefused, exemptFromPerClientCap: trustedProxyCheck(config.clientAddress.trustedProxies) });
 
   let port: number;
   try {

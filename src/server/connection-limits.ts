@@ -2,7 +2,7 @@
 export interface ConnectionLimits {
   /** TCP connections open at once; more are closed as they arrive (`max-connections`). */
   readonly maxConnections: number;
-  /** TCP connections open at once from one peer address (`max-connections-per-client`). */
+  /** TCP connections open at once from one peer address, trusted proxies exempt (`max-connections-per-client`). */
   readonly maxConnectionsPerClient: number;
   /**
    * Time a new connection gets to send its first request headers (HTTP/1.1) or the HTTP/2 preface,

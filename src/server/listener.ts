@@ -23,6 +23,11 @@ export interface ListenerOptions {
   readonly limits?: ConnectionLimits;
   /** Called for each connection closed by a cap or by the first-bytes timeout. */
   readonly onRefused?: (reason: Refusal, address: string) => void;
+  /**
+   * Peers exempt from `max-connections-per-client` (the trusted proxies: many clients share their
+   * address, so a reverse proxy may hold many upstream connections); `max-connections` still counts them.
+   */
+  readonly exemptFromPerClientCap?: (address: string) => boolean;
 }
 
 /**
@@ -158,7 +163,7 @@ export class DualProtocolListener {
     const refusal: Refusal | undefined =
       this.sockets.size >= this.limits.maxConnections
         ? "max-connections"
-        : fromAddress >= this.limits.maxConnectionsPerClient
+        : fromAddress >= this.limits.maxConnectionsPerClient && !this.options.exemptFromPerClientCap?.(address)
           ? "max-connections-per-client"
           : undefined;
     if (refusal) {

@@ -1,6 +1,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { GetIceServersRequest, IceServerSchema } from "../../gen/signaling/v1/ice_pb.js";
 import { IceService } from "../../gen/signaling/v1/ice_pb.js";
@@ -54,12 +55,7 @@ export class IceHandlers implements Impl {
   async getIceServers(req: GetIceServersRequest) {
     const { clock, ice } = this.deps;
     const holder = ice.requireToken ? await this.holder(req) : undefined;
-    const iceServers = [...ice.staticServers];
-    if (!ice.turnRest) return { iceServers };
-    const expiry = Math.floor(clock.now() / 1000) + ice.turnRest.ttlSeconds;
-    const minted = turnRestCredential(ice.turnRest.secret.reveal(), expiry, holder ?? newCredentialId());
-    iceServers.push({ urls: [...ice.turnRest.urls], ...minted });
-    return { iceServers, expireTime: timestampFromMs(expiry * 1000) };
+    return iceServersFor(ice, clock, holder);
   }
 
   /**
@@ -77,6 +73,20 @@ export class IceHandlers implements Impl {
       Code.Unauthenticated,
     );
   }
+}
+
+/**
+ * The configured ICE servers, static ones first, then the TURN REST servers with a credential minted now for
+ * `holder` (the channel or room session id the caller proved; a random id when none), living the configured TTL.
+ * `expireTime` is set when a credential was minted. GetIceServers and CreateChannel both answer with this.
+ */
+export function iceServersFor(ice: IceConfig, clock: Clock, holder: string | undefined): { iceServers: IceServerInit[]; expireTime?: Timestamp } {
+  const iceServers = [...ice.staticServers];
+  if (!ice.turnRest) return { iceServers };
+  const expiry = Math.floor(clock.now() / 1000) + ice.turnRest.ttlSeconds;
+  const minted = turnRestCredential(ice.turnRest.secret.reveal(), expiry, holder ?? newCredentialId());
+  iceServers.push({ urls: [...ice.turnRest.urls], ...minted });
+  return { iceServers, expireTime: timestampFromMs(expiry * 1000) };
 }
 
 /** The IceService implementation to register on a router. */

@@ -25,6 +25,8 @@ import { answerMessage, candidateMessages, channelMessage, offerMessage, protoSi
 import { clientAddressKey } from "./call-context.js";
 import { answerSide, authorize, liveChannel, publicView, visibleChannel } from "./channel-access.js";
 import { invalidArgument } from "./errors.js";
+import type { IceConfig } from "./ice-service.js";
+import { iceServersFor } from "./ice-service.js";
 import type { SignalingLimits } from "./limits.js";
 import { hashToken, newChannelId, newToken } from "./tokens.js";
 import { validCandidate, validChannelId, validDescription, validSide, validTtlMs } from "./validation.js";
@@ -39,6 +41,8 @@ export interface SignalingServiceDeps {
   readonly limits: SignalingLimits;
   /** The queues of the process's streams (shared with the other services); default limits when absent. */
   readonly streamQueues?: StreamQueues;
+  /** The ICE servers CreateChannel hands the offerer (with TURN credentials bound to the channel); none when absent. */
+  readonly ice?: IceConfig;
 }
 
 type Impl = ServiceImpl<typeof SignalingService>;
@@ -85,6 +89,7 @@ export class SignalingHandlers implements Impl {
       offererToken: token,
       expireTime: timestampFromMs(state.expireTime),
       version: state.version,
+      ...this.iceServers(state.id),
     };
   }
 
@@ -108,7 +113,7 @@ export class SignalingHandlers implements Impl {
     const candidates = this.validCandidates(req.candidates, req.endOfCandidates);
     const token = newToken();
     const state = await this.deps.store.setAnswer(channelId, sdp, hashToken(token), candidates);
-    return { answererToken: token, version: state.version };
+    return { answererToken: token, version: state.version, ...this.iceServers(channelId) };
   }
 
   async getAnswer(req: GetAnswerRequest) {
@@ -178,6 +183,16 @@ export class SignalingHandlers implements Impl {
     const { side } = await this.authorize(channelId, req.token);
     await this.deps.store.closeChannel(channelId, side);
     return {};
+  }
+
+  /**
+   * What GetIceServers would give a new token holder of the channel (TURN credentials bound to its id), for the
+   * responses that hand out a token, so the peer needs no extra call before it starts gathering.
+   */
+  private iceServers(channelId: string) {
+    if (!this.deps.ice) return {};
+    const { iceServers, expireTime } = iceServersFor(this.deps.ice, this.deps.clock, channelId);
+    return { iceServers, iceServersExpireTime: expireTime };
   }
 
   /** A request's candidates (each checked, named by its index) and end-of-candidates flag. */

@@ -3,16 +3,17 @@ export interface CompatReply {
   readonly status: number;
   readonly contentType: string | null;
   readonly text: string;
+  readonly headers: Headers;
 }
 
 /** POSTs to the compat endpoint as deployed clients do: a JSON body (or `raw` text as it is) over HTTP/1.1. */
-export async function postCompat(url: string, body: unknown, { raw = false } = {}): Promise<CompatReply> {
+export async function postCompat(url: string, body: unknown, { raw = false, headers = {} as Record<string, string> } = {}): Promise<CompatReply> {
   const res = await fetch(url, {
     method: "POST",
     body: raw ? (body as string) : JSON.stringify(body),
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", ...headers },
   });
-  return { status: res.status, contentType: res.headers.get("content-type"), text: await res.text() };
+  return { status: res.status, contentType: res.headers.get("content-type"), text: await res.text(), headers: res.headers };
 }
 
 /** The JSON body of a 200 reply; fails loudly with the message otherwise. */

@@ -1,6 +1,7 @@
 import { MongoClient } from "mongodb";
 import { canConnect, freePort } from "../../src/lib/free-port.js";
-import { createPostgresDatabase, dropPostgresDatabase, postgresUrl } from "../../bench/lib/postgres.js";
+import type { FerretBackend, FerretStorage } from "../../bench/lib/ferretdb.js";
+import { ferretBackend, ferretDbCommand, ferretStorage } from "../../bench/lib/ferretdb.js";
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -19,22 +20,6 @@ export function ferretDbBinary(): string | undefined {
   return binaryCandidates.find((candidate): candidate is string => !!candidate && existsSync(candidate));
 }
 
-/** FerretDB's storage: SQLite files in a temporary directory, or a PostgreSQL database of its own. */
-export type FerretBackend = "sqlite" | "pg";
-
-/**
- * FERRETDB_BACKEND (sqlite or pg) when set; else PostgreSQL when it answers
- * (faster: FerretDB finds a document by `_id` in an index there, where its
- * SQLite backend reads the whole collection), else SQLite.
- */
-export async function ferretBackend(): Promise<FerretBackend> {
-  const chosen = process.env["FERRETDB_BACKEND"];
-  if (chosen === "sqlite" || chosen === "pg") return chosen;
-  if (chosen) throw new Error(`FERRETDB_BACKEND must be sqlite or pg, not ${chosen}`);
-  const url = new URL(postgresUrl());
-  return (await canConnect(Number(url.port || 5432), url.hostname)) ? "pg" : "sqlite";
-}
-
 /** A FerretDB process on a free loopback port, with its own SQLite directory or PostgreSQL database. */
 export class FerretDb {
   private process: ChildProcess | undefined;
@@ -45,22 +30,19 @@ export class FerretDb {
     private readonly binary: string,
     private readonly dir: string,
     readonly port: number,
-    readonly backend: FerretBackend,
-    /** The PostgreSQL database of a `pg` instance. */
-    private readonly pg?: { readonly name: string; readonly url: string },
+    private readonly storage: FerretStorage,
   ) {}
+
+  get backend(): FerretBackend {
+    return this.storage.backend;
+  }
 
   static async start(binary: string, backend?: FerretBackend): Promise<FerretDb> {
     const chosen = backend ?? (await ferretBackend());
     const dir = await mkdtemp(path.join(tmpdir(), "switchboard-ferretdb-"));
-    const pg = chosen === "pg" ? await createPostgresDatabase("ferretdb_test") : undefined;
-    const server = new FerretDb(binary, dir, await freePort(), chosen, pg);
+    const server = new FerretDb(binary, dir, await freePort(), await ferretStorage(chosen, dir, "ferretdb_test"));
     await server.start();
     return server;
-  }
-
-  private backendArgs(): string[] {
-    return this.pg ? ["--handler=pg", `--postgresql-url=${this.pg.url}`] : ["--handler=sqlite", `--sqlite-url=file:${this.dir}/`];
   }
 
   get uri(): string {
@@ -69,18 +51,8 @@ export class FerretDb {
 
   /** Starts the process (again, after stop: same port, same data). */
   async start(): Promise<void> {
-    const child = spawn(
-      this.binary,
-      [
-        ...this.backendArgs(),
-        `--state-dir=${this.dir}`,
-        `--listen-addr=127.0.0.1:${this.port}`,
-        "--debug-addr=-",
-        "--telemetry=disable",
-        "--log-level=warn",
-      ],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
+    const [program, ...args] = ferretDbCommand(this.binary, this.storage, this.dir, this.port);
+    const child = spawn(program!, args, { stdio: ["ignore", "pipe", "pipe"] });
     this.process = child;
     const collect = (chunk: Buffer) => (this.output = (this.output + chunk.toString()).slice(-4000));
     child.stdout?.on("data", collect);
@@ -99,7 +71,7 @@ export class FerretDb {
   async dispose(): Promise<void> {
     await this.stop();
     await rm(this.dir, { recursive: true, force: true });
-    if (this.pg) await dropPostgresDatabase(this.pg.name);
+    await this.storage.drop();
   }
 
   private async waitUntilListening(child: ChildProcess): Promise<void> {

@@ -50,8 +50,8 @@ export async function installPackedPackage(): Promise<InstalledPackage> {
   const { name, version } = JSON.parse(await readFile(join(sourceDir, "package.json"), "utf8")) as { name: string; version: string };
   const tarball = `${name}-${version}.tgz`;
   const prefix = join(dir, "global");
-  // Its postinstall applies patches/ to its dependencies; npm runs an installed package's scripts only when allowed.
-  await npm(["install", "--global", "--prefix", prefix, "--allow-scripts=switchboard", "--no-audit", "--no-fund", "--prefer-offline", join(dir, tarball)], dir);
+  // As a user would: the tarball bundles its patched Connect modules, so it needs no install script.
+  await npm(["install", "--global", "--prefix", prefix, "--no-audit", "--no-fund", "--prefer-offline", join(dir, tarball)], dir);
 
   const command = join(prefix, "bin", "switchboard");
   return {

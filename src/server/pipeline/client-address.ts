@@ -35,8 +35,7 @@ export interface TrustedProxySettings {
  */
 export function clientAddressResolver(settings: TrustedProxySettings): ClientAddressResolver {
   if (settings.trustedProxies.length === 0) return peerAddress;
-  const trusted = blockListOf(settings.trustedProxies);
-  const isTrusted = (address: string) => trusted.check(address, isIP(address) === 6 ? "ipv6" : "ipv4");
+  const isTrusted = trustedProxyCheck(settings.trustedProxies);
   const entriesOf = settings.header === "forwarded" ? forwardedFor : forwardedList;
   return (req) => {
     let address = peerAddress(req);
@@ -50,6 +49,16 @@ export function clientAddressResolver(settings: TrustedProxySettings): ClientAdd
       if (!isTrusted(entry)) break;
     }
     return address;
+  };
+}
+
+/** Whether an address (a TCP peer or a header entry) is one of the trusted proxies; false for anything not an IP address. */
+export function trustedProxyCheck(trustedProxies: readonly string[]): (address: string) => boolean {
+  if (trustedProxies.length === 0) return () => false;
+  const trusted = blockListOf(trustedProxies);
+  return (address) => {
+    const plain = plainAddress(address);
+    return plain !== undefined && trusted.check(plain, isIP(plain) === 6 ? "ipv6" : "ipv4");
   };
 }
 

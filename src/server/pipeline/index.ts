@@ -4,7 +4,7 @@ import type { Logger } from "../logger.js";
 import { errorTranslation } from "./errors.js";
 import type { ServerMetrics } from "../metrics/server-metrics.js";
 import { hardStop } from "./hard-stop.js";
-import type { RateLimitOptions } from "./rate-limit.js";
+import type { RateLimiter } from "./rate-limit.js";
 import { rateLimit } from "./rate-limit.js";
 import { rpcMetrics } from "./metrics.js";
 import { requestLog } from "./request-log.js";
@@ -13,8 +13,8 @@ export interface PipelineOptions {
   readonly logger: Logger;
   /** Fires at the end of the shutdown grace period: calls still running then fail with its reason. */
   readonly cut: Broadcast<ConnectError>;
-  /** Per-client budgets by method class; absent: no rate limits. */
-  readonly rateLimits?: RateLimitOptions;
+  /** Per-client budgets by method class (shared with the JSON endpoint); absent: no rate limits. */
+  readonly rateLimits?: RateLimiter;
   /** Prometheus metrics; none are kept when undefined (`--metrics off`). */
   readonly metrics?: {
     readonly metrics: ServerMetrics;

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { isIP } from "node:net";
 import type { DescMessage } from "@bufbuild/protobuf";
-import type { Interceptor, StreamRequest, UnaryRequest } from "@connectrpc/connect";
+import type { ConnectError, Interceptor, StreamRequest, UnaryRequest } from "@connectrpc/connect";
 import { LRUCache } from "lru-cache";
 import { clientAddressKey } from "../../service/call-context.js";
 import { limitExceeded, withRetryDelay } from "../../service/limit-error.js";
@@ -66,6 +66,18 @@ interface Bucket {
   at: number;
 }
 
+/** Charges calls to per-client budgets; one instance serves every route (RPCs and the JSON endpoint), so they share them. */
+export interface RateLimiter {
+  /**
+   * Charges one call of class `kind` to the client address and, when given, to the token it presents
+   * (hashed here; the limiter never holds a secret). Undefined when the call may go on; otherwise the
+   * refusal: RESOURCE_EXHAUSTED naming the setting, with RetryInfo and `retry-after` (whole seconds).
+   */
+  charge(kind: MethodClass, clientAddress: string, token?: string): ConnectError | undefined;
+  /** Whether calls of the class are limited at all (its rate is not 0). */
+  limits(kind: MethodClass): boolean;
+}
+
 /**
  * A token bucket per client and method class: each call takes one token;
  * tokens come back at the class's rate up to a full bucket. A client is its
@@ -73,14 +85,13 @@ interface Bucket {
  * request carries a channel token or room session token, that token too:
  * the call must find a token in both buckets. A token only adds a budget
  * (an invented token cannot buy calls, since the address is always
- * charged), so one token shared by many addresses stays limited. Refused
- * calls get RESOURCE_EXHAUSTED naming the setting, with RetryInfo and
- * `retry-after`. The state is bounded: at most `maxClients` buckets (an LRU
- * cache), each dropped once unused long enough to be full again.
+ * charged), so one token shared by many addresses stays limited. The state
+ * is bounded: at most `maxClients` buckets (an LRU cache), each dropped once
+ * unused long enough to be full again.
  *
  * Budgets are per process: N instances behind a balancer allow N times the rate.
  */
-export function rateLimit(options: RateLimitOptions): Interceptor {
+export function createRateLimiter(options: RateLimitOptions): RateLimiter {
   const now = options.now ?? (() => performance.now());
   // maxSize (each bucket counting 1) rather than max: `max` makes lru-cache preallocate arrays for all maxClients
   // entries at start (100,000 by default), memory a server with few clients never needs; maxSize grows them on use.
@@ -96,31 +107,40 @@ export function rateLimit(options: RateLimitOptions): Interceptor {
     return 0;
   };
 
-  return (next) => async (req) => {
-    const kind = methodClass(req.method);
-    const rate = options.rates[kind];
-    if (!rate) return next(req);
-    const { message, token } = await peekToken(req);
-    const client = clientKey(req.contextValues.get(clientAddressKey));
-    const at = now();
-    let wait = take(`${kind} ${client}`, rate, at);
-    if (wait === 0 && token !== undefined) wait = take(`${kind} t:${token}`, rate, at);
-    if (wait > 0) {
+  return {
+    limits: (kind) => options.rates[kind] !== undefined,
+    charge(kind, clientAddress, token) {
+      const rate = options.rates[kind];
+      if (!rate) return undefined;
+      const at = now();
+      let wait = take(`${kind} ${clientKey(clientAddress)}`, rate, at);
+      if (wait === 0 && token !== undefined && token !== "") wait = take(`${kind} t:${hashed(token)}`, rate, at);
+      if (wait === 0) return undefined;
       const setting = rateSetting(kind);
       const error = limitExceeded(
         setting,
         `too many ${describe[kind]} from this client: at most ${rate.count} per ${period(rate.perMs)} (${setting}); retry in ${Math.ceil(wait / 1000)} s`,
       );
-      throw withRetryDelay(error, wait);
-    }
+      return withRetryDelay(error, wait);
+    },
+  };
+}
+
+/** The rate limit of every RPC: each call is charged by its method's class (`methodClass`) to the limiter's budgets. */
+export function rateLimit(limiter: RateLimiter): Interceptor {
+  return (next) => async (req) => {
+    const kind = methodClass(req.method);
+    if (!limiter.limits(kind)) return next(req);
+    const { message, token } = await peekToken(req);
+    const refusal = limiter.charge(kind, req.contextValues.get(clientAddressKey), token);
+    if (refusal) throw refusal;
     return next(message === undefined || !req.stream ? req : { ...req, message });
   };
 }
 
 /**
- * The token or session token a request carries, hashed (the limiter never
- * holds a secret), and for a server-streaming call the request with its one
- * message read and put back.
+ * The token or session token a request carries, and for a server-streaming
+ * call the request with its one message read and put back.
  */
 async function peekToken(
   req: UnaryRequest<DescMessage, DescMessage> | StreamRequest<DescMessage, DescMessage>,
@@ -139,8 +159,12 @@ async function peekToken(
 
 function tokenOf(message: unknown): string | undefined {
   const m = message as { token?: unknown; session?: { sessionToken?: unknown }; rejoin?: { sessionToken?: unknown } };
-  const token = [m.token, m.session?.sessionToken, m.rejoin?.sessionToken].find((t) => typeof t === "string" && t !== "");
-  return token === undefined ? undefined : createHash("sha256").update(token as string).digest("base64url").slice(0, 22);
+  return [m.token, m.session?.sessionToken, m.rejoin?.sessionToken].find((t): t is string => typeof t === "string" && t !== "");
+}
+
+/** A token as a bucket key: part of its SHA-256, so the limiter holds no secret. */
+function hashed(token: string): string {
+  return createHash("sha256").update(token).digest("base64url").slice(0, 22);
 }
 
 /** An IPv6 client is its /64: one subscriber usually gets a whole /64, so counting addresses would count nothing. */

@@ -1,3 +1,4 @@
+import { performance } from "node:perf_hooks";
 import type { Collection, Filter, UpdateFilter } from "mongodb";
 import type { Clock } from "../../../lib/clock.js";
 import { StoreError } from "../../store.js";
@@ -57,8 +58,9 @@ export class ChannelWrites {
     const stillApplies = async () => (await guarded(id, () => this.collection.countDocuments(filter, { limit: 1 }))) > 0;
     const write = (fence: Fence) =>
       guarded(id, () => this.collection.findOneAndUpdate({ ...filter, ...fence.filter } as Filter<ChannelDocument>, step(fence), { returnDocument: "after" }));
+    const startedAt = performance.now();
     const doc = (await this.writeGuard.run(id, write, stillApplies)) ?? null;
-    if (doc) this.hub.publish(doc, this.clock.now());
+    if (doc) this.hub.observed(doc, startedAt, this.clock.now());
     return doc;
   }
 }

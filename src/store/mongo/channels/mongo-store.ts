@@ -1,3 +1,4 @@
+import { performance } from "node:perf_hooks";
 import type { Collection } from "mongodb";
 import { MongoServerError } from "mongodb";
 import type { Clock } from "../../../lib/clock.js";
@@ -8,12 +9,11 @@ import type { CandidateBatchResult, ChannelListener, ChannelStore, ChannelStoreS
 import { guarded } from "../deployment/unavailable.js";
 import { StoreError } from "../../store.js";
 import type { ExpiryMode } from "../deployment/expiry.js";
-import { insertWithinLimit } from "../deployment/limited-insert.js";
+import type { LimitedInserts } from "../deployment/limited-insert.js";
 import type { MongoStoreOptions, WatchMode } from "../deployment/options.js";
 import { tombstoneMs } from "../deployment/options.js";
 import type { StoreRuntime } from "../deployment/store-runtime.js";
 import { closeRuntime, runtimeHealth } from "../deployment/store-runtime.js";
-import type { LeaseLock } from "../deployment/write-lock.js";
 import type { Companion } from "./candidate-writes.js";
 import { applyCandidates } from "./candidate-writes.js";
 import type { ChannelWrites } from "./channel-writes.js";
@@ -24,8 +24,8 @@ import type { WatchHub } from "./watch-hub.js";
 export interface MongoChannelStoreDeps extends StoreRuntime<ChannelDocument> {
   readonly collection: Collection<ChannelDocument>;
   readonly writes: ChannelWrites;
-  /** The lock every create takes, so that max-channels holds exactly (see limited-insert.ts). */
-  readonly createGate: LeaseLock;
+  /** Where creates go, so that max-channels holds exactly (see limited-insert.ts). */
+  readonly creates: LimitedInserts<ChannelDocument>;
   readonly clock: Clock;
   readonly options: MongoStoreOptions;
   readonly hub: WatchHub;
@@ -62,8 +62,7 @@ export class MongoChannelStore implements ChannelStore {
     const doc = newChannelDocument(init);
     checkChannelBytes(init.id, heldBytes(doc), limits);
     try {
-      const refused = (id: string) => new StoreError("channel-limit", id, `the store holds its maximum of ${limits.maxChannels} channels`);
-      await insertWithinLimit({ collection: this.deps.collection, counted: () => this.deps.writes.liveFilter(), max: limits.maxChannels, gate: this.deps.createGate, refused }, doc);
+      await this.deps.creates.insert(doc);
     } catch (error) {
       // Ids are random; a clash means a retry of a create that went through.
       if (!(error instanceof MongoServerError && error.code === duplicateKey)) throw error;
@@ -75,10 +74,11 @@ export class MongoChannelStore implements ChannelStore {
   }
 
   async getChannel(id: string): Promise<ChannelState | undefined> {
+    const startedAt = performance.now();
     const doc = await this.deps.writes.findLive(id);
     if (!doc) return undefined;
     // A watch stream reads the channel right after subscribing: this tells the hub its expire time.
-    this.deps.hub.publish(doc, this.deps.clock.now());
+    this.deps.hub.observed(doc, startedAt, this.deps.clock.now());
     return toState(doc);
   }
 

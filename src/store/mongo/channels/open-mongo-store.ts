@@ -4,6 +4,8 @@ import { startFeed } from "../deployment/feed.js";
 import type { MongoStoreOptions, StoreLogger } from "../deployment/options.js";
 import { guarded } from "../deployment/unavailable.js";
 import { ChannelWrites } from "./channel-writes.js";
+import { LimitedInserts } from "../deployment/limited-insert.js";
+import { StoreError } from "../../store.js";
 import type { ChannelDocument } from "./document.js";
 import { MongoChannelStore } from "./mongo-store.js";
 import { channelFeedSink, WatchHub } from "./watch-hub.js";
@@ -30,7 +32,7 @@ export async function openMongoStore(
     const hub = new WatchHub();
     const writeGuard = concessions.writeGuard(options.collection);
     // With a change stream the ticks only end watches whose channel expired (the database deletes late).
-    const sink = channelFeedSink(hub, clock);
+    const sink = channelFeedSink(hub, clock, concessions.skipObservedInPolls);
     const feed = await startFeed({ changeStreams: shared.capabilities.changeStreams, pollLookup: concessions.pollLookup, collection, sink, options, clock, logger, tick: (now) => hub.expire(now) });
     stops.push(feed.stopTimers);
     const { watchMode, changeStream } = feed;
@@ -41,11 +43,14 @@ export async function openMongoStore(
       writes: writeGuard.kind,
       pollIntervalMs: watchMode === "poll" ? options.pollIntervalMs : undefined,
     });
+    const writes = new ChannelWrites(collection, writeGuard, hub, clock);
+    const { maxChannels } = options.limits;
+    const refused = (id: string) => new StoreError("channel-limit", id, `the store holds its maximum of ${maxChannels} channels`);
     return new MongoChannelStore({
       deployment: shared,
       collection,
-      writes: new ChannelWrites(collection, writeGuard, hub, clock),
-      createGate: shared.lock(options.collection),
+      writes,
+      creates: new LimitedInserts({ collection, counted: () => writes.liveFilter(), max: maxChannels, gate: shared.lock(options.collection), refused }),
       clock,
       options,
       hub,

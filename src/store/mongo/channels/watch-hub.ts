@@ -1,3 +1,4 @@
+import { performance } from "node:perf_hooks";
 import type { Clock } from "../../../lib/clock.js";
 import type { ChannelChange, ChannelListener, Unsubscribe } from "../../store.js";
 import { StoreError } from "../../store.js";
@@ -12,6 +13,8 @@ interface Watched {
   version: number;
   /** Known once a document of the channel was seen. */
   expireTime?: number;
+  /** When (performance.now(): real time, as the poll timer runs) the latest local read or write that returned the document began. */
+  observedAt?: number;
 }
 
 /**
@@ -43,9 +46,23 @@ export class WatchHub {
     return this.watched.has(id);
   }
 
-  /** Each watched channel with the newest version its listeners have. */
-  *versions(): Iterable<[id: string, version: number]> {
-    for (const [id, entry] of this.watched) yield [id, entry.version];
+  /** Each watched channel with the newest version its listeners have; with `observedSince`, only those no local operation begun since then returned. */
+  *versions(observedSince?: number): Iterable<[id: string, version: number]> {
+    for (const [id, entry] of this.watched) {
+      if (observedSince !== undefined && entry.observedAt !== undefined && entry.observedAt >= observedSince) continue;
+      yield [id, entry.version];
+    }
+  }
+
+  /**
+   * Tells the channel's watchers of its document as a local read or write
+   * begun at `startedAt` (performance.now()) returned it: it holds every
+   * change made before then, by any process.
+   */
+  observed(doc: ChannelDocument, startedAt: number, now: number): void {
+    const entry = this.watched.get(doc._id);
+    if (entry) entry.observedAt = Math.max(entry.observedAt ?? startedAt, startedAt);
+    this.publish(doc, now);
   }
 
   /** Tells the channel's watchers of its document as it is now (each version once). */
@@ -95,10 +112,25 @@ export class WatchHub {
   }
 }
 
-/** The channel hub as the feeds see it: documents newer than the version each channel's watchers have. */
-export function channelFeedSink(hub: WatchHub, clock: Clock): FeedSink<ChannelDocument> {
+/**
+ * The channel hub as the feeds see it: documents newer than the version
+ * each channel's watchers have. With `skipObserved` (where every lookup
+ * scans the collection: FerretDB), a poll leaves out the channels a local
+ * read or write begun since the previous poll began returned: that
+ * document holds every change made before it, so a change another process
+ * makes reaches the watchers within two poll intervals instead of one, and
+ * a process whose own calls keep its watched channels fresh (one instance,
+ * or both peers on it) polls them far less.
+ */
+export function channelFeedSink(hub: WatchHub, clock: Clock, skipObserved = false): FeedSink<ChannelDocument> {
+  let previousPoll: number | undefined;
   return {
-    pollFilters: (lookup) => pollFiltersByCounter<ChannelDocument>("version", [...hub.versions()], lookup),
+    pollFilters: (lookup) => {
+      const now = performance.now();
+      const since = skipObserved ? previousPoll : undefined;
+      previousPoll = now;
+      return pollFiltersByCounter<ChannelDocument>("version", [...hub.versions(since)], lookup);
+    },
     deliver(docs) {
       const now = clock.now();
       for (const doc of docs) hub.publish(doc, now);

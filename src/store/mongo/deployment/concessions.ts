@@ -28,6 +28,12 @@ export interface Concessions {
   readonly pollLookup: PollLookup;
   /** Whether a write deletes the room events the backlog limit trimmed at once (else they expire); only where the delete is indexed. */
   readonly trimBacklogEagerly: boolean;
+  /**
+   * Whether a channel poll leaves out the channels a local read or write returned since the previous poll began
+   * (see channelFeedSink): where every lookup scans the collection (FerretDB 1.x, even by `_id`), at the cost of up to
+   * two poll intervals instead of one for another process's change to such a channel.
+   */
+  readonly skipObservedInPolls: boolean;
 }
 
 export function concessionsFor(capabilities: Capabilities, db: Db, leaseMs: number, sweepIntervalMs: number, logger: StoreLogger): Concessions {
@@ -44,5 +50,6 @@ export function concessionsFor(capabilities: Capabilities, db: Db, leaseMs: numb
     eventLookup: capabilities.indexedQueries ? "range" : "by-id",
     pollLookup: capabilities.indexedQueries ? "range" : "by-id",
     trimBacklogEagerly: capabilities.indexedQueries,
+    skipObservedInPolls: !capabilities.indexedQueries,
   };
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Collection, Db } from "mongodb";
+import type { Collection, Db, Document } from "mongodb";
 import { MongoServerError } from "mongodb";
 import { KeyedSerializer } from "../../../lib/keyed-serializer.js";
 import { StoreError } from "../../store.js";
@@ -44,6 +44,11 @@ interface LockDocument {
 
 const duplicateKey = 11000;
 
+/** What a holder of `token` adds to its writes: applies only where no later holder wrote. */
+function fenceOf(token: number): Fence {
+  return { filter: { $or: [{ fence: { $exists: false } }, { fence: { $lt: token } }] }, set: { fence: token } };
+}
+
 /**
  * FerretDB 1.x evaluates an update's filter, then writes the document back
  * by `_id` alone, in two steps: concurrent conditional updates of one
@@ -85,6 +90,11 @@ export class LeaseLock implements WriteGuard {
     return new LeaseLock(db.collection<LockDocument>(`${collection}.locks`), leaseMs, now);
   }
 
+  /** The lock documents' collection, for documents written only under a lock (their `_id`s must differ from every lock key). */
+  sideCollection<TDoc extends Document>(): Collection<TDoc> {
+    return this.locks as unknown as Collection<TDoc>;
+  }
+
   run<T>(id: string, write: (fence: Fence) => Promise<T | null>, stillApplies: () => Promise<boolean>): Promise<T | null | undefined> {
     return this.local.run(id, () => this.runLocked(id, write, stillApplies));
   }
@@ -101,7 +111,7 @@ export class LeaseLock implements WriteGuard {
       const token = await this.acquire(id, owner, stillApplies, giveUpAt);
       if (token === undefined) return undefined;
       try {
-        const result = await write({ filter: { $or: [{ fence: { $exists: false } }, { fence: { $lt: token } }] }, set: { fence: token } });
+        const result = await write(fenceOf(token));
         if (result !== null || !(await stillApplies())) return result;
       } finally {
         this.release(id, owner);
@@ -127,12 +137,12 @@ export class LeaseLock implements WriteGuard {
    * still this holder's when it let go (false: its lease ran out and another
    * process took the lock over meanwhile, so the work may have overlapped).
    */
-  async hold<T>(key: string, work: () => Promise<T>): Promise<{ readonly value: T; readonly kept: boolean }> {
+  async hold<T>(key: string, work: (fence: Fence) => Promise<T>): Promise<{ readonly value: T; readonly kept: boolean }> {
     const owner = randomUUID();
-    await this.acquire(key, owner, async () => true, this.now() + 2 * this.leaseMs);
+    const token = (await this.acquire(key, owner, async () => true, this.now() + 2 * this.leaseMs))!;
     let value: T;
     try {
-      value = await work();
+      value = await work(fenceOf(token));
     } catch (error) {
       await this.locks.deleteOne({ _id: key, owner }).catch(() => {});
       throw error;

@@ -8,7 +8,7 @@ import { RoomDraft } from "../../room-rules.js";
 import type { RoomLimits, RoomListener, RoomStore, RoomStoreStats } from "../../room-store.js";
 import { RoomStoreError } from "../../room-store.js";
 import type { StoreHealth, Unsubscribe } from "../../store.js";
-import type { CountedCollection } from "../deployment/limited-insert.js";
+import type { LimitedInserts } from "../deployment/limited-insert.js";
 import type { StoreRuntime } from "../deployment/store-runtime.js";
 import { closeRuntime, runtimeHealth } from "../deployment/store-runtime.js";
 import type { ExpiryMode } from "../deployment/expiry.js";
@@ -33,7 +33,7 @@ export interface MongoRoomStoreDeps extends StoreRuntime<RoomDocument> {
   readonly hub: RoomWatchHub;
   readonly lastSequences: RoomSequences;
   /** max-rooms, counted exactly across processes. */
-  readonly roomLimit: CountedCollection<RoomDocument>;
+  readonly roomLimit: LimitedInserts<RoomDocument>;
 }
 
 /** What one write attempt did; undefined when another writer came first and it must read again. */

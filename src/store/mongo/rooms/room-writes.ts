@@ -2,8 +2,7 @@ import type { Collection } from "mongodb";
 import { MongoServerError } from "mongodb";
 import type { RoomDraft } from "../../room-rules.js";
 import { RoomStoreError } from "../../room-store.js";
-import type { CountedCollection } from "../deployment/limited-insert.js";
-import { insertWithinLimit } from "../deployment/limited-insert.js";
+import { LimitedInserts } from "../deployment/limited-insert.js";
 import type { Fence, LeaseLock } from "../deployment/write-lock.js";
 import type { RoomDocument } from "./room-document.js";
 import { newRoomDocument, pendingEvents, roomFields } from "./room-document.js";
@@ -21,22 +20,22 @@ export function compareAndSet(rooms: Collection<RoomDocument>, doc: RoomDocument
   );
 }
 
-/** Where new rooms are counted against max-rooms, exactly across processes (limited-insert.ts). */
-export function roomLimit(rooms: Collection<RoomDocument>, maxRooms: number, gate: LeaseLock, now: () => number): CountedCollection<RoomDocument> {
-  return {
+/** Where new rooms go, counted against max-rooms exactly across processes (limited-insert.ts). */
+export function roomLimit(rooms: Collection<RoomDocument>, maxRooms: number, gate: LeaseLock, now: () => number): LimitedInserts<RoomDocument> {
+  return new LimitedInserts({
     collection: rooms,
     counted: () => ({ expireAt: { $gt: new Date(now()) } }),
     max: maxRooms,
     gate,
     refused: (room) => new RoomStoreError("room-limit", room, `the store holds its maximum of ${maxRooms} rooms`),
-  };
+  });
 }
 
 /** Creates the room within max-rooms; null when another process created it first (the caller reads it and joins that one). */
-export async function insertRoom(limit: CountedCollection<RoomDocument>, draft: RoomDraft, epoch: string, keepUntil: Date, fence: Fence): Promise<RoomDocument | null> {
+export async function insertRoom(creates: LimitedInserts<RoomDocument>, draft: RoomDraft, epoch: string, keepUntil: Date, fence: Fence): Promise<RoomDocument | null> {
   const doc = { ...newRoomDocument(draft, epoch, keepUntil), ...fence.set };
   try {
-    await insertWithinLimit(limit, doc);
+    await creates.insert(doc);
     return doc;
   } catch (error) {
     if (error instanceof MongoServerError && error.code === duplicateKey) return null;
