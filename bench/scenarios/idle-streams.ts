@@ -1,7 +1,7 @@
 import { setMaxListeners } from "node:events";
 import type { Timing } from "../lib/load.js";
 import { round } from "../lib/stats.js";
-import type { SwitchboardOptions } from "../servers.js";
+import type { RunningTarget, SwitchboardOptions } from "../servers.js";
 import { startBareHttp2, startSwitchboard } from "../servers.js";
 import type { SignalingClient } from "../switchboard-exchange.js";
 import { peerClient } from "../switchboard-exchange.js";
@@ -87,11 +87,12 @@ export async function holdStreams(
 }
 
 /**
- * The floor: `streams` idle streams on a bare node:http2 server, opened the
- * same way (gRPC, 100 per connection, after as many CreateChannel calls).
+ * RSS before and after `streams` idle streams on a do-nothing server (the
+ * bare stack, the bare node:http2 server), opened as scenario 3 opens them:
+ * after as many CreateChannel calls over one connection, 100 per connection.
+ * Stops the server.
  */
-export async function idleFloor(streams: number): Promise<IdleFloor> {
-  const target = await startBareHttp2();
+export async function idleOnBareServer(target: RunningTarget, streams: number): Promise<IdleFloor> {
   const stop = new AbortController();
   setMaxListeners(0, stop.signal);
   const held: Promise<void>[] = [];
@@ -167,5 +168,5 @@ export async function idleStreams(streams: number, idleMs: number, probeTiming: 
 /** Scenario 3 and its floor: Switchboard first, then the bare node:http2 server with as many streams. */
 export async function idleStreamsWithFloor(streams: number, idleMs: number, probeTiming: Timing, server: SwitchboardOptions): Promise<IdleStreams> {
   const ours = await idleStreams(streams, idleMs, probeTiming, server);
-  return { ...ours, floor: await idleFloor(streams) };
+  return { ...ours, floor: await idleOnBareServer(await startBareHttp2(), streams) };
 }
