@@ -30,6 +30,8 @@ const protocolSuites = [
   "test/fuzz.test.ts",
   "test/rate-limit.test.ts",
   "test/capabilities.test.ts",
+  "test/long-error-message.test.ts",
+  "test/stalled-watcher.test.ts",
   "test/mass-cancel.test.ts",
 ];
 

@@ -102,8 +102,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const observedStore = instrumentStore(store, "channels", metrics, tracing?.storeSpans);
   const observedRoomStore = instrumentStore(roomStore, "rooms", metrics, tracing?.storeSpans);
   // One bound for what every stream holds for slow clients, per stream and in total.
-  // A stream that overflowed and does not take its ending within a keep-alive interval is cut.
-  const streamQueues = new StreamQueues(config.streams, config.limits.keepAliveIntervalMs);
+  // A stream that overflowed and whose client does not read on to its ending within stream-overflow-grace-ms is cut.
+  const streamQueues = new StreamQueues(config.streams);
   const signaling = createSignalingService({ store: observedStore, clock, limits: config.limits, streamQueues, ice: config.ice });
   const rooms = createRoomService({ store: observedRoomStore, clock, limits: config.rooms, streamQueues });
   const health = new HealthStatus([SignalingService.typeName, RoomService.typeName, livenessService]);

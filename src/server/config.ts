@@ -228,6 +228,7 @@ export const settings = {
   streamMaxQueuedBytes: setting("stream-max-queued-bytes", 1048576, integer(1024), "Bytes of messages one WatchChannel, WatchRoom or Health Watch stream may hold for a client that reads slower than they come; past it the stream ends with RESOURCE_EXHAUSTED (resume from the last version or sequence received)."),
   streamMaxQueuedMessages: setting("stream-max-queued-messages", 1000, integer(1), "Messages one stream may hold for a slow client; past it the stream ends the same way."),
   streamMaxQueuedBytesTotal: setting("stream-max-queued-bytes-total", 268435456, integer(1024), "Bytes all streams of the process may hold for slow clients together; past it, the stream whose message does not fit ends the same way."),
+  streamOverflowGraceMs: setting("stream-overflow-grace-ms", 15000, integer(100), "Time a stream ended for falling behind gets for its client to read on to its RESOURCE_EXHAUSTED status; a client that does not is reset at the transport (HTTP/2 RST_STREAM ENHANCE_YOUR_CALM, HTTP/1.1 connection closed)."),
   maxConnections: setting("max-connections", 25000, integer(1), "TCP connections open at once on the port; more are closed as they arrive."),
   maxConnectionsPerClient: setting("max-connections-per-client", 1000, integer(1), "TCP connections open at once from one TCP peer address; peers in --trusted-proxies are exempt (max-connections still counts them)."),
   headersTimeoutMs: setting("headers-timeout-ms", 10000, integer(100), "Time a new connection gets to send the HTTP/2 preface or its first HTTP/1.1 request headers, and each later HTTP/1.1 request its headers; then it is closed (HTTP/1.1: 408)."),
@@ -380,6 +381,7 @@ function toConfig(v: Values, ice: IceConfig): Config {
       maxQueuedBytes: v.streamMaxQueuedBytes,
       maxQueuedMessages: v.streamMaxQueuedMessages,
       maxQueuedBytesTotal: v.streamMaxQueuedBytesTotal,
+      overflowGraceMs: v.streamOverflowGraceMs,
     },
     connections: {
       maxConnections: v.maxConnections,

@@ -23,11 +23,13 @@ export async function authorize(
   token: string,
   onlySide?: Side,
 ): Promise<{ state: ChannelState; side: Side }> {
-  const presented = presentedToken(token, channelId);
-  const state = await liveChannel(store, channelId);
+  // The id is checked first: the errors below quote it, and a client's id of any length must not reach a message.
+  const id = validChannelId(channelId);
+  const presented = presentedToken(token, id);
+  const state = await liveChannel(store, id);
   const side = sideOfToken(state, presented);
-  if (!side) throw permissionDenied(channelId);
-  if (onlySide && side !== onlySide) throw permissionDenied(channelId, `only the ${onlySide} may do this`);
+  if (!side) throw permissionDenied(id);
+  if (onlySide && side !== onlySide) throw permissionDenied(id, `only the ${onlySide} may do this`);
   return { state, side };
 }
 

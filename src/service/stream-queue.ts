@@ -10,12 +10,19 @@ export interface StreamQueueLimits {
   readonly maxQueuedMessages: number;
   /** Bytes every stream of the process may hold unsent together (`stream-max-queued-bytes-total`). */
   readonly maxQueuedBytesTotal: number;
+  /**
+   * How long a stream that overflowed may take to deliver its ending (its client reading on to the
+   * RESOURCE_EXHAUSTED status) before it is cut at the transport (`stream-overflow-grace-ms`; see abandonStreamKey).
+   * 15 s when unset.
+   */
+  readonly overflowGraceMs?: number;
 }
 
 export const defaultStreamQueueLimits: StreamQueueLimits = {
   maxQueuedBytes: 1024 * 1024,
   maxQueuedMessages: 1000,
   maxQueuedBytesTotal: 256 * 1024 * 1024,
+  overflowGraceMs: 15_000,
 };
 
 /**
@@ -35,14 +42,7 @@ export const abandonStreamKey = createContextKey<(() => void) | undefined>(undef
 export class StreamQueues {
   private heldBytes = 0;
 
-  /**
-   * `abandonAfterMs`: how long a stream that overflowed may take to deliver its ending before it is
-   * cut at the transport (see abandonStreamKey).
-   */
-  constructor(
-    readonly limits: StreamQueueLimits = defaultStreamQueueLimits,
-    readonly abandonAfterMs = 15_000,
-  ) {}
+  constructor(readonly limits: StreamQueueLimits = defaultStreamQueueLimits) {}
 
   /** Bytes every queue holds now. */
   get queuedBytes(): number {
@@ -212,7 +212,9 @@ export class StreamQueue<T> {
 
   /** Gives back what the queue holds; call when the stream ends. */
   close(): void {
-    clearTimeout(this.abandonTimer);
+    // An overflowed stream keeps its grace timer: its ending may still be waiting behind what the client has
+    // not read, and the transport must be cut if the client does not read on (the cut is a no-op once it has).
+    if (!this.failure) clearTimeout(this.abandonTimer);
     this.clear();
   }
 
@@ -222,7 +224,7 @@ export class StreamQueue<T> {
     this.overflowListener?.();
     const abandon = this.options.abandon;
     if (abandon) {
-      this.abandonTimer = setTimeout(abandon, this.pool.abandonAfterMs);
+      this.abandonTimer = setTimeout(abandon, this.pool.limits.overflowGraceMs ?? defaultStreamQueueLimits.overflowGraceMs);
       this.abandonTimer.unref();
     }
   }

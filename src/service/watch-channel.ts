@@ -70,7 +70,11 @@ export async function* watchChannelStream(
   const release = deps.slots.acquire(scope.slot.key, scope.slot.limit);
   const queue = deps.queues.create<Queued>("WatchChannel", changeBytes, { supersedes: newerUpdate, abandon: deps.abandon });
   const unsubscribe = deps.store.watchChannel(channelId, (change) => queue.push(change));
-  queue.onOverflow(unsubscribe);
+  // A stream that overflowed holds no slot while its client is given the grace to read on to its status.
+  queue.onOverflow(() => {
+    unsubscribe();
+    release();
+  });
   const idle = new KeepAliveTimer(deps.keepAlive, () => queue.push(keepAlive));
   try {
     const stored = await deps.store.getChannel(channelId);

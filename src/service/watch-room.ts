@@ -61,7 +61,11 @@ export async function* watchRoomStream(
     abandon: deps.abandon,
   });
   const unsubscribe = store.watchRoom(room, (change) => queue.push(change));
-  queue.onOverflow(unsubscribe);
+  // A stream that overflowed holds no slot while its client is given the grace to read on to its status.
+  queue.onOverflow(() => {
+    unsubscribe();
+    release();
+  });
   const idle = new KeepAliveTimer(deps.keepAlive, () => queue.push(keepAlive));
   let cancelRenew: Cancel = () => {};
   // Rescheduled before the renewal is sent, so a slow store never stretches the interval.

@@ -31,7 +31,15 @@ export interface ServerProcess {
 export async function startServerProcess(env: Record<string, string> = {}, nodeArgs: readonly string[] = []): Promise<ServerProcess> {
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, "--expose-gc", `${root}node_modules/vite-node/vite-node.mjs`, `${root}test/support/server-main-gc.ts`], {
     cwd: root,
-    env: { ...process.env, SWITCHBOARD_HOST: "127.0.0.1", SWITCHBOARD_PORT: "0", SWITCHBOARD_DEMO: "off", ...env },
+    env: {
+      ...process.env,
+      SWITCHBOARD_HOST: "127.0.0.1",
+      SWITCHBOARD_PORT: "0",
+      SWITCHBOARD_DEMO: "off",
+      // The lean-path-off test project (vitest.config.ts) holds the program to connect-node's route too.
+      ...(process.env["SWITCHBOARD_TEST_LEAN_PATH"] === "off" && { SWITCHBOARD_LEAN_PATH: "off" }),
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const logs: Record<string, unknown>[] = [];

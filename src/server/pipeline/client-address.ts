@@ -72,10 +72,15 @@ export function callContextValues(
   return (req) => createContextValues().set(clientAddressKey, resolveAddress(req)).set(abandonStreamKey, () => abandonTransport(req));
 }
 
-/** Cuts the request's stream: RST_STREAM ENHANCE_YOUR_CALM on HTTP/2 (read as RESOURCE_EXHAUSTED by clients), the connection on HTTP/1.1. */
+/**
+ * Cuts the request's stream if the client has not read all of it: RST_STREAM ENHANCE_YOUR_CALM on HTTP/2 (read as
+ * RESOURCE_EXHAUSTED by clients) unless the stream has closed, on HTTP/1.1 the connection while it still holds
+ * bytes the client has not taken (once it holds none, it may be serving the client's next request).
+ */
 function abandonTransport(req: http.IncomingMessage | http2.Http2ServerRequest): void {
-  if ("stream" in req) req.stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
-  else req.socket.destroy();
+  if ("stream" in req) {
+    if (!req.stream.closed) req.stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+  } else if (req.socket.writableLength > 0) req.socket.destroy();
 }
 
 /** Parses `--trusted-proxies`: comma-separated IP addresses and CIDR ranges. */

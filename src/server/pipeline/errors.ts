@@ -19,7 +19,22 @@ export const correlationIdHeader = "switchboard-correlation-id";
  *   goes to the log under that id, never to the client.
  */
 export function errorTranslation(logger: Logger): Interceptor {
-  return (next) => (req) => mapErrors(next(req), (error) => translate(error, req.url.slice(req.url.indexOf("/", 8)), logger));
+  return (next) => (req) => mapErrors(next(req), (error) => bounded(translate(error, req.url.slice(req.url.indexOf("/", 8)), logger)));
+}
+
+/**
+ * Longest error message a client gets, in characters. A message may quote what the client sent; gRPC carries it
+ * in a trailer, and a header block over 64 KiB cannot be sent at all (node then resets the stream with
+ * FRAME_SIZE_ERROR and closes the whole HTTP/2 connection, refusing every other call on it).
+ */
+export const maxErrorMessageChars = 1024;
+
+/** The error with its message cut to maxErrorMessageChars. */
+function bounded(error: ConnectError): ConnectError {
+  const message = error.rawMessage;
+  if (message.length <= maxErrorMessageChars) return error;
+  const cut = `${message.slice(0, maxErrorMessageChars)}… (cut at ${maxErrorMessageChars} characters)`;
+  return new ConnectError(cut, error.code, error.metadata, error.details as ConstructorParameters<typeof ConnectError>[3], error.cause);
 }
 
 function translate(error: unknown, procedure: string, logger: Logger): ConnectError {
