@@ -32,6 +32,7 @@ const protocolSuites = [
   "test/capabilities.test.ts",
   "test/long-error-message.test.ts",
   "test/stalled-watcher.test.ts",
+  "test/mass-cancel.test.ts",
 ];
 
 export default defineConfig({

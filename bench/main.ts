@@ -16,7 +16,8 @@ import { allSeries, sideBySide } from "./scenarios/exchanges.js";
 import { startMongoBackend } from "./mongo-backend.js";
 import { ceiling } from "./scenarios/ceiling.js";
 import { growth } from "./scenarios/growth.js";
-import { idleStreams } from "./scenarios/idle-streams.js";
+import { idleStreamsWithFloor } from "./scenarios/idle-streams.js";
+import { massCancel } from "./scenarios/mass-cancel.js";
 import { perCall } from "./scenarios/per-call.js";
 import { pushLatency } from "./scenarios/push-latency.js";
 import type { SwitchboardOptions } from "./servers.js";
@@ -25,7 +26,7 @@ import { loadCore, serverCore } from "./servers.js";
 /** Whether `program` is on PATH. */
 const onPath = (program: string) => (process.env["PATH"] ?? "").split(":").some((dir) => dir !== "" && existsSync(path.join(dir, program)));
 
-const scenarioNames = ["exchanges", "peerjs", "latency", "idle", "growth", "ceiling", "per-call", "mongodb"] as const;
+const scenarioNames = ["exchanges", "peerjs", "latency", "idle", "growth", "ceiling", "per-call", "mass-cancel", "mongodb"] as const;
 type Scenario = (typeof scenarioNames)[number];
 
 interface Plan {
@@ -36,6 +37,8 @@ interface Plan {
   readonly growthLevels: readonly number[];
   /** Pairs in the growth scenario (the target is stated for 64). */
   readonly growthPairs: number;
+  /** Scenario 8: watch streams opened, then cancelled at once. */
+  readonly massCancelStreams: number;
   /** Scenario 7: seconds of h2load per cell, and interleaved repetitions. */
   readonly perCall: { readonly seconds: number; readonly repetitions: number };
 }
@@ -47,6 +50,7 @@ const full: Plan = {
   idleMs: 20_000,
   growthLevels: [1_000, 10_000, 100_000],
   growthPairs: 64,
+  massCancelStreams: 20_000,
   perCall: { seconds: 3, repetitions: 4 },
 };
 
@@ -57,12 +61,13 @@ const quick: Plan = {
   idleMs: 1_000,
   growthLevels: [500, 2_000],
   growthPairs: 16,
+  massCancelStreams: 2_000,
   perCall: { seconds: 1, repetitions: 1 },
 };
 
 const help = `Usage: npm run bench -- [options]
 
-  --quick               Smoke run (under two minutes): 1 s rounds, 1,000 idle streams, growth to 2,000 channels with 16 pairs,
+  --quick               Smoke run (under two minutes): 1 s rounds, 1,000 idle streams, 2,000 mass-cancelled streams, growth to 2,000 channels with 16 pairs,
                         no MongoDB rows (unless --only mongodb).
   --out <dir>           Where benchmarks.md and benchmarks.json go (default: docs/ for a full run, a temporary directory for --quick).
   --store <name>        The server's --store (default: memory). mongodb: against MONGODB_URI, else a FerretDB started here
@@ -197,7 +202,7 @@ async function main(): Promise<void> {
   }
   if (only.includes("idle")) {
     log(`scenario 3: ${plan.idleStreams} idle watch streams`);
-    results.idleStreams = await idleStreams(plan.idleStreams, plan.idleMs, plan.timing, server);
+    results.idleStreams = await idleStreamsWithFloor(plan.idleStreams, plan.idleMs, plan.timing, server);
   }
   if (only.includes("growth")) {
     log(`scenario 4: growth at ${plan.growthLevels.join("/")} live channels, ${plan.growthPairs} pairs`);
@@ -218,6 +223,10 @@ async function main(): Promise<void> {
     results.perCall = await perCall(plan.perCall.seconds, plan.perCall.repetitions, log);
   }
 
+  if (only.includes("mass-cancel")) {
+    log(`scenario 8: ${plan.massCancelStreams} watch streams cancelled at once, both routes, RST and connection drop`);
+    results.massCancel = await massCancel(plan.massCancelStreams, server, log);
+  }
   if (only.includes("mongodb") && server.store === "memory") {
     if (!withSwitchboard) {
       log(`MongoDB scenario: the memory store's rows beside it, gRPC at ${plan.concurrencies.join("/")} pairs`);

@@ -4,14 +4,16 @@
  * in a child process started with --expose-gc and an IPC channel. Messages:
  * "mem" → {mem: process.memoryUsage() after three GCs}; "snap" → {snap: path
  * of a heap snapshot written after a GC}.
- * Usage (forked): memory-probe-server.js switchboard|switchboard-connect-node|ceiling
+ * Usage (forked): memory-probe-server.js switchboard|switchboard-connect-node|ceiling|bare-http2
  */
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { writeHeapSnapshot } from "node:v8";
 import { startServer } from "../src/server/app.js";
 import { loadConfig } from "../src/server/config.js";
+import { listenBareHttp2 } from "./bare-http2-server.js";
 import { listenCeiling } from "./ceiling-server.js";
+import { unlimitedClientArgs } from "./servers.js";
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc || !process.send) throw new Error("fork me with --expose-gc and an IPC channel");
@@ -19,9 +21,10 @@ const send = process.send.bind(process);
 
 async function listen(kind: string): Promise<number> {
   if (kind === "ceiling") return listenCeiling(0);
+  if (kind === "bare-http2") return listenBareHttp2(0);
   // "switchboard-connect-node": every call through connect-node's adapter (--lean-path off).
   const route = kind === "switchboard-connect-node" ? ["--lean-path", "off"] : [];
-  const loaded = loadConfig(["--host", "127.0.0.1", "--port", "0", "--log-level", "warn", "--max-watch-streams", "100000", ...route], {});
+  const loaded = loadConfig(["--host", "127.0.0.1", "--port", "0", "--log-level", "warn", "--max-watch-streams", "100000", ...unlimitedClientArgs, ...route], {});
   if (loaded.help) throw new Error("unexpected --help");
   return (await startServer(loaded.config)).port;
 }

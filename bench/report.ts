@@ -1,5 +1,6 @@
 import type { PerCall } from "./scenarios/per-call.js";
 import { perCallTable } from "./scenarios/per-call.js";
+import type { MassCancelRun } from "./scenarios/mass-cancel.js";
 import type { RateResult } from "./lib/load.js";
 import type { LatencySummary } from "./lib/stats.js";
 import type { BenchResults, Target } from "./results.js";
@@ -128,6 +129,9 @@ export function renderReport(r: BenchResults, notes: string): string {
       `| idle WatchChannel streams held (gRPC, ${i.streamsPerConnection} per HTTP/2 connection, 2 per channel) | ${i.streams} on ${i.channels} channels, opened in ${i.openSeconds} s |`,
       `| server RSS before the streams (channels created) → with the streams | ${i.rssBeforeMiB} MiB → **${i.rssAfterMiB} MiB** |`,
       `| memory per stream | **${i.kibPerStream} KiB** |`,
+      ...(i.floor
+        ? [`| the floor: a bare \`node:http2\` server holding as many idle streams the same way (RSS ${i.floor.rssBeforeMiB} → ${i.floor.rssAfterMiB} MiB) | ${i.floor.kibPerStream} KiB per stream |`]
+        : []),
       `| server CPU while idle for ${i.idleSeconds} s (keep-alive every ${i.keepAliveIntervalMs / 1000} s per stream) | ${i.idleCpuPct} % of one core |`,
       `| streams that ended early | ${i.streamsEndedEarly} |`,
       `| a change reaching a watcher while they are held: ack → watcher p50 / p99 (${q.ackToWatcherMs.count} samples) | ${ms(q.ackToWatcherMs)} ms |`,
@@ -153,6 +157,7 @@ export function renderReport(r: BenchResults, notes: string): string {
   if (r.mongodb) lines.push(...mongoSection(r));
   if (r.ceiling) lines.push(...ceilingSection(r));
   if (r.perCall) lines.push(...perCallSection(r.perCall));
+  if (r.massCancel) lines.push(...massCancelSection(r.massCancel));
   const errors = [...r.exchanges.flatMap((e) => e.results), ...(r.peerjs ? [...r.peerjs.connectAndRelay, ...r.peerjs.relayOnly] : [])]
     .map((x) => x.firstError)
     .filter((x): x is string => x !== undefined);
@@ -160,6 +165,27 @@ export function renderReport(r: BenchResults, notes: string): string {
   if (r.pending.length > 0) lines.push("## Not measured in this run", "", ...r.pending.map((p) => `- ${p}`), "");
   if (notes.trim() !== "") lines.push(notes.trim(), "");
   return lines.join("\n");
+}
+
+function massCancelSection(runs: readonly MassCancelRun[]): string[] {
+  const n = runs[0]?.streams ?? 0;
+  const lat = (l: LatencySummary) => `${l.p50} / ${l.p99} / ${l.max}`;
+  const mean = (xs: readonly number[]) => Math.round(xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length));
+  return [
+    "## 8. Mass cancel: many watch streams cancelled at once",
+    "",
+    `${n} WatchChannel streams (gRPC, 100 per HTTP/2 connection, 2 per channel, memory store), opened 1,000 at a time, then all cancelled in one turn of the load generator, ` +
+      "while a unary probe in its own thread sends CreateChannel over gRPC every 10 ms (open loop, so a stall shows in every call it delays). " +
+      "Target (issue 13): the probe's p99 under 100 ms during the cancel, and the last 1,000 streams open as fast as the first. A fresh server per row.",
+    "",
+    "| route | cancel | open first / last 1,000 (ms) | open mean per 1,000 (ms) | probe before: p50 / p99 / max (ms) | probe during the cancel: p50 / p99 / max (ms) | calls | all released after (s) | probe failures |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...runs.map(
+      (x) =>
+        `| ${x.route === "lean" ? "lean path" : "connect-node"} | ${x.cancel} | ${x.openMsPerBatch[0]} / ${x.openMsPerBatch.at(-1)} | ${mean(x.openMsPerBatch)} | ${lat(x.probeBefore)} | **${lat(x.probeDuring)}** | ${x.probeDuring.count} | ${x.releasedSeconds} | ${x.probeFailures} |`,
+    ),
+    "",
+  ];
 }
 
 function perCallSection(p: PerCall): string[] {

@@ -1,6 +1,7 @@
 import type { ExchangeRates, PeerJsRates } from "./scenarios/exchanges.js";
 import type { CandidateMode, Protocol } from "./switchboard-exchange.js";
 import type { Ceiling } from "./scenarios/ceiling.js";
+import type { MassCancelRun } from "./scenarios/mass-cancel.js";
 import type { PerCall } from "./scenarios/per-call.js";
 import type { GrowthLevel } from "./scenarios/growth.js";
 import type { IdleStreams } from "./scenarios/idle-streams.js";
@@ -56,6 +57,8 @@ export interface BenchResults {
   ceiling?: Ceiling;
   /** Scenario 7: server CPU per unary call under h2load, bare stacks and both routes. */
   perCall?: PerCall;
+  /** Scenario 8: many watch streams opened, then cancelled at once, on both routes. */
+  massCancel?: MassCancelRun[];
   /** Exchanges on the MongoDB store, in a run whose main store is memory: the first (default) backend. */
   mongodb?: MongoRows;
   /** The same on every backend the run measured (`--mongodb-backends`), the first being `mongodb`. */
@@ -183,6 +186,10 @@ export function harnessProblems(r: BenchResults): string[] {
     }
   }
   if (r.pushLatency && r.pushLatency.ackToWatcherMs.count === 0) problems.push("push latency: no event reached a watcher");
+  for (const m of r.massCancel ?? []) {
+    if (m.probeFailures > 0) problems.push(`mass cancel (${m.route}, ${m.cancel}): ${m.probeFailures} unary probe calls failed`);
+    if (Number.isNaN(m.releasedSeconds)) problems.push(`mass cancel (${m.route}, ${m.cancel}): the streams were never all released`);
+  }
   if (r.idleStreams) {
     if (r.idleStreams.streamsEndedEarly > 0) problems.push(`idle streams: ${r.idleStreams.streamsEndedEarly} ended while held`);
     if (r.idleStreams.pushWhileHeld.ackToWatcherMs.count === 0) problems.push("idle streams: no change reached a watcher while they were held");

@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import type { PinnedProcess } from "./lib/processes.js";
-import { freePort, startPinned, waitForHttp } from "./lib/processes.js";
+import { freePort, startPinned, waitForHttp, waitForTcp } from "./lib/processes.js";
 
 /** The core the servers under test run on; the load generator takes the other one. */
 export const serverCore = 0;
@@ -21,6 +21,15 @@ export interface SwitchboardOptions {
   readonly cpuProfileDir?: string;
 }
 
+/**
+ * One load generator is one client address: per-client limits (rates, tokenless watchers: every answerer
+ * watches before it has a token) would measure the limiter, not the server.
+ */
+export const unlimitedClientArgs = [
+  "--rate-limit-create", "0", "--rate-limit-write", "0", "--rate-limit-read", "0", "--rate-limit-stream", "0",
+  "--max-tokenless-watchers-per-client", "1000000",
+];
+
 const distRoot = fileURLToPath(new URL("../", import.meta.url));
 
 /** Starts the built server (dist/src/server/cli.js) pinned to the server core, on a free loopback port. */
@@ -36,10 +45,7 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Run
     "--log-level", "warn",
     "--shutdown-grace-ms", "1000",
     "--store", options.store,
-    // One load generator is one client address: per-client limits (rates, tokenless watchers: every answerer
-    // watches before it has a token) would measure the limiter, not the server.
-    "--rate-limit-create", "0", "--rate-limit-write", "0", "--rate-limit-read", "0", "--rate-limit-stream", "0",
-    "--max-tokenless-watchers-per-client", "1000000",
+    ...unlimitedClientArgs,
     ...(options.args ?? []),
   ];
   const process = await startPinned("switchboard", serverCore, args, () => waitForHttp(`${url}/healthz`));
@@ -60,5 +66,13 @@ export async function startCeiling(): Promise<RunningTarget> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const process = await startPinned("ceiling", serverCore, [`${distRoot}bench/ceiling-server.js`, String(port)], () => waitForHttp(`${url}/healthz`));
+  return { process, url };
+}
+
+/** Starts the bare node:http2 server (bench/bare-http2-server.ts) pinned to the server core, on a free loopback port. */
+export async function startBareHttp2(): Promise<RunningTarget> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const process = await startPinned("bare-http2", serverCore, [`${distRoot}bench/bare-http2-server.js`, String(port)], () => waitForTcp(port));
   return { process, url };
 }

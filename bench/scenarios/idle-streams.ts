@@ -1,8 +1,8 @@
 import { setMaxListeners } from "node:events";
 import type { Timing } from "../lib/load.js";
 import { round } from "../lib/stats.js";
-import type { SwitchboardOptions } from "../servers.js";
-import { startSwitchboard } from "../servers.js";
+import type { RunningTarget, SwitchboardOptions } from "../servers.js";
+import { startBareHttp2, startSwitchboard } from "../servers.js";
 import type { SignalingClient } from "../switchboard-exchange.js";
 import { peerClient } from "../switchboard-exchange.js";
 import type { PushLatency } from "./push-latency.js";
@@ -24,6 +24,15 @@ export interface IdleStreams {
   readonly streamsEndedEarly: number;
   /** A change made while the streams are held, measured with probes. */
   readonly pushWhileHeld: PushLatency;
+  /** The same streams held by a bare node:http2 server (bench/bare-http2-server.ts): what Node itself costs. */
+  readonly floor?: IdleFloor;
+}
+
+export interface IdleFloor {
+  readonly streams: number;
+  readonly rssBeforeMiB: number;
+  readonly rssAfterMiB: number;
+  readonly kibPerStream: number;
 }
 
 const MiB = 1024 * 1024;
@@ -77,6 +86,33 @@ export async function holdStreams(
   return held;
 }
 
+/**
+ * RSS before and after `streams` idle streams on a do-nothing server (the
+ * bare stack, the bare node:http2 server), opened as scenario 3 opens them:
+ * after as many CreateChannel calls over one connection, 100 per connection.
+ * Stops the server.
+ */
+export async function idleOnBareServer(target: RunningTarget, streams: number): Promise<IdleFloor> {
+  const stop = new AbortController();
+  setMaxListeners(0, stop.signal);
+  const held: Promise<void>[] = [];
+  try {
+    const creator = peerClient("grpc", target.url);
+    for (let i = 0; i < streams / 2; i += 200) await Promise.all(Array.from({ length: 200 }, () => creator.createChannel({})));
+    await sleep(1000);
+    const before = target.process.rssBytes();
+    const ids = Array.from({ length: Math.ceil(streams / 2) }, (_, i) => ({ channelId: `00000000-0000-4000-8000-${String(i).padStart(12, "0")}`, token: "" }));
+    held.push(...(await holdStreams(target.url, ids, streams, stop.signal, () => {})));
+    await sleep(1000);
+    const after = target.process.rssBytes();
+    return { streams, rssBeforeMiB: round(before / MiB), rssAfterMiB: round(after / MiB), kibPerStream: round((after - before) / 1024 / streams, 2) };
+  } finally {
+    stop.abort();
+    await Promise.all(held);
+    await target.process.stop();
+  }
+}
+
 /** Scenario 3: hold `streams` idle WatchChannel streams (two per channel, as two peers would). */
 export async function idleStreams(streams: number, idleMs: number, probeTiming: Timing, server: SwitchboardOptions): Promise<IdleStreams> {
   const keepAliveIntervalMs = 15_000;
@@ -127,4 +163,10 @@ export async function idleStreams(streams: number, idleMs: number, probeTiming: 
     await Promise.all(held);
     await target.process.stop();
   }
+}
+
+/** Scenario 3 and its floor: Switchboard first, then the bare node:http2 server with as many streams. */
+export async function idleStreamsWithFloor(streams: number, idleMs: number, probeTiming: Timing, server: SwitchboardOptions): Promise<IdleStreams> {
+  const ours = await idleStreams(streams, idleMs, probeTiming, server);
+  return { ...ours, floor: await idleOnBareServer(await startBareHttp2(), streams) };
 }

@@ -31,6 +31,7 @@ import type { SignalingLimits } from "./limits.js";
 import { hashToken, newChannelId, newToken } from "./tokens.js";
 import { validCandidate, validChannelId, validDescription, validSide, validTtlMs } from "./validation.js";
 import { watchChannelStream } from "./watch-channel.js";
+import type { WatchResponseInit } from "./convert.js";
 import { abandonStreamKey, StreamQueues } from "./stream-queue.js";
 import type { PerKeyLimit } from "./watch-slots.js";
 import { WatchSlots } from "./watch-slots.js";
@@ -165,17 +166,24 @@ export class SignalingHandlers implements Impl {
     return { channel: channelMessage(state) };
   }
 
-  async *watchChannel(req: WatchChannelRequest, ctx: HandlerContext) {
-    const channelId = validChannelId(req.channelId);
+  /**
+   * Not a generator of its own (checks run inside watchChannelStream's, through `admit`): a `yield*` stage
+   * here would hold one more suspended frame for as long as each stream is open.
+   */
+  watchChannel(req: WatchChannelRequest, ctx: HandlerContext): AsyncIterable<WatchResponseInit> {
+    const channelId = req.channelId;
     // A token holder takes one of the channel's slots and sees everything; anyone else counts against its own
     // address and sees the offer side, so knowing a channel id is not enough to take its slots or read its answer.
     const holder = req.token !== "";
-    if (holder) await this.authorize(channelId, req.token);
+    const admit = async () => {
+      validChannelId(channelId);
+      if (holder) await this.authorize(channelId, req.token);
+    };
     const deps = { store: this.deps.store, slots: this.watchSlots, keepAlive: this.keepAlive, queues: this.streamQueues, abandon: ctx.values.get(abandonStreamKey) };
     const slot = holder
       ? { key: `channel ${channelId}` }
       : { key: `client ${ctx.values.get(clientAddressKey)}`, limit: this.tokenlessLimit };
-    yield* watchChannelStream(deps, channelId, req.afterVersion, ctx.signal, { slot, view: holder ? undefined : publicView });
+    return watchChannelStream(deps, channelId, req.afterVersion, ctx.signal, { slot, view: holder ? undefined : publicView, admit });
   }
 
   async closeChannel(req: CloseChannelRequest) {

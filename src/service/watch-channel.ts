@@ -47,6 +47,8 @@ export interface WatchScope {
   readonly slot: { readonly key: string; readonly limit?: PerKeyLimit };
   /** What of the channel the watcher may see (e.g. offerSide); undefined: all of it. */
   readonly view: ((state: ChannelState) => ChannelState) | undefined;
+  /** Checks the request (its channel id, its token) before the stream takes anything; throws to refuse it. */
+  readonly admit?: () => Promise<void>;
 }
 
 /**
@@ -63,6 +65,7 @@ export async function* watchChannelStream(
   signal: AbortSignal,
   scope: WatchScope,
 ): AsyncGenerator<WatchResponseInit> {
+  if (scope.admit) await scope.admit();
   const view = scope.view ?? ((state: ChannelState) => state);
   const release = deps.slots.acquire(scope.slot.key, scope.slot.limit);
   const queue = deps.queues.create<Queued>("WatchChannel", changeBytes, { supersedes: newerUpdate, abandon: deps.abandon });

@@ -13,11 +13,21 @@ const callEnded = new ConnectError("the call has ended", Code.Canceled);
 const clientGone = new ConnectError("the client closed the request", Code.Canceled);
 const deadlineExceeded = () => new ConnectError("the operation timed out", Code.DeadlineExceeded);
 
+/** Calls whose client left, aborted this many per turn of the event loop (see OpenCalls.abortSoon). */
+const abortsPerTurn = 64;
+
+/** Whether the client is gone: `closed` on HTTP/1.1; Node's HTTP/2 compatibility response has no `closed`, its stream does. */
+export function responseClosed(res: NodeResponse): boolean {
+  return "stream" in res ? res.stream.destroyed || res.stream.closed : res.closed;
+}
+
 /** Calls whose signal exists, so one listener on the shutdown signal reaches them all. */
 export class OpenCalls {
   private readonly calls = new Set<CallContext>();
   private shutdownReason: unknown;
   private down = false;
+  private leaving: CallContext[] = [];
+  private leavingHead = 0;
 
   constructor(shutdown: Broadcast<ConnectError>) {
     shutdown.add((reason) => {
@@ -39,6 +49,35 @@ export class OpenCalls {
   delete(call: CallContext): void {
     this.calls.delete(call);
   }
+
+  /**
+   * Aborts `call` (its client left) on a later turn of the event loop, a
+   * bounded number per turn. Clients that leave together (thousands of
+   * watch streams reset at once, a connection with hundreds of streams
+   * dropped) arrive in one read of the sockets; ending all their calls in
+   * that turn (every stream's generator, finally blocks, store
+   * unsubscription) kept every other request waiting for seconds. In
+   * slices, requests read meanwhile are served between them.
+   */
+  abortSoon(call: CallContext): void {
+    if (this.leaving.push(call) === 1) setImmediate(this.abortSome);
+  }
+
+  private readonly abortSome = () => {
+    const leaving = this.leaving;
+    const until = Math.min(leaving.length, this.leavingHead + abortsPerTurn);
+    while (this.leavingHead < until) {
+      const call = leaving[this.leavingHead]!;
+      leaving[this.leavingHead++] = undefined as never;
+      call.abort(clientGone);
+    }
+    if (this.leavingHead < leaving.length) {
+      setImmediate(this.abortSome);
+      return;
+    }
+    this.leaving = [];
+    this.leavingHead = 0;
+  };
 }
 
 /**
@@ -134,7 +173,7 @@ export class CallContext implements HandlerContext {
   }
 
   private readonly onClose = () => {
-    if (!this.ended) this.abort(clientGone);
+    if (!this.ended) this.openCalls.abortSoon(this);
   };
 
   private link(): AbortController {
@@ -143,7 +182,7 @@ export class CallContext implements HandlerContext {
     const down = this.openCalls.shuttingDown;
     if (this.ended) controller.abort(callEnded);
     else if (down) controller.abort(down.reason);
-    else if (this.res.closed) controller.abort(clientGone);
+    else if (responseClosed(this.res)) controller.abort(clientGone);
     else if (this.deadline !== undefined && this.deadline <= Date.now()) controller.abort(deadlineExceeded());
     else {
       if (this.deadline !== undefined) {

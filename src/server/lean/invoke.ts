@@ -1,7 +1,6 @@
 import type { DescMessage } from "@bufbuild/protobuf";
 import { create, isMessage } from "@bufbuild/protobuf";
 import type { HandlerContext, Interceptor, UnaryRequest } from "@connectrpc/connect";
-import { createAsyncIterable } from "@connectrpc/connect/protocol";
 import type { CallContext } from "./call-context.js";
 import type { LeanMethodSpec } from "./route-table.js";
 import { onlyMessagesReplaced } from "../pipeline/call-end.js";
@@ -12,44 +11,26 @@ type AnyResponse = Awaited<ReturnType<AnyFn>>;
 type Message = UnaryRequest["message"];
 
 /**
- * What interceptors get for a server stream: connect-es's request shape,
- * reading the call's context lazily, so headers and the signal are built only
- * if someone reads them. Object literals with getters, so an interceptor's
- * `{ ...req }` copies them (unary calls get the cheaper LeanUnaryRequest).
+ * A server-streaming call's request and response as plain data objects. Every interceptor that wraps a stream
+ * copies them (`{ ...req }`, `{ ...res }`), which reads each getter anyway, and an object literal with getters is
+ * held in dictionary mode (about 450 bytes each, for as long as the stream is open).
  */
-function leanRequest(stream: boolean, message: unknown, ctx: CallContext): AnyRequest {
+function streamRequest(message: unknown, ctx: CallContext): AnyRequest {
   return {
-    stream,
+    stream: true,
     message,
     method: ctx.method,
     service: ctx.service,
     requestMethod: ctx.requestMethod,
-    get url() {
-      return ctx.url;
-    },
-    get signal() {
-      return ctx.signal;
-    },
-    get header() {
-      return ctx.requestHeader;
-    },
+    url: ctx.url,
+    signal: ctx.signal,
+    header: ctx.requestHeader,
     contextValues: ctx.values,
   } as AnyRequest;
 }
 
-function leanResponse(stream: boolean, message: unknown, ctx: CallContext): AnyResponse {
-  return {
-    stream,
-    message,
-    method: ctx.method,
-    service: ctx.service,
-    get header() {
-      return ctx.responseHeader;
-    },
-    get trailer() {
-      return ctx.responseTrailer;
-    },
-  } as AnyResponse;
+function streamResponse(message: unknown, ctx: CallContext): AnyResponse {
+  return { stream: true, message, method: ctx.method, service: ctx.service, header: ctx.responseHeader, trailer: ctx.responseTrailer } as AnyResponse;
 }
 
 /** What a unary call's request and response share: the message, the method and the call. */
@@ -68,9 +49,9 @@ abstract class LeanUnaryPart {
 }
 
 /**
- * A unary call's request: the same shape as leanRequest, with the lazy parts
- * as prototype getters (an object literal with getters makes three closures
- * per call). Unary requests pass the pipeline unspread; should an interceptor
+ * A unary call's request: connect-es's request shape, the call's lazy parts
+ * (headers, signal, URL) as prototype getters, built only if read (an object
+ * literal with getters makes three closures per call). Unary requests pass the pipeline unspread; should an interceptor
  * spread one anyway, contextFor falls back to the call's own parts.
  */
 class LeanUnaryRequest extends LeanUnaryPart {
@@ -104,23 +85,46 @@ class LeanUnaryResponse extends LeanUnaryPart {
 /** The context the implementation sees: the call's, or — if an interceptor replaced parts of the request — merged as connect-es does. */
 function contextFor(ctx: CallContext, req: AnyRequest, original: AnyRequest): HandlerContext {
   if (req === original || onlyMessagesReplaced(req, original)) return ctx;
-  return {
-    method: ctx.method,
-    service: req.service,
-    requestMethod: ctx.requestMethod,
-    url: ctx.url,
-    protocolName: ctx.protocolName,
-    timeoutMs: ctx.timeoutMs,
-    signal: req.signal ?? ctx.signal,
-    requestHeader: req.header ?? ctx.requestHeader,
-    values: req.contextValues ?? ctx.values,
-    get responseHeader() {
-      return ctx.responseHeader;
-    },
-    get responseTrailer() {
-      return ctx.responseTrailer;
-    },
-  };
+  return new MergedContext(ctx, req);
+}
+
+/**
+ * A class, not an object literal with getters: a watch stream's handler holds its context for as long as the
+ * stream is open, and such a literal is kept in dictionary mode (over 800 bytes).
+ */
+class MergedContext implements HandlerContext {
+  readonly method: HandlerContext["method"];
+  readonly service: HandlerContext["service"];
+  readonly requestMethod: string;
+  readonly url: string;
+  readonly protocolName: string;
+  readonly timeoutMs: () => number | undefined;
+  readonly signal: AbortSignal;
+  readonly requestHeader: Headers;
+  readonly values: HandlerContext["values"];
+
+  constructor(
+    private readonly ctx: CallContext,
+    req: AnyRequest,
+  ) {
+    this.method = ctx.method;
+    this.service = req.service;
+    this.requestMethod = ctx.requestMethod;
+    this.url = ctx.url;
+    this.protocolName = ctx.protocolName;
+    this.timeoutMs = ctx.timeoutMs;
+    this.signal = req.signal;
+    this.requestHeader = req.header;
+    this.values = req.contextValues;
+  }
+
+  get responseHeader(): Headers {
+    return this.ctx.responseHeader;
+  }
+
+  get responseTrailer(): Headers {
+    return this.ctx.responseTrailer;
+  }
 }
 
 /** Copies headers an interceptor returned in new objects into the call's (connect-es's copyHeaders). */
@@ -177,28 +181,51 @@ export async function invokeServerStream(
   interceptors: readonly Interceptor[],
 ): Promise<{ messages: AsyncIterator<Message>; finish(): void }> {
   const output = spec.method.output;
-  const request = leanRequest(true, createAsyncIterable([input]), ctx);
+  const request = streamRequest(oneMessage(input), ctx);
   let response: AnyResponse | undefined;
   const handler: AnyFn = async (req) => {
     const single = await firstOf(req.message as AsyncIterable<Message>);
     const it = spec.impl(single as never, contextFor(ctx, req, request))[Symbol.asyncIterator]();
+    // Plain promise chains, not async functions: a watch stream waits in next() for as long as it is idle,
+    // and a suspended async function holds its whole frame meanwhile.
     const normalised: AsyncIterableIterator<Message> = {
-      next: async () => {
-        const r = await it.next();
-        return r.done ? r : { done: false, value: normalize(output, r.value) };
-      },
+      next: () => it.next().then((r) => (r.done ? r : { done: false, value: normalize(output, r.value) })),
       return: (value?: unknown) => (it.return ? it.return(value as never) : Promise.resolve({ done: true, value })) as Promise<IteratorResult<Message>>,
       throw: (error?: unknown) => (it.throw ? it.throw(error) : Promise.reject(error)) as Promise<IteratorResult<Message>>,
       [Symbol.asyncIterator]() {
         return normalised;
       },
     };
-    return (response = leanResponse(true, normalised, ctx));
+    return (response = streamResponse(normalised, ctx));
   };
   const res = await chain(handler, interceptors)(request);
   adoptHeaders(ctx, res, response, "header");
   const messages = (res.message as AsyncIterable<Message>)[Symbol.asyncIterator]();
   return { messages, finish: () => adoptHeaders(ctx, res, response, "trailer") };
+}
+
+/**
+ * The request of a server-streaming call as the one-message stream interceptors expect. Not connect's
+ * createAsyncIterable: its down-levelled generator (a dozen closures) stays reachable from the request for
+ * as long as the stream is open, long after its one message was taken.
+ */
+function oneMessage(input: Message): AsyncIterable<Message> {
+  return {
+    [Symbol.asyncIterator]() {
+      let taken = false;
+      return {
+        next: () => {
+          if (taken) return Promise.resolve({ done: true, value: undefined });
+          taken = true;
+          return Promise.resolve({ done: false, value: input });
+        },
+        return: (value?: unknown) => {
+          taken = true;
+          return Promise.resolve({ done: true, value });
+        },
+      } as AsyncIterator<Message>;
+    },
+  };
 }
 
 async function firstOf(messages: AsyncIterable<Message>): Promise<Message> {

@@ -19,7 +19,7 @@ import { contentTypeProto as grpcContentTypeProto, parseTimeout as parseGrpcTime
 import type { DescMessage, JsonReadOptions, JsonWriteOptions } from "@bufbuild/protobuf";
 import type { Broadcast } from "../../lib/broadcast.js";
 import type { NodeRequest, NodeResponse } from "./call-context.js";
-import { CallContext, headerObject, OpenCalls } from "./call-context.js";
+import { CallContext, headerObject, OpenCalls, responseClosed } from "./call-context.js";
 import { onlyMessage, readBody, splitEnvelopes } from "./body.js";
 import { invokeServerStream, invokeUnary } from "./invoke.js";
 import type { LeanMethodSpec, RouteTable } from "./route-table.js";
@@ -137,6 +137,8 @@ export function createLeanPath(table: RouteTable, options: RpcOptions): LeanHand
     };
     let error: ConnectError | undefined;
     let stream: Awaited<ReturnType<typeof invokeServerStream>> | undefined;
+    /** The messages themselves failed (the implementation threw or ended on its signal): nothing left to return(). */
+    let iteratorFailed = false;
     try {
       if (timeout.error) throw timeout.error;
       const input = serialization.getI(binary).parse(await readEnvelope(req, "server-streaming"));
@@ -149,9 +151,12 @@ export function createLeanPath(table: RouteTable, options: RpcOptions): LeanHand
       };
       let pending = pull();
       for (;;) {
-        const next = await pending;
+        const next = await pending.catch((e: unknown) => {
+          iteratorFailed = true;
+          throw e;
+        });
         if (next.done) break;
-        if (res.closed) throw new ConnectError("the client closed the stream", Code.Canceled);
+        if (responseClosed(res)) throw new ConnectError("the client closed the stream", Code.Canceled);
         sendHeaders();
         const flushed = (res as import("node:http").ServerResponse).write(encodeEnvelope(0, serialize.serialize(next.value)));
         // The next message is asked for at once, so that a stream failing meanwhile (its queue overflowing for a
@@ -168,11 +173,11 @@ export function createLeanPath(table: RouteTable, options: RpcOptions): LeanHand
       error = asConnectError(e);
       ctx.abort(error);
       // Lets the implementation's finally blocks run when the write side failed first.
-      await stream?.messages.return?.().catch(() => {});
+      if (!iteratorFailed) await stream?.messages.return?.().catch(() => {});
     } finally {
       ctx.end();
     }
-    if (res.closed) return;
+    if (responseClosed(res)) return;
     sendHeaders();
     if (protocol === "grpc") {
       res.addTrailers(grpcTrailers(ctx, error));

@@ -46,23 +46,27 @@ function watched<T>(messages: AsyncIterable<T>, ended: CallEnded, firstMessage: 
     [Symbol.asyncIterator]() {
       const inner = messages[Symbol.asyncIterator]();
       return {
-        async next(): Promise<IteratorResult<T>> {
-          let result: IteratorResult<T>;
-          try {
-            result = await inner.next();
-          } catch (error) {
-            finish(error);
-            throw error;
-          }
-          if (result.done) finish(undefined);
-          else if (first) {
-            first();
-            first = undefined;
-          }
-          return result;
+        // A promise chain, not an async function: an idle watch stream waits here for as long as it is open,
+        // and a suspended async function holds its frame meanwhile (two of these wrap every stream).
+        next(): Promise<IteratorResult<T>> {
+          return inner.next().then(
+            (result) => {
+              if (result.done) finish(undefined);
+              else if (first) {
+                first();
+                first = undefined;
+              }
+              return result;
+            },
+            (error: unknown) => {
+              finish(error);
+              throw error;
+            },
+          );
         },
         async return(value?: unknown): Promise<IteratorResult<T>> {
-          finish(new ConnectError("the client cancelled the stream", Code.Canceled));
+          // Built only when it is news: an error captures a stack, and a stream that already failed or ended has its outcome.
+          if (!finished) finish(new ConnectError("the client cancelled the stream", Code.Canceled));
           return (await inner.return?.(value)) ?? { done: true, value: value as T };
         },
         async throw(error?: unknown): Promise<IteratorResult<T>> {

@@ -175,29 +175,32 @@ export function composePolicies(policies: readonly CallPolicy[]): Interceptor {
     }
     const inner = res.message[Symbol.asyncIterator]();
     let firstOut = withFirst;
+    // Promise chains, not async functions: an idle watch stream waits in next() for as long as it is open,
+    // and a suspended async function holds its frame meanwhile.
     const out: AsyncIterator<unknown> & AsyncIterable<unknown> = {
-      async next() {
-        let r: IteratorResult<unknown>;
-        try {
-          r = await inner.next();
-        } catch (error) {
-          throw call.finish(error);
-        }
-        if (r.done) call.finish(undefined);
-        else if (firstOut) {
-          firstOut = false;
-          for (let i = 0; i < n; i++) policies[i]!.firstMessage?.(original, call.states[i]);
-        }
-        return r;
+      next() {
+        return inner.next().then(
+          (r) => {
+            if (r.done) call.finish(undefined);
+            else if (firstOut) {
+              firstOut = false;
+              for (let i = 0; i < n; i++) policies[i]!.firstMessage?.(original, call.states[i]);
+            }
+            return r;
+          },
+          (error: unknown) => {
+            throw call.finish(error);
+          },
+        );
       },
-      async return(value?: unknown) {
-        call.finish(cancelled());
-        return (await inner.return?.(value)) ?? { done: true, value };
+      return(value?: unknown) {
+        // The cancellation is built only when it is news (an error captures a stack).
+        if (!call.ended) call.finish(cancelled());
+        return inner.return ? inner.return(value) : Promise.resolve({ done: true, value });
       },
-      async throw(error?: unknown) {
+      throw(error?: unknown) {
         call.finish(error);
-        if (inner.throw) return inner.throw(error);
-        throw error;
+        return inner.throw ? inner.throw(error) : Promise.reject(error);
       },
       [Symbol.asyncIterator]() {
         return out;
