@@ -11,35 +11,18 @@ type AnyResponse = Awaited<ReturnType<AnyFn>>;
 type Message = UnaryRequest["message"];
 
 /**
- * A server-streaming call's request and response as plain data objects. Every interceptor that wraps a stream
- * copies them (`{ ...req }`, `{ ...res }`), which reads each getter anyway, and an object literal with getters is
- * held in dictionary mode (about 450 bytes each, for as long as the stream is open).
+ * What a call's request and response share: the message, the method and the call. Classes with the lazy
+ * parts as prototype getters, not object literals: a literal with getters makes a closure per getter and is
+ * held in dictionary mode (about 450 bytes, for as long as a stream is open). The pipeline wraps a stream's
+ * request and response without copying them (withMessages), so the getters run only when something reads
+ * them: an idle watch stream builds no request or response `Headers`.
  */
-function streamRequest(message: unknown, ctx: CallContext): AnyRequest {
-  return {
-    stream: true,
-    message,
-    method: ctx.method,
-    service: ctx.service,
-    requestMethod: ctx.requestMethod,
-    url: ctx.url,
-    signal: ctx.signal,
-    header: ctx.requestHeader,
-    contextValues: ctx.values,
-  } as AnyRequest;
-}
-
-function streamResponse(message: unknown, ctx: CallContext): AnyResponse {
-  return { stream: true, message, method: ctx.method, service: ctx.service, header: ctx.responseHeader, trailer: ctx.responseTrailer } as AnyResponse;
-}
-
-/** What a unary call's request and response share: the message, the method and the call. */
-abstract class LeanUnaryPart {
-  readonly stream = false;
+abstract class LeanPart {
   readonly method: CallContext["method"];
   readonly service: CallContext["service"];
 
   constructor(
+    readonly stream: boolean,
     readonly message: unknown,
     protected readonly ctx: CallContext,
   ) {
@@ -48,13 +31,8 @@ abstract class LeanUnaryPart {
   }
 }
 
-/**
- * A unary call's request: connect-es's request shape, the call's lazy parts
- * (headers, signal, URL) as prototype getters, built only if read (an object
- * literal with getters makes three closures per call). Unary requests pass the pipeline unspread; should an interceptor
- * spread one anyway, contextFor falls back to the call's own parts.
- */
-class LeanUnaryRequest extends LeanUnaryPart {
+/** A call's request: connect-es's request shape; should an interceptor spread one, contextFor falls back to the call's own parts. */
+class LeanRequest extends LeanPart {
   readonly requestMethod = this.ctx.requestMethod;
   readonly contextValues = this.ctx.values;
 
@@ -71,8 +49,8 @@ class LeanUnaryRequest extends LeanUnaryPart {
   }
 }
 
-/** A unary call's response, its header and trailer made only if read. */
-class LeanUnaryResponse extends LeanUnaryPart {
+/** A call's response, its header and trailer made only if read. */
+class LeanResponse extends LeanPart {
   get header(): Headers {
     return this.ctx.responseHeader;
   }
@@ -113,9 +91,10 @@ class MergedContext implements HandlerContext {
     this.url = ctx.url;
     this.protocolName = ctx.protocolName;
     this.timeoutMs = ctx.timeoutMs;
-    this.signal = req.signal;
-    this.requestHeader = req.header;
-    this.values = req.contextValues;
+    // A spread copy of the lean request lacks its prototype getters: the call's own parts then.
+    this.signal = req.signal ?? ctx.signal;
+    this.requestHeader = req.header ?? ctx.requestHeader;
+    this.values = req.contextValues ?? ctx.values;
   }
 
   get responseHeader(): Headers {
@@ -156,11 +135,11 @@ function chain(fn: AnyFn, interceptors: readonly Interceptor[]): AnyFn {
  */
 export async function invokeUnary(spec: Extract<LeanMethodSpec, { kind: "unary" }>, ctx: CallContext, input: Message, interceptors: readonly Interceptor[]): Promise<Message> {
   const output = spec.method.output;
-  const request = new LeanUnaryRequest(input, ctx) as unknown as AnyRequest;
+  const request = new LeanRequest(false, input, ctx) as unknown as AnyRequest;
   let response: AnyResponse | undefined;
   const handler: AnyFn = async (req) => {
     const result = await spec.impl(req.message as never, contextFor(ctx, req, request));
-    return (response = new LeanUnaryResponse(normalize(output, result), ctx) as unknown as AnyResponse);
+    return (response = new LeanResponse(false, normalize(output, result), ctx) as unknown as AnyResponse);
   };
   const res = await chain(handler, interceptors)(request);
   adoptHeaders(ctx, res, response, "header");
@@ -181,7 +160,7 @@ export async function invokeServerStream(
   interceptors: readonly Interceptor[],
 ): Promise<{ messages: AsyncIterator<Message>; finish(): void }> {
   const output = spec.method.output;
-  const request = streamRequest(oneMessage(input), ctx);
+  const request = new LeanRequest(true, oneMessage(input), ctx) as unknown as AnyRequest;
   let response: AnyResponse | undefined;
   const handler: AnyFn = async (req) => {
     const single = await firstOf(req.message as AsyncIterable<Message>);
@@ -196,7 +175,7 @@ export async function invokeServerStream(
         return normalised;
       },
     };
-    return (response = streamResponse(normalised, ctx));
+    return (response = new LeanResponse(true, normalised, ctx) as unknown as AnyResponse);
   };
   const res = await chain(handler, interceptors)(request);
   adoptHeaders(ctx, res, response, "header");
