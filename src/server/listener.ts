@@ -79,7 +79,10 @@ export class DualProtocolListener {
     this.http1.emit("listening");
     this.http2 = http2.createServer({ settings: { maxConcurrentStreams: limits.http2MaxConcurrentStreams } }, serve);
     this.http2.on("session", (session) => this.watchSession(session));
-    this.tcp = net.createServer((socket) => this.route(socket));
+    // Nagle off, as Node's own HTTP servers set it when they accept a connection themselves: with it on, a
+    // response written in two pieces (HTTP/1.1 headers, then a streamed message) waits for the client's
+    // delayed ACK, about 40 ms per exchange.
+    this.tcp = net.createServer({ noDelay: true }, (socket) => this.route(socket));
   }
 
   listen(port: number, host: string): Promise<number> {
