@@ -96,7 +96,7 @@ export function createLeanPath(table: RouteTable, options: RpcOptions): LeanHand
     } finally {
       ctx.end();
     }
-    if (res.closed || res.headersSent) return;
+    if (responseClosed(res) || res.headersSent) return;
     const headers = headerObject(ctx.responseHeaderIfAny, { "content-type": contentType, "content-length": String(body.byteLength) });
     headerObject(ctx.responseTrailerIfAny, headers, "trailer-");
     (res as import("node:http").ServerResponse).writeHead(status, headers);
@@ -119,7 +119,7 @@ export function createLeanPath(table: RouteTable, options: RpcOptions): LeanHand
     } finally {
       ctx.end();
     }
-    if (res.closed || res.headersSent) return;
+    if (responseClosed(res) || res.headersSent) return;
     (res as import("node:http").ServerResponse).writeHead(200, headerObject(ctx.responseHeaderIfAny, { "content-type": grpcContentTypeProto }));
     res.addTrailers(grpcTrailers(ctx, error));
     if (body) res.end(body);
