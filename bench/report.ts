@@ -5,6 +5,7 @@ import type { RateResult } from "./lib/load.js";
 import type { LatencySummary } from "./lib/stats.js";
 import type { BenchResults, Target } from "./results.js";
 import { seriesLabel } from "./results.js";
+import { exchangeTtlSeconds } from "./switchboard-exchange.js";
 
 /** A figure, or a dash where there was nothing to measure (NaN, which JSON stores as null). */
 const fig = (x: number | null | undefined) => (x === null || x === undefined || Number.isNaN(x) ? "–" : String(x));
@@ -77,7 +78,7 @@ export function renderReport(r: BenchResults, notes: string): string {
     `- Load average (1/5/15 min) at start: ${m.loadAverageStart.join(" / ")}, at end: ${m.loadAverageEnd.join(" / ")}.${m.noisy ? " Other work was running on the machine, so absolute figures are noisy; the ratio against PeerJS, measured in the same run, is the robust figure." : ""}`,
     "- Everything runs on loopback; every loop is bounded in time and every exchange has a 15 s deadline.",
     "",
-    "One **exchange** = an offer, an answer, 4 ICE candidates and end-of-candidates per side, each side learning the other's data through `WatchChannel` (no polling); it ends when both watch streams have ended. *Short exchange* (what the browser SDK does): the offer with the offerer's candidates on `CreateChannel`, the answer with the answerer's on `SetAnswer`, and both streams end by themselves with `exchange_complete` (4 calls: 2 unary, 2 streams). *8 calls*: create, `SetOffer`, one `AddIceCandidates` per side, `SetAnswer`, `CloseChannel` and the 2 streams (the shape before the short exchange); *16 calls*: one `AddIceCandidate` per candidate. The targets and ratios use the short exchange. Each peer has its own connection (gRPC: one HTTP/2 connection per peer; Connect: binary over HTTP/1.1 keep-alive). **Relay latency** = the sender starting a write → the other peer receiving the item (pushes only; items found in a watch's initial snapshot are not counted).",
+    "One **exchange** = an offer, an answer, 4 ICE candidates and end-of-candidates per side, each side learning the other's data through `WatchChannel` (no polling); it ends when both watch streams have ended. Each exchange's channel is created with a " + String(exchangeTtlSeconds) + " s time to live (the default, 300 s, would keep every finished channel of a run at 1,000 exchanges/s, 300,000 of them, past `max-channels`). *Short exchange* (what the browser SDK does): the offer with the offerer's candidates on `CreateChannel`, the answer with the answerer's on `SetAnswer`, and both streams end by themselves with `exchange_complete` (4 calls: 2 unary, 2 streams). *8 calls*: create, `SetOffer`, one `AddIceCandidates` per side, `SetAnswer`, `CloseChannel` and the 2 streams (the shape before the short exchange); *16 calls*: one `AddIceCandidate` per candidate. The targets and ratios use the short exchange. Each peer has its own connection (gRPC: one HTTP/2 connection per peer; Connect: binary over HTTP/1.1 keep-alive). **Relay latency** = the sender starting a write → the other peer receiving the item (pushes only; items found in a watch's initial snapshot are not counted).",
     "",
     "## Targets (memory store, one server core)",
     "",

@@ -127,6 +127,14 @@ async function trickle(client: SignalingClient, channelId: string, token: string
 }
 
 /**
+ * The time to live of each exchange's channel. The default (300 s) would keep every finished channel of a
+ * run at 1,000+ exchanges/s for five minutes: 300,000 of them, past max-channels (100,000); a browser's
+ * exchange is over in seconds.
+ */
+export const exchangeTtlSeconds = 30;
+const ttl = { seconds: BigInt(exchangeTtlSeconds) };
+
+/**
  * One complete exchange: an offer, an answer, 4 candidates and
  * end-of-candidates per side (sent as `mode` says), each side learning the
  * other's data through WatchChannel; done when both watch streams have ended.
@@ -136,7 +144,7 @@ export function switchboardExchange(pair: PeerPair, relaySamples?: number[], mod
   if (mode === "short") return shortExchange(pair, clock);
   return withDeadline(exchangeTimeoutMs, async (signal) => {
     const { offerer, answerer } = pair;
-    const { channelId, offererToken } = await offerer.createChannel({}, { signal });
+    const { channelId, offererToken } = await offerer.createChannel({ ttl }, { signal });
     const offererView = follow(offerer, channelId, "answerer", clock, signal, offererToken);
     const answererView = follow(answerer, channelId, "offerer", clock, signal);
     const answererSide = (async () => {
@@ -171,7 +179,7 @@ function shortExchange(pair: PeerPair, clock: RelayClock): Promise<void> {
     const offererCandidates = candidatesOf("offerer");
     sending("offerer", "offer", offererCandidates);
     const offer = { type: SdpType.OFFER, sdp: offerSdp };
-    const created = await offerer.createChannel({ offer, offererCandidates, offererEndOfCandidates: true }, { signal });
+    const created = await offerer.createChannel({ ttl, offer, offererCandidates, offererEndOfCandidates: true }, { signal });
     const { channelId, offererToken } = created;
     const offererView = follow(offerer, channelId, "answerer", clock, signal, offererToken);
     const answererView = follow(answerer, channelId, "offerer", clock, signal);

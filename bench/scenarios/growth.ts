@@ -34,7 +34,7 @@ export async function growth(levels: readonly number[], concurrency: number, tim
   for (const liveChannels of levels) {
     const target = await startSwitchboard({
       ...server,
-      args: [...(server.args ?? []), "--max-channels", String(liveChannels + 10_000), "--max-ttl-seconds", "3600"],
+      args: [...(server.args ?? []), "--max-channels", String(liveChannels + 50_000), "--max-ttl-seconds", "3600"],
     });
     try {
       const t0 = Date.now();
