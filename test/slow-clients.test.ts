@@ -141,6 +141,53 @@ describe("slow clients", () => {
     expect(session.remoteSettings.maxConcurrentStreams).toBe(2);
   });
 
+  /** Opens `count` streams on `session` and resets each at once (RST_STREAM CANCEL), as a client leaving its watches does. */
+  async function openAndCancel(session: http2.ClientHttp2Session, count: number): Promise<void> {
+    for (let i = 0; i < count && !session.closed && !session.destroyed; i++) {
+      const stream = session.request({ ":method": "POST", ":path": "/signaling.v1.SignalingService/WatchChannel", "content-type": "application/grpc" }, { endStream: false });
+      stream.on("error", () => {});
+      stream.close(http2.constants.NGHTTP2_CANCEL);
+      if (i % 100 === 99) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+
+  /** The gRPC status of a health check on `session` (one HTTP/2 stream), or why it failed. */
+  function healthCheck(session: http2.ClientHttp2Session): Promise<string> {
+    return new Promise((resolve) => {
+      const stream = session.request({ ":method": "POST", ":path": "/grpc.health.v1.Health/Check", "content-type": "application/grpc", te: "trailers" });
+      stream.on("trailers", (trailers) => resolve(`grpc-status ${String(trailers["grpc-status"])}`));
+      stream.on("error", (error) => resolve(error.message));
+      stream.resume();
+      stream.end(Buffer.alloc(5));
+    });
+  }
+
+  it("keeps an HTTP/2 connection that resets 3,000 streams in a burst (a proxy carrying many clients' cancelled watches)", async () => {
+    server = await startTestServer();
+    const session = http2.connect(server.url);
+    stops.push(() => session.destroy());
+    let goaway: number | undefined;
+    session.on("goaway", (code) => (goaway = code));
+    session.on("error", () => {});
+    // Node's own limit (1,000 resets, then 33 per second) would end this connection with GOAWAY INTERNAL_ERROR.
+    await openAndCancel(session, 3_000);
+    expect(goaway).toBeUndefined();
+    expect(await healthCheck(session)).toBe("grpc-status 0");
+  });
+
+  it("ends a connection that resets streams past http2-stream-reset-burst and -rate with GOAWAY, and serves the others", async () => {
+    server = await startTestServer({ connections: { http2StreamResetBurst: 20, http2StreamResetRate: 1 } });
+    const flooding = http2.connect(server.url);
+    const other = http2.connect(server.url);
+    stops.push(() => flooding.destroy(), () => other.destroy());
+    flooding.on("error", () => {});
+    const goaway = new Promise<number>((resolve) => flooding.once("goaway", resolve));
+    await openAndCancel(flooding, 200);
+    expect(await goaway).toBe(http2.constants.NGHTTP2_INTERNAL_ERROR);
+    expect(await healthCheck(other)).toBe("grpc-status 0");
+  });
+
   it("SIGTERM with slow clients connected: the server stops without waiting for them", { timeout: 60_000 }, async () => {
     const graceMs = 5_000;
     child = await startServerProcess({ SWITCHBOARD_SHUTDOWN_GRACE_MS: String(graceMs) });

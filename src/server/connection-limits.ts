@@ -15,6 +15,13 @@ export interface ConnectionLimits {
   readonly idleTimeoutMs: number;
   /** SETTINGS_MAX_CONCURRENT_STREAMS of every HTTP/2 session (`http2-max-concurrent-streams`). */
   readonly http2MaxConcurrentStreams: number;
+  /**
+   * RST_STREAM frames one HTTP/2 connection may send at once (`http2-stream-reset-burst`) and per second after
+   * that (`http2-stream-reset-rate`); past them the connection gets GOAWAY. The bound on rapid-reset floods.
+   * nghttp2's own (1,000 and 33/s) is reached by one proxy connection carrying many clients' cancelled watches.
+   */
+  readonly http2StreamResetBurst: number;
+  readonly http2StreamResetRate: number;
 }
 
 export const defaultConnectionLimits: ConnectionLimits = {
@@ -24,4 +31,6 @@ export const defaultConnectionLimits: ConnectionLimits = {
   requestTimeoutMs: 60_000,
   idleTimeoutMs: 60_000,
   http2MaxConcurrentStreams: 1_000,
+  http2StreamResetBurst: 10_000,
+  http2StreamResetRate: 1_000,
 };

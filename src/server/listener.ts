@@ -77,7 +77,14 @@ export class DualProtocolListener {
     // closeIdleConnections) only when the server itself emits "listening"; this one never listens
     // (the TCP server hands it connections), so it is told here.
     this.http1.emit("listening");
-    this.http2 = http2.createServer({ settings: { maxConcurrentStreams: limits.http2MaxConcurrentStreams } }, serve);
+    this.http2 = http2.createServer(
+      {
+        settings: { maxConcurrentStreams: limits.http2MaxConcurrentStreams },
+        streamResetBurst: limits.http2StreamResetBurst,
+        streamResetRate: limits.http2StreamResetRate,
+      },
+      serve,
+    );
     this.http2.on("session", (session) => this.watchSession(session));
     // Nagle off, as Node's own HTTP servers set it when they accept a connection themselves: with it on, a
     // response written in two pieces (HTTP/1.1 headers, then a streamed message) waits for the client's
