@@ -15,7 +15,7 @@ describe("memory store byte budget", () => {
     for (const n of [1, 2]) await store.setOffer((await open(n)).id, "o".repeat(1000));
     const third = await open(3);
     await store.setOffer(third.id, "o".repeat(500));
-    const error = await store.setOffer(third.id, "o".repeat(501)).catch((e: unknown) => e);
+    const error = await (async () => store.setOffer(third.id, "o".repeat(501)))().catch((e: unknown) => e);
     expect(error).toMatchObject({ reason: "store-bytes" });
     expect(store.bytes).toBe(2500);
     await store.closeChannel("c1", "offerer");

@@ -26,8 +26,16 @@ function newChannel(clock: Clock): NewChannel {
 
 const candidate = (n: number): StoredCandidate => ({ candidate: `candidate:${n} 1 udp 2122260223 192.0.2.${n} 5000${n} typ host`, sdpMid: "0", sdpMLineIndex: 0 });
 
-async function failure(promise: Promise<unknown>): Promise<StoreFailure> {
-  const error: unknown = await promise.then(
+/**
+ * A store call as a promise: a store may answer synchronously (the memory store returns, or throws its
+ * StoreError, at once), so concurrent calls and expected failures go through this.
+ */
+async function run<T>(call: () => T | Promise<T>): Promise<T> {
+  return call();
+}
+
+async function failure(call: () => unknown): Promise<StoreFailure> {
+  const error: unknown = await run(call).then(
     () => undefined,
     (e: unknown) => e,
   );
@@ -80,7 +88,7 @@ export function describeChannelStoreContract(name: string, harness: StoreHarness
 
       it("refuses an offer bringing more candidates than a side holds, and creates nothing", async () => {
         const init = { ...newChannel(clock), offer: { sdp: "offer", candidates: { batch: [1, 2, 3, 4].map((n) => candidate(n)), complete: false } } };
-        expect(await failure(store.createChannel(init))).toBe("candidate-limit");
+        expect(await failure(() => store.createChannel(init))).toBe("candidate-limit");
         expect(await store.getChannel(init.id)).toBeUndefined();
       });
 
@@ -97,7 +105,7 @@ export function describeChannelStoreContract(name: string, harness: StoreHarness
         const { id } = await store.createChannel(newChannel(clock));
         await store.setOffer(id, "offer");
         const tooMany = { batch: [1, 2, 3, 4].map((n) => candidate(n)), complete: false };
-        expect(await failure(store.setAnswer(id, "answer", "h", tooMany))).toBe("candidate-limit");
+        expect(await failure(() => store.setAnswer(id, "answer", "h", tooMany))).toBe("candidate-limit");
         expect((await store.getChannel(id))?.answer).toBeUndefined();
         expect((await store.setAnswer(id, "answer", "h")).version).toBe(3);
       });
@@ -107,7 +115,7 @@ export function describeChannelStoreContract(name: string, harness: StoreHarness
         await store.setOffer(id, "offer-1", { batch: [candidate(1)], complete: false });
         const replaced = await store.setOffer(id, "offer-2", { batch: [candidate(1), candidate(2)], complete: true });
         expect(replaced).toMatchObject({ version: 6, offer: { value: "offer-2", version: 4 }, candidatesComplete: { offerer: 6 } });
-        expect(await failure(store.setOffer(id, "offer-3", { batch: [candidate(3)], complete: false }))).toBe("candidates-complete");
+        expect(await failure(() => store.setOffer(id, "offer-3", { batch: [candidate(3)], complete: false }))).toBe("candidates-complete");
         expect(await store.getChannel(id)).toEqual(replaced);
       });
     });
@@ -125,18 +133,18 @@ export function describeChannelStoreContract(name: string, harness: StoreHarness
 
       it("refuses an answer before the offer, a second answer, and a new offer once answered", async () => {
         const { id } = await store.createChannel(newChannel(clock));
-        expect(await failure(store.setAnswer(id, "answer", "h"))).toBe("no-offer");
+        expect(await failure(() => store.setAnswer(id, "answer", "h"))).toBe("no-offer");
         await store.setOffer(id, "offer");
         await store.setAnswer(id, "answer", "h");
-        expect(await failure(store.setAnswer(id, "answer-2", "h2"))).toBe("already-answered");
-        expect(await failure(store.setOffer(id, "offer-2"))).toBe("offer-locked");
+        expect(await failure(() => store.setAnswer(id, "answer-2", "h2"))).toBe("already-answered");
+        expect(await failure(() => store.setOffer(id, "offer-2"))).toBe("offer-locked");
         expect((await store.getChannel(id))?.version).toBe(3);
       });
 
       it("keeps exactly one of many concurrent answers", async () => {
         const { id } = await store.createChannel(newChannel(clock));
         await store.setOffer(id, "offer");
-        const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => store.setAnswer(id, `answer-${i}`, `h-${i}`)));
+        const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => run(() => store.setAnswer(id, `answer-${i}`, `h-${i}`))));
         const won = results.filter((r) => r.status === "fulfilled");
         expect(won).toHaveLength(1);
         for (const r of results) {
@@ -171,15 +179,15 @@ export function describeChannelStoreContract(name: string, harness: StoreHarness
       it("refuses candidates beyond the per-side limit", async () => {
         const { id } = await store.createChannel(newChannel(clock));
         for (let n = 0; n < limits.maxCandidatesPerSide; n++) await addCandidate(store, id, "offerer", candidate(n));
-        expect(await failure(addCandidate(store, id, "offerer", candidate(99)))).toBe("candidate-limit");
+        expect(await failure(() => addCandidate(store, id, "offerer", candidate(99)))).toBe("candidate-limit");
         expect((await addCandidate(store, id, "answerer", candidate(99))).changed).toBe(true);
       });
 
       it("holds the limit and the dedupe under concurrent calls", async () => {
         const { id } = await store.createChannel(newChannel(clock));
-        const distinct = await Promise.allSettled(Array.from({ length: 8 }, (_, n) => addCandidate(store, id, "offerer", candidate(n))));
+        const distinct = await Promise.allSettled(Array.from({ length: 8 }, (_, n) => run(() => addCandidate(store, id, "offerer", candidate(n)))));
         expect(distinct.filter((r) => r.status === "fulfilled")).toHaveLength(limits.maxCandidatesPerSide);
-        const same = await Promise.all(Array.from({ length: 8 }, () => addCandidate(store, id, "answerer", candidate(42))));
+        const same = await Promise.all(Array.from({ length: 8 }, () => run(() => addCandidate(store, id, "answerer", candidate(42)))));
         expect(same.filter((r) => r.changed)).toHaveLength(1);
         const state = await store.getChannel(id);
         expect(state?.version).toBe(1 + limits.maxCandidatesPerSide + 1);
@@ -194,7 +202,7 @@ export function describeChannelStoreContract(name: string, harness: StoreHarness
         expect(done.changed).toBe(true);
         expect(done.state.candidatesComplete).toEqual({ offerer: 3, answerer: undefined });
         expect(await completeCandidates(store, id, "offerer")).toEqual({ state: done.state, changed: false });
-        expect(await failure(addCandidate(store, id, "offerer", candidate(2)))).toBe("candidates-complete");
+        expect(await failure(() => addCandidate(store, id, "offerer", candidate(2)))).toBe("candidates-complete");
         expect((await addCandidate(store, id, "offerer", candidate(1))).changed).toBe(false);
       });
     });
@@ -239,7 +247,7 @@ export function describeChannelStoreContract(name: string, harness: StoreHarness
         expect(done).toMatchObject({ added: 1, completed: true });
         const retry = await store.addCandidates(id, "answerer", [candidate(1)], true);
         expect(retry).toEqual({ state: done.state, changed: false, added: 0, completed: false });
-        expect(await failure(store.addCandidates(id, "answerer", [candidate(1), candidate(2)], true))).toBe("candidates-complete");
+        expect(await failure(() => store.addCandidates(id, "answerer", [candidate(1), candidate(2)], true))).toBe("candidates-complete");
         const onlyEnd = await store.addCandidates(id, "offerer", [], true);
         expect(onlyEnd).toMatchObject({ changed: true, added: 0, completed: true });
         expect(onlyEnd.state.candidatesComplete).toEqual({ offerer: 4, answerer: 3 });
@@ -250,13 +258,13 @@ export function describeChannelStoreContract(name: string, harness: StoreHarness
         const { id } = await store.createChannel(newChannel(clock));
         await addCandidate(store, id, "offerer", candidate(0));
         const over = [candidate(1), candidate(2), candidate(3)];
-        expect(await failure(store.addCandidates(id, "offerer", over, true))).toBe("candidate-limit");
+        expect(await failure(() => store.addCandidates(id, "offerer", over, true))).toBe("candidate-limit");
         const state = await store.getChannel(id);
         expect(state?.version).toBe(2);
         expect(state?.candidates.offerer).toHaveLength(1);
         expect(state?.candidatesComplete.offerer).toBeUndefined();
         expect((await store.addCandidates(id, "offerer", [candidate(0), ...over.slice(0, 2)], false)).added).toBe(2);
-        expect(await failure(store.addCandidates(id, "answerer", [0, 1, 2, 3, 4].map(candidate), false))).toBe("candidate-limit");
+        expect(await failure(() => store.addCandidates(id, "answerer", [0, 1, 2, 3, 4].map(candidate), false))).toBe("candidate-limit");
       });
 
       it("holds the limit and the dedupe under concurrent batches", async () => {
@@ -267,7 +275,7 @@ export function describeChannelStoreContract(name: string, harness: StoreHarness
           [candidate(3), candidate(4)],
           [candidate(1), candidate(4)],
         ];
-        await Promise.allSettled(batches.map((batch) => store.addCandidates(id, "offerer", batch, false)));
+        await Promise.allSettled(batches.map((batch) => run(() => store.addCandidates(id, "offerer", batch, false))));
         const state = (await store.getChannel(id))!;
         const held = state.candidates.offerer.map((c) => c.value.candidate);
         expect(new Set(held).size).toBe(held.length);
@@ -277,8 +285,8 @@ export function describeChannelStoreContract(name: string, harness: StoreHarness
       });
 
       it("fails with not-found on a channel that does not exist", async () => {
-        expect(await failure(store.addCandidates("never-created", "offerer", [candidate(1)], true))).toBe("not-found");
-        expect(await failure(store.addCandidates("never-created", "offerer", [], true))).toBe("not-found");
+        expect(await failure(() => store.addCandidates("never-created", "offerer", [candidate(1)], true))).toBe("not-found");
+        expect(await failure(() => store.addCandidates("never-created", "offerer", [], true))).toBe("not-found");
       });
     });
 
@@ -306,8 +314,8 @@ export function describeChannelStoreContract(name: string, harness: StoreHarness
         await store.closeChannel(id, "answerer");
         expect(await watcher.nextAfter(2)).toEqual({ kind: "closed", closedBy: "answerer", version: 3 });
         expect(await store.getChannel(id)).toBeUndefined();
-        expect(await failure(store.setOffer(id, "again"))).toBe("not-found");
-        expect(await failure(store.closeChannel(id, "offerer"))).toBe("not-found");
+        expect(await failure(() => store.setOffer(id, "again"))).toBe("not-found");
+        expect(await failure(() => store.closeChannel(id, "offerer"))).toBe("not-found");
         watcher.unsubscribe();
       });
     });
@@ -321,11 +329,11 @@ export function describeChannelStoreContract(name: string, harness: StoreHarness
         expect(await store.getChannel(id)).toBeDefined();
         clock.advance(1);
         expect(await store.getChannel(id)).toBeUndefined();
-        expect(await failure(store.setOffer(id, "o"))).toBe("not-found");
-        expect(await failure(store.setAnswer(id, "a", "h"))).toBe("not-found");
-        expect(await failure(addCandidate(store, id, "offerer", candidate(1)))).toBe("not-found");
-        expect(await failure(completeCandidates(store, id, "offerer"))).toBe("not-found");
-        expect(await failure(store.closeChannel(id, "offerer"))).toBe("not-found");
+        expect(await failure(() => store.setOffer(id, "o"))).toBe("not-found");
+        expect(await failure(() => store.setAnswer(id, "a", "h"))).toBe("not-found");
+        expect(await failure(() => addCandidate(store, id, "offerer", candidate(1)))).toBe("not-found");
+        expect(await failure(() => completeCandidates(store, id, "offerer"))).toBe("not-found");
+        expect(await failure(() => store.closeChannel(id, "offerer"))).toBe("not-found");
       });
 
       it("tells watchers the channel expired", async () => {
@@ -381,13 +389,13 @@ export function describeChannelStoreContract(name: string, harness: StoreHarness
 
       it("refuses channels past maxChannels with channel-limit, exactly under concurrent creates, and takes one again once a channel closes or expires", async () => {
         await withLimits({ maxChannels: 3 }, async (limited) => {
-          const results = await Promise.allSettled(Array.from({ length: 8 }, () => limited.createChannel(newChannel(clock))));
+          const results = await Promise.allSettled(Array.from({ length: 8 }, () => run(() => limited.createChannel(newChannel(clock)))));
           const made = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
           expect(made).toHaveLength(3);
           for (const r of results) if (r.status === "rejected") expect((r.reason as StoreError).reason).toBe("channel-limit");
           await limited.closeChannel(made[0]!.id, "offerer");
           const again = await limited.createChannel(newChannel(clock));
-          expect(await failure(limited.createChannel(newChannel(clock)))).toBe("channel-limit");
+          expect(await failure(() => run(() => limited.createChannel(newChannel(clock))))).toBe("channel-limit");
           clock.advance(ttlMs);
           expect(await limited.getChannel(again.id)).toBeUndefined();
           expect((await limited.createChannel(newChannel(clock))).version).toBe(1);
@@ -397,16 +405,16 @@ export function describeChannelStoreContract(name: string, harness: StoreHarness
       it("refuses an offer, answer or candidates past maxChannelBytes with channel-bytes, changing nothing; a smaller offer frees the larger one's bytes", async () => {
         await withLimits({ maxChannelBytes: 1000 }, async (limited) => {
           const { id } = await limited.createChannel(newChannel(clock));
-          expect(await failure(limited.setOffer(id, "o".repeat(1001)))).toBe("channel-bytes");
+          expect(await failure(() => limited.setOffer(id, "o".repeat(1001)))).toBe("channel-bytes");
           await limited.setOffer(id, "o".repeat(900));
           await limited.setOffer(id, "o".repeat(500)); // replaces the 900 bytes
           const big = { candidate: "c".repeat(300), sdpMid: "0" }; // 301 bytes
-          expect(await failure(limited.addCandidates(id, "offerer", [big, { ...big, sdpMid: "1" }], false))).toBe("channel-bytes");
+          expect(await failure(() => limited.addCandidates(id, "offerer", [big, { ...big, sdpMid: "1" }], false))).toBe("channel-bytes");
           await limited.addCandidates(id, "offerer", [big], false); // 801 held
-          expect(await failure(limited.setAnswer(id, "a".repeat(200), "answerer-hash"))).toBe("channel-bytes");
+          expect(await failure(() => limited.setAnswer(id, "a".repeat(200), "answerer-hash"))).toBe("channel-bytes");
           const answered = await limited.setAnswer(id, "a".repeat(199), "answerer-hash"); // 1000 held
           expect(answered.version).toBe(5);
-          expect(await failure(limited.addCandidates(id, "answerer", [{ candidate: "x", sdpMid: "0" }], false))).toBe("channel-bytes");
+          expect(await failure(() => limited.addCandidates(id, "answerer", [{ candidate: "x", sdpMid: "0" }], false))).toBe("channel-bytes");
           expect((await limited.getChannel(id))?.version).toBe(5);
         });
       });

@@ -11,6 +11,7 @@ import type { RoomStore } from "../store/room-store.js";
 import { createSignalingService } from "../service/signaling-service.js";
 import { StreamQueues } from "../service/stream-queue.js";
 import type { ChannelStore } from "../store/store.js";
+import { channelOperations } from "../store/store.js";
 import { compatEndpoint } from "./compat/compat-endpoint.js";
 import type { Config } from "./config.js";
 import { withCors } from "./cors.js";
@@ -99,7 +100,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const metrics = config.metrics.enabled ? new ServerMetrics({ store, roomStore }) : undefined;
   const tracing = await loadTracing(config, options.spanExporter);
   // What the services see: the stores timed, counted and traced.
-  const observedStore = instrumentStore(store, "channels", metrics, tracing?.storeSpans);
+  const observedStore = instrumentStore(store, "channels", metrics, tracing?.storeSpans, channelOperations);
   const observedRoomStore = instrumentStore(roomStore, "rooms", metrics, tracing?.storeSpans);
   // One bound for what every stream holds for slow clients, per stream and in total.
   // A stream that overflowed and whose client does not read on to its ending within stream-overflow-grace-ms is cut.

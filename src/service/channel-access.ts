@@ -1,3 +1,5 @@
+import type { MaybePromise } from "../lib/maybe-promise.js";
+import { andThen } from "../lib/maybe-promise.js";
 import type { ChannelState, Side } from "../store/channel.js";
 import type { ChannelStore } from "../store/store.js";
 import { compatTokenHash } from "./compat/compat-sides.js";
@@ -5,32 +7,33 @@ import { channelNotFound } from "./errors.js";
 import { sideOfToken } from "./tokens.js";
 import { permissionDenied, presentedToken, validChannelId } from "./validation.js";
 
-/** The live channel; INVALID_ARGUMENT for a malformed id, NOT_FOUND when it is gone. */
-export async function liveChannel(store: ChannelStore, channelId: string): Promise<ChannelState> {
+/**
+ * The live channel; INVALID_ARGUMENT for a malformed id, NOT_FOUND when it is gone.
+ * At once (or thrown at once) when the store answers synchronously.
+ */
+export function liveChannel(store: ChannelStore, channelId: string): MaybePromise<ChannelState> {
   const id = validChannelId(channelId);
-  const state = await store.getChannel(id);
-  if (!state) throw channelNotFound(id);
-  return state;
+  return andThen(store.getChannel(id), (state) => {
+    if (!state) throw channelNotFound(id);
+    return state;
+  });
 }
 
 /**
  * The channel and the side `token` belongs to; `onlySide` narrows who may
  * call. UNAUTHENTICATED without a token, PERMISSION_DENIED for a stranger's.
+ * At once (or thrown at once) when the store answers synchronously.
  */
-export async function authorize(
-  store: ChannelStore,
-  channelId: string,
-  token: string,
-  onlySide?: Side,
-): Promise<{ state: ChannelState; side: Side }> {
+export function authorize(store: ChannelStore, channelId: string, token: string, onlySide?: Side): MaybePromise<{ state: ChannelState; side: Side }> {
   // The id is checked first: the errors below quote it, and a client's id of any length must not reach a message.
   const id = validChannelId(channelId);
   const presented = presentedToken(token, id);
-  const state = await liveChannel(store, id);
-  const side = sideOfToken(state, presented);
-  if (!side) throw permissionDenied(id);
-  if (onlySide && side !== onlySide) throw permissionDenied(id, `only the ${onlySide} may do this`);
-  return { state, side };
+  return andThen(liveChannel(store, id), (state) => {
+    const side = sideOfToken(state, presented);
+    if (!side) throw permissionDenied(id);
+    if (onlySide && side !== onlySide) throw permissionDenied(id, `only the ${onlySide} may do this`);
+    return { state, side };
+  });
 }
 
 /**

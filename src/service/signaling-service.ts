@@ -17,6 +17,8 @@ import type {
 } from "../../gen/signaling/v1/signaling_pb.js";
 import { SdpType, SignalingService } from "../../gen/signaling/v1/signaling_pb.js";
 import type { Clock } from "../lib/clock.js";
+import type { MaybePromise } from "../lib/maybe-promise.js";
+import { andThen } from "../lib/maybe-promise.js";
 import { TimerWheel } from "../lib/timer-wheel.js";
 import type { CandidateBatch, ChannelState, Side } from "../store/channel.js";
 import type { ChannelStore } from "../store/store.js";
@@ -69,7 +71,10 @@ export class SignalingHandlers implements Impl {
     this.keepAlive = new TimerWheel(deps.clock, deps.limits.keepAliveIntervalMs);
   }
 
-  async createChannel(req: CreateChannelRequest) {
+  // createChannel, setOffer, addIceCandidate(s) and closeChannel chain their steps with andThen, not await: with
+  // the memory store (which answers synchronously) a call runs through without a promise or microtask per step.
+
+  createChannel(req: CreateChannelRequest) {
     const ttlMs = validTtlMs(req.ttl, this.deps.limits);
     const candidates = this.validCandidates(req.offererCandidates, req.offererEndOfCandidates, "offerer_candidates");
     if (!req.offer && (candidates.batch.length > 0 || candidates.complete)) {
@@ -78,29 +83,29 @@ export class SignalingHandlers implements Impl {
     const offer = req.offer && { sdp: validDescription("offer", req.offer, SdpType.OFFER, this.deps.limits), candidates };
     const token = newToken();
     const now = this.deps.clock.now();
-    const state = await this.deps.store.createChannel({
+    const created = this.deps.store.createChannel({
       id: newChannelId(),
       offererTokenHash: hashToken(token),
       createTime: now,
       expireTime: now + ttlMs,
       ...(offer && { offer }),
     });
-    return {
+    return andThen(created, (state) => ({
       channelId: state.id,
       offererToken: token,
       expireTime: timestampFromMs(state.expireTime),
       version: state.version,
       ...this.iceServers(state.id),
-    };
+    }));
   }
 
-  async setOffer(req: SetOfferRequest) {
+  setOffer(req: SetOfferRequest) {
     const channelId = validChannelId(req.channelId);
     const sdp = validDescription("offer", req.offer, SdpType.OFFER, this.deps.limits);
     const candidates = this.validCandidates(req.candidates, req.endOfCandidates);
-    await this.authorize(channelId, req.token, "offerer");
-    const state = await this.deps.store.setOffer(channelId, sdp, candidates);
-    return { version: state.version };
+    return andThen(this.authorize(channelId, req.token, "offerer"), () =>
+      andThen(this.deps.store.setOffer(channelId, sdp, candidates), (state) => ({ version: state.version })),
+    );
   }
 
   async getOffer(req: GetOfferRequest) {
@@ -123,7 +128,7 @@ export class SignalingHandlers implements Impl {
     return { answer: answerMessage(sdp), version };
   }
 
-  async addIceCandidate(req: AddIceCandidateRequest) {
+  addIceCandidate(req: AddIceCandidateRequest) {
     const channelId = validChannelId(req.channelId);
     const item = req.item;
     if (item.case === undefined) {
@@ -133,22 +138,28 @@ export class SignalingHandlers implements Impl {
       throw new ConnectError("end_of_candidates: must be true when set", Code.InvalidArgument);
     }
     const candidate = item.case === "candidate" ? validCandidate(item.value, this.deps.limits) : undefined;
-    const { side } = await this.authorize(channelId, req.token);
-    const { state, changed } = candidate
-      ? await addCandidate(this.deps.store, channelId, side, candidate)
-      : await completeCandidates(this.deps.store, channelId, side);
-    return { side: protoSide(side), added: changed, version: state.version };
+    return andThen(this.authorize(channelId, req.token), ({ side }) =>
+      andThen(
+        candidate ? addCandidate(this.deps.store, channelId, side, candidate) : completeCandidates(this.deps.store, channelId, side),
+        ({ state, changed }) => ({ side: protoSide(side), added: changed, version: state.version }),
+      ),
+    );
   }
 
-  async addIceCandidates(req: AddIceCandidatesRequest) {
+  addIceCandidates(req: AddIceCandidatesRequest) {
     const channelId = validChannelId(req.channelId);
     if (req.candidates.length === 0 && !req.endOfCandidates) {
       throw invalidArgument("candidates", "is empty and end_of_candidates is false: nothing to add");
     }
     const { batch } = this.validCandidates(req.candidates, req.endOfCandidates);
-    const { side } = await this.authorize(channelId, req.token);
-    const result = await this.deps.store.addCandidates(channelId, side, batch, req.endOfCandidates);
-    return { side: protoSide(side), addedCandidates: result.added, markedComplete: result.completed, version: result.state.version };
+    return andThen(this.authorize(channelId, req.token), ({ side }) =>
+      andThen(this.deps.store.addCandidates(channelId, side, batch, req.endOfCandidates), (result) => ({
+        side: protoSide(side),
+        addedCandidates: result.added,
+        markedComplete: result.completed,
+        version: result.state.version,
+      })),
+    );
   }
 
   async listIceCandidates(req: ListIceCandidatesRequest) {
@@ -186,11 +197,9 @@ export class SignalingHandlers implements Impl {
     return watchChannelStream(deps, channelId, req.afterVersion, ctx.signal, { slot, view: holder ? undefined : publicView, admit });
   }
 
-  async closeChannel(req: CloseChannelRequest) {
+  closeChannel(req: CloseChannelRequest) {
     const channelId = validChannelId(req.channelId);
-    const { side } = await this.authorize(channelId, req.token);
-    await this.deps.store.closeChannel(channelId, side);
-    return {};
+    return andThen(this.authorize(channelId, req.token), ({ side }) => andThen(this.deps.store.closeChannel(channelId, side), () => ({})));
   }
 
   /**
@@ -221,11 +230,11 @@ export class SignalingHandlers implements Impl {
     return { sdp: description.value, version: state.version };
   }
 
-  private liveChannel(channelId: string): Promise<ChannelState> {
+  private liveChannel(channelId: string): MaybePromise<ChannelState> {
     return liveChannel(this.deps.store, channelId);
   }
 
-  private authorize(channelId: string, token: string, onlySide?: Side): Promise<{ state: ChannelState; side: Side }> {
+  private authorize(channelId: string, token: string, onlySide?: Side): MaybePromise<{ state: ChannelState; side: Side }> {
     return authorize(this.deps.store, channelId, token, onlySide);
   }
 }

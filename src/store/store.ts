@@ -1,3 +1,5 @@
+import type { MaybePromise } from "../lib/maybe-promise.js";
+import { andThen } from "../lib/maybe-promise.js";
 import type { CandidateBatch, ChannelState, NewChannel, Side, StoredCandidate } from "./channel.js";
 
 /**
@@ -5,26 +7,32 @@ import type { CandidateBatch, ChannelState, NewChannel, Side, StoredCandidate } 
  * with the version raised by one for each change it records (one, except
  * for addCandidates), or fails with a StoreError and changes nothing. A
  * channel past its expire time is gone for every call.
+ *
+ * The channel operations (`channelOperations`) may answer synchronously:
+ * the memory store returns its result, or throws its StoreError, at once
+ * (no promise and no microtask per call); the MongoDB store returns a
+ * promise. Callers handle both (`await`, or `andThen` from
+ * lib/maybe-promise.ts inside an async call).
  */
 export interface ChannelStore {
   /**
    * Fails with `channel-limit` when the store holds its maximum number of
    * channels, or `candidate-limit` when the offer brings more candidates than a side may hold.
    */
-  createChannel(init: NewChannel): Promise<ChannelState>;
+  createChannel(init: NewChannel): MaybePromise<ChannelState>;
   /** The live channel, or undefined when it does not exist, expired or was closed. */
-  getChannel(id: string): Promise<ChannelState | undefined>;
+  getChannel(id: string): MaybePromise<ChannelState | undefined>;
   /**
    * Sets the offer and, in the same step, adds the offerer's candidates as
    * addCandidates would. Fails with `not-found`, `offer-locked` (already
    * answered), `candidates-complete` or `candidate-limit`.
    */
-  setOffer(id: string, sdp: string, candidates?: CandidateBatch): Promise<ChannelState>;
+  setOffer(id: string, sdp: string, candidates?: CandidateBatch): MaybePromise<ChannelState>;
   /**
    * Sets the answer and, in the same step, adds the answerer's candidates.
    * Fails with `not-found`, `no-offer`, `already-answered` or `candidate-limit`.
    */
-  setAnswer(id: string, sdp: string, answererTokenHash: string, candidates?: CandidateBatch): Promise<ChannelState>;
+  setAnswer(id: string, sdp: string, answererTokenHash: string, candidates?: CandidateBatch): MaybePromise<ChannelState>;
   /**
    * One atomic mutation: appends the candidates of `batch` that are new (not
    * identical to one already there or earlier in the batch), one version
@@ -34,9 +42,9 @@ export interface ChannelStore {
    * `candidates-complete` (new candidates after the side completed) or
    * `candidate-limit` (the side would hold more than the limit).
    */
-  addCandidates(id: string, side: Side, batch: readonly StoredCandidate[], complete: boolean): Promise<CandidateBatchResult>;
+  addCandidates(id: string, side: Side, batch: readonly StoredCandidate[], complete: boolean): MaybePromise<CandidateBatchResult>;
   /** Removes the channel and tells its watchers. Fails with `not-found`. */
-  closeChannel(id: string, closedBy: Side): Promise<void>;
+  closeChannel(id: string, closedBy: Side): MaybePromise<void>;
   /**
    * Calls `listener` with every later change of the channel until the
    * returned function is called. Changes made through other processes
@@ -50,6 +58,9 @@ export interface ChannelStore {
   /** What the store holds now, for metrics (a shared store counts every process's channels). */
   stats?(): Promise<ChannelStoreStats>;
 }
+
+/** The operations of a ChannelStore that may answer synchronously (timed by the store metrics either way). */
+export const channelOperations: ReadonlySet<string> = new Set(["createChannel", "getChannel", "setOffer", "setAnswer", "addCandidates", "closeChannel"]);
 
 export interface ChannelStoreStats {
   /** Channels neither expired nor closed. */
@@ -131,13 +142,11 @@ export class StoreError extends Error {
  * item of `addCandidates`). Fails with `not-found`, `candidates-complete` or
  * `candidate-limit`.
  */
-export async function addCandidate(store: ChannelStore, id: string, side: Side, candidate: StoredCandidate): Promise<MutationResult> {
-  const { state, changed } = await store.addCandidates(id, side, [candidate], false);
-  return { state, changed };
+export function addCandidate(store: ChannelStore, id: string, side: Side, candidate: StoredCandidate): MaybePromise<MutationResult> {
+  return andThen(store.addCandidates(id, side, [candidate], false), ({ state, changed }) => ({ state, changed }));
 }
 
 /** Marks a side's candidates complete; idempotent. Fails with `not-found`. */
-export async function completeCandidates(store: ChannelStore, id: string, side: Side): Promise<MutationResult> {
-  const { state, changed } = await store.addCandidates(id, side, [], true);
-  return { state, changed };
+export function completeCandidates(store: ChannelStore, id: string, side: Side): MaybePromise<MutationResult> {
+  return andThen(store.addCandidates(id, side, [], true), ({ state, changed }) => ({ state, changed }));
 }

@@ -90,7 +90,13 @@ export function storeSpans(tracer: Tracer, backend: string): StoreSpans {
       { kind: SpanKind.CLIENT, attributes: { "switchboard.store": store, "switchboard.store.backend": backend, "db.operation.name": operation } },
       parent,
     );
-    const result = context.with(trace.setSpan(parent, span), call);
+    let result: ReturnType<typeof call>;
+    try {
+      result = context.with(trace.setSpan(parent, span), call);
+    } catch (error) {
+      // A store answering synchronously (the memory store) throws its failure at once.
+      return endFailed(span, error);
+    }
     if (!(result instanceof Promise)) {
       span.end();
       return result;
@@ -100,14 +106,17 @@ export function storeSpans(tracer: Tracer, backend: string): StoreSpans {
         span.end();
         return value;
       },
-      (error: unknown) => {
-        if (isStoreFault(error)) {
-          span.recordException(error as Error);
-          span.setStatus({ code: SpanStatusCode.ERROR, message: String(error) });
-        }
-        span.end();
-        throw error;
-      },
+      (error: unknown) => endFailed(span, error),
     ) as typeof result;
   };
+}
+
+/** Ends a store call's span with its failure (marked as an error when it is the store's fault), and throws it on. */
+function endFailed(span: Span, error: unknown): never {
+  if (isStoreFault(error)) {
+    span.recordException(error as Error);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: String(error) });
+  }
+  span.end();
+  throw error;
 }

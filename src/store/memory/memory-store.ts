@@ -1,4 +1,5 @@
 import type { Cancel, Clock } from "../../lib/clock.js";
+import type { MaybePromise } from "../../lib/maybe-promise.js";
 import { MinHeap } from "../../lib/min-heap.js";
 import type { CandidateBatch, ChannelState, NewChannel, Side, StoredCandidate } from "../channel.js";
 import { isExpired, newChannelState, noCandidates, withCandidates } from "../channel.js";
@@ -20,7 +21,9 @@ import { Listeners } from "../listeners.js";
  * immutable snapshots, replaced whole on every change, so a listener may
  * keep the one it was handed. Expiry is exact: a channel past its expire
  * time is gone for every call, and a timer set for the earliest expire time
- * frees its memory and tells its watchers.
+ * frees its memory and tells its watchers. The channel operations answer
+ * synchronously: they return their result or throw their StoreError at once
+ * (typed as the interface's MaybePromise, so a subclass may answer later).
  */
 export class MemoryChannelStore implements ChannelStore {
   private readonly channels = new Map<string, ChannelState>();
@@ -44,7 +47,7 @@ export class MemoryChannelStore implements ChannelStore {
     return this.heldBytes;
   }
 
-  async createChannel(init: NewChannel): Promise<ChannelState> {
+  createChannel(init: NewChannel): MaybePromise<ChannelState> {
     if (this.channels.size >= this.limits.maxChannels) {
       this.sweepExpired();
       if (this.channels.size >= this.limits.maxChannels) {
@@ -59,11 +62,11 @@ export class MemoryChannelStore implements ChannelStore {
     return state;
   }
 
-  async getChannel(id: string): Promise<ChannelState | undefined> {
+  getChannel(id: string): MaybePromise<ChannelState | undefined> {
     return this.live(id);
   }
 
-  async setOffer(id: string, sdp: string, candidates: CandidateBatch = noCandidates): Promise<ChannelState> {
+  setOffer(id: string, sdp: string, candidates: CandidateBatch = noCandidates): MaybePromise<ChannelState> {
     const state = this.require(id);
     if (state.answer) throw new StoreError("offer-locked", id);
     this.checkSide(state, "offerer", candidates.batch);
@@ -71,7 +74,7 @@ export class MemoryChannelStore implements ChannelStore {
     return this.replace(state, withCandidates({ ...state, offer: { value: sdp, version }, version }, "offerer", candidates).state);
   }
 
-  async setAnswer(id: string, sdp: string, answererTokenHash: string, candidates: CandidateBatch = noCandidates): Promise<ChannelState> {
+  setAnswer(id: string, sdp: string, answererTokenHash: string, candidates: CandidateBatch = noCandidates): MaybePromise<ChannelState> {
     const state = this.require(id);
     admitAnswer(id, { hasOffer: state.offer !== undefined, hasAnswer: state.answer !== undefined });
     this.checkSide(state, "answerer", candidates.batch);
@@ -80,7 +83,7 @@ export class MemoryChannelStore implements ChannelStore {
     return this.replace(state, withCandidates(answered, "answerer", candidates).state);
   }
 
-  async addCandidates(id: string, side: Side, batch: readonly StoredCandidate[], complete: boolean): Promise<CandidateBatchResult> {
+  addCandidates(id: string, side: Side, batch: readonly StoredCandidate[], complete: boolean): MaybePromise<CandidateBatchResult> {
     const state = this.require(id);
     this.checkSide(state, side, batch);
     const applied = withCandidates(state, side, { batch, complete });
@@ -88,7 +91,7 @@ export class MemoryChannelStore implements ChannelStore {
     return { ...applied, state: this.replace(state, applied.state), changed: true };
   }
 
-  async closeChannel(id: string, closedBy: Side): Promise<void> {
+  closeChannel(id: string, closedBy: Side): MaybePromise<void> {
     const state = this.require(id);
     this.forget(state);
     this.notify(id, { kind: "closed", closedBy, version: state.version + 1 });
