@@ -49,6 +49,8 @@ export function demoRoute(dir: string, apiOrigins: readonly string[] = []): (req
   // Origins are checked at start (parseOrigins): no quote or angle bracket can be in them.
   const meta = `<meta name="${apiOriginsMeta}" content="${apiOrigins.join(" ")}">`;
   return (req, res) => {
+    // Every other request (each RPC) stops at this prefix test: a keyed lookup of its whole path cost more.
+    if (req.url?.startsWith("/demo") !== true) return false;
     const path = pathOf(req.url);
     const file = files[path];
     if (!file) return false;

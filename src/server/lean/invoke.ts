@@ -133,18 +133,25 @@ function chain(fn: AnyFn, interceptors: readonly Interceptor[]): AnyFn {
  * Runs a unary implementation through `interceptors` (outermost first),
  * as connect-es's invokeUnaryImplementation does, and returns the output message.
  */
-export async function invokeUnary(spec: Extract<LeanMethodSpec, { kind: "unary" }>, ctx: CallContext, input: Message, interceptors: readonly Interceptor[]): Promise<Message> {
+export function invokeUnary(spec: Extract<LeanMethodSpec, { kind: "unary" }>, ctx: CallContext, input: Message, interceptors: readonly Interceptor[]): Promise<Message> {
   const output = spec.method.output;
   const request = new LeanRequest(false, input, ctx) as unknown as AnyRequest;
   let response: AnyResponse | undefined;
-  const handler: AnyFn = async (req) => {
-    const result = await spec.impl(req.message as never, contextFor(ctx, req, request));
-    return (response = new LeanResponse(false, normalize(output, result), ctx) as unknown as AnyResponse);
+  const respond = (result: unknown) => (response = new LeanResponse(false, normalize(output, result), ctx) as unknown as AnyResponse);
+  // Not an async function: an implementation that answers synchronously (the memory store's calls) costs no extra microtask.
+  const handler: AnyFn = (req) => {
+    try {
+      const result = spec.impl(req.message as never, contextFor(ctx, req, request));
+      return result instanceof Promise ? result.then(respond) : Promise.resolve(respond(result));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   };
-  const res = await chain(handler, interceptors)(request);
-  adoptHeaders(ctx, res, response, "header");
-  adoptHeaders(ctx, res, response, "trailer");
-  return res.message as Message;
+  return chain(handler, interceptors)(request).then((res) => {
+    adoptHeaders(ctx, res, response, "header");
+    adoptHeaders(ctx, res, response, "trailer");
+    return res.message as Message;
+  });
 }
 
 /**
