@@ -129,6 +129,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   let draining = false;
   let inFlight = 0;
   let idle: (() => void) | undefined;
+  const callClosed = () => {
+    if (--inFlight === 0) idle?.();
+  };
 
   // One set of options for both routes: connect-node's adapter and the lean path.
   const rpcOptions: RpcOptions = {
@@ -183,9 +186,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     if (demo?.(req, res)) return;
     if (landing(req, res)) return;
     inFlight++;
-    res.once("close", () => {
-      if (--inFlight === 0) idle?.();
-    });
+    // One function for every call, added with `on` (a response closes once): no closure or once-wrapper per call.
+    res.on("close", callClosed);
     if (compat?.matches(req)) compat.handle(req, res);
     else rpcHandler(req, res);
   }), { limits: config.connections, onRefused, exemptFromPerClientCap: trustedProxyCheck(config.clientAddress.trustedProxies) });

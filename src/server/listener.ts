@@ -232,12 +232,14 @@ export class DualProtocolListener {
       idle.unref();
     };
     armIdle();
+    // One listener function per session, added with `on` (a stream closes once): no closure or once-wrapper per stream.
+    const streamClosed = () => {
+      if (--open === 0 && !session.closed && !session.destroyed) armIdle();
+    };
     session.on("stream", (stream: http2.ServerHttp2Stream) => {
       open++;
       clearTimeout(idle);
-      stream.once("close", () => {
-        if (--open === 0 && !session.closed && !session.destroyed) armIdle();
-      });
+      stream.on("close", streamClosed);
     });
     session.once("close", () => {
       clearTimeout(idle);
@@ -263,20 +265,16 @@ export class DualProtocolListener {
           clearTimeout(deadline);
           this.arriving.delete(req);
         };
-        req.once("end", settled);
-        stream.once("close", settled);
+        // `on`, not `once`: each fires once, and settling twice is harmless (no once-wrapper per request).
+        req.on("end", settled);
+        stream.on("close", settled);
       }
       // Once the body is out ("wantTrailers"), not on the response's "finish": the compatibility layer emits that
       // only when the whole stream closes, which a client still uploading never lets happen. The reset waits a
       // moment after it: a reset submitted on the next turn (as connect-node does) was seen to overtake the gRPC
       // trailers of an early answer (the client got HTTP 200 and no grpc-status). Only responses that end while
       // the client is still sending get the timer.
-      stream.once("wantTrailers", () => {
-        if (remoteEnded(stream)) return;
-        setTimeout(() => {
-          if (!stream.closed && !remoteEnded(stream)) stream.close(NGHTTP2_NO_ERROR);
-        }, resetAfterEarlyAnswerMs).unref();
-      });
+      stream.on("wantTrailers", resetIfStillSending);
       return;
     }
     const socket = req.socket;
@@ -293,6 +291,18 @@ export class DualProtocolListener {
       else this.busyHttp1.set(socket, left);
     });
   }
+}
+
+/**
+ * A stream's "wantTrailers" listener (one function for all, `this` the stream; the event fires once): a response
+ * that ended while the client is still sending resets the stream a moment later (see track).
+ */
+function resetIfStillSending(this: http2.ServerHttp2Stream): void {
+  const stream = this;
+  if (remoteEnded(stream)) return;
+  setTimeout(() => {
+    if (!stream.closed && !remoteEnded(stream)) stream.close(NGHTTP2_NO_ERROR);
+  }, resetAfterEarlyAnswerMs).unref();
 }
 
 /** Whether the client has ended its side of the stream (sent END_STREAM). */

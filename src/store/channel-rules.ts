@@ -21,7 +21,9 @@ export function candidateBytes(candidate: StoredCandidate): number {
 /** Bytes a channel holds: offer + answer + every candidate of both sides. */
 export function channelBytes(state: Pick<ChannelState, "offer" | "answer" | "candidates">): number {
   let bytes = textBytes(state.offer?.value ?? "") + textBytes(state.answer?.value ?? "");
-  for (const candidate of [...state.candidates.offerer, ...state.candidates.answerer]) bytes += candidateBytes(candidate.value);
+  // Both sides walked in place (no joined copy: a store counts this twice per change).
+  for (const candidate of state.candidates.offerer) bytes += candidateBytes(candidate.value);
+  for (const candidate of state.candidates.answerer) bytes += candidateBytes(candidate.value);
   return bytes;
 }
 
