@@ -101,7 +101,7 @@ export interface CandidatesApplied {
  */
 export function withCandidates(state: ChannelState, side: Side, { batch, complete }: CandidateBatch): CandidatesApplied {
   const existing = state.candidates[side];
-  const fresh = freshCandidates(existing.map((c) => c.value), batch);
+  const fresh = batch.length === 0 ? batch : freshCandidates(existing.map((c) => c.value), batch);
   const completed = complete && state.candidatesComplete[side] === undefined;
   if (fresh.length === 0 && !completed) return { state, added: 0, completed: false };
   let version = state.version;
@@ -151,8 +151,31 @@ export function candidateIdentity(candidate: StoredCandidate): string {
   return JSON.stringify([candidate.candidate, candidate.sdpMid ?? null, candidate.sdpMLineIndex ?? null, candidate.usernameFragment ?? null]);
 }
 
+/** Whether two candidates have the same identity (candidateIdentity), compared field by field without building it (sdpMLineIndex is a uint32: never NaN). */
+function sameIdentity(a: StoredCandidate, b: StoredCandidate): boolean {
+  return (
+    a.candidate === b.candidate &&
+    (a.sdpMid ?? null) === (b.sdpMid ?? null) &&
+    (a.sdpMLineIndex ?? null) === (b.sdpMLineIndex ?? null) &&
+    (a.usernameFragment ?? null) === (b.usernameFragment ?? null)
+  );
+}
+
+/** Up to this many comparisons (existing × batch), candidates are compared field by field instead of through a set of identities. */
+const directComparisons = 256;
+
 /** The candidates of `batch` identical to none in `existing` nor to an earlier one of the batch, in batch order. */
 export function freshCandidates(existing: readonly StoredCandidate[], batch: readonly StoredCandidate[]): StoredCandidate[] {
+  if (batch.length === 0) return [];
+  // The usual call (a candidate or a few, against a side's few dozen): no identity string per candidate per call.
+  if ((existing.length + batch.length) * batch.length <= directComparisons) {
+    const fresh: StoredCandidate[] = [];
+    for (const candidate of batch) {
+      if (existing.some((e) => sameIdentity(e, candidate)) || fresh.some((f) => sameIdentity(f, candidate))) continue;
+      fresh.push(candidate);
+    }
+    return fresh;
+  }
   const seen = new Set(existing.map(candidateIdentity));
   const fresh: StoredCandidate[] = [];
   for (const candidate of batch) {

@@ -132,6 +132,7 @@ export class MemoryChannelStore implements ChannelStore {
   }
 
   private checkSide(state: ChannelState, side: Side, batch: readonly StoredCandidate[]): void {
+    if (batch.length === 0) return; // nothing to refuse (candidateRefusal of an empty batch)
     refuseCandidates(state.id, state.candidates[side].map((c) => c.value), state.candidatesComplete[side] !== undefined, batch, this.limits);
   }
 
