@@ -128,6 +128,10 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   let draining = false;
   let inFlight = 0;
   let idle: (() => void) | undefined;
+  // One function for every call (an open stream holds no closure or once() wrapper of its own for it).
+  const callClosed = () => {
+    if (--inFlight === 0) idle?.();
+  };
 
   // One set of options for both routes: connect-node's adapter and the lean path.
   const rpcOptions: RpcOptions = {
@@ -182,9 +186,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     if (demo?.(req, res)) return;
     if (landing(req, res)) return;
     inFlight++;
-    res.once("close", () => {
-      if (--inFlight === 0) idle?.();
-    });
+    res.on("close", callClosed);
     if (compat?.matches(req)) compat.handle(req, res);
     else rpcHandler(req, res);
   }), { limits: config.connections, onRefused, exemptFromPerClientCap: trustedProxyCheck(config.clientAddress.trustedProxies) });

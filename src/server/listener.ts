@@ -232,12 +232,14 @@ export class DualProtocolListener {
       idle.unref();
     };
     armIdle();
+    // One listener for every stream of the session (not a closure, nor a once() wrapper, per stream).
+    const streamClosed = () => {
+      if (--open === 0 && !session.closed && !session.destroyed) armIdle();
+    };
     session.on("stream", (stream: http2.ServerHttp2Stream) => {
       open++;
       clearTimeout(idle);
-      stream.once("close", () => {
-        if (--open === 0 && !session.closed && !session.destroyed) armIdle();
-      });
+      stream.on("close", streamClosed);
     });
     session.once("close", () => {
       clearTimeout(idle);
@@ -253,30 +255,35 @@ export class DualProtocolListener {
   private track(req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse): void {
     if ("stream" in req) {
       const stream = req.stream;
-      if (!remoteEnded(stream)) {
-        this.arriving.add(req);
-        const deadline = setTimeout(() => {
-          if (!remoteEnded(stream)) stream.close(NGHTTP2_CANCEL);
-        }, this.limits.requestTimeoutMs);
-        deadline.unref();
-        const settled = () => {
-          clearTimeout(deadline);
-          this.arriving.delete(req);
-        };
-        req.once("end", settled);
-        stream.once("close", settled);
-      }
+      // A request that arrived whole (as a watch stream's does) needs nothing more here: an idle stream holds no listener of ours.
+      if (remoteEnded(stream)) return;
+      this.arriving.add(req);
+      const deadline = setTimeout(() => {
+        if (!remoteEnded(stream)) stream.close(NGHTTP2_CANCEL);
+      }, this.limits.requestTimeoutMs);
+      deadline.unref();
       // Once the body is out ("wantTrailers"), not on the response's "finish": the compatibility layer emits that
       // only when the whole stream closes, which a client still uploading never lets happen. The reset waits a
       // moment after it: a reset submitted on the next turn (as connect-node does) was seen to overtake the gRPC
       // trailers of an early answer (the client got HTTP 200 and no grpc-status). Only responses that end while
       // the client is still sending get the timer.
-      stream.once("wantTrailers", () => {
+      const answeredEarly = () => {
         if (remoteEnded(stream)) return;
         setTimeout(() => {
           if (!stream.closed && !remoteEnded(stream)) stream.close(NGHTTP2_NO_ERROR);
         }, resetAfterEarlyAnswerMs).unref();
-      });
+      };
+      // The request is whole (or the stream gone): an answer can no longer be early, so every listener goes.
+      const settled = () => {
+        clearTimeout(deadline);
+        this.arriving.delete(req);
+        req.off("end", settled);
+        stream.off("close", settled);
+        stream.off("wantTrailers", answeredEarly);
+      };
+      req.on("end", settled);
+      stream.on("close", settled);
+      stream.on("wantTrailers", answeredEarly);
       return;
     }
     const socket = req.socket;
