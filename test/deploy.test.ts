@@ -69,7 +69,7 @@ describe("Dockerfile", () => {
 describe("the Node flags of the command", () => {
   it("are the same however the server is started: the switchboard command, npm start, the image", () => {
     // The young generation's cap (docs/benchmarks.md, "Idle streams: the young generation").
-    expect(nodeFlags).toContain("--max-semi-space-size=4");
+    expect(nodeFlags).toContain("--max-semi-space-size=16");
     const scripts = (JSON.parse(read("package.json")) as { scripts: Record<string, string> }).scripts;
     expect(scripts["start"]).toMatch(new RegExp(` node ${nodeFlags.join(" ")} dist/src/server/cli\\.js$`));
     expect(lastStep(runtime, "entrypoint")?.command.slice(1, -1)).toEqual(nodeFlags);
