@@ -25,6 +25,7 @@ runWithMongoBackend(async (backend) => {
     watchMode: "auto",
     pollIntervalMs,
     serverSelectionTimeoutMs: 5000,
+    socketTimeoutMs: 10_000,
     sweepIntervalMs: 10_000,
     limits: { maxChannels: 100_000, maxCandidatesPerSide: 50, maxChannelBytes: 1 << 20 },
   };

@@ -12,6 +12,7 @@ export function testMongoOptions(uri: string, database: string, limits: StoreLim
     watchMode: "auto",
     pollIntervalMs: 50,
     serverSelectionTimeoutMs: 1000,
+    socketTimeoutMs: 10_000,
     sweepIntervalMs: 50,
     limits,
     ...overrides,

@@ -6,16 +6,20 @@ export class TcpProxy {
   private readonly open = new Set<net.Socket>();
   private readonly upstreams = new Map<net.Socket, net.Socket>();
   private port = 0;
+  private silent = false;
 
-  constructor(private readonly targetPort: number) {
+  constructor(
+    private readonly targetPort: number,
+    private readonly targetHost = "127.0.0.1",
+  ) {
     this.server = net.createServer((client) => {
-      const upstream = net.connect(this.targetPort, "127.0.0.1");
+      const upstream = net.connect(this.targetPort, this.targetHost);
       for (const socket of [client, upstream]) {
         this.open.add(socket);
         socket.once("close", () => this.open.delete(socket));
         socket.on("error", () => {});
       }
-      client.pipe(upstream).pipe(client);
+      if (!this.silent) client.pipe(upstream).pipe(client);
       this.upstreams.set(upstream, client);
       upstream.once("close", () => this.upstreams.delete(upstream));
       client.once("close", () => upstream.destroy());
@@ -66,6 +70,26 @@ export class TcpProxy {
 
   unstall(): void {
     for (const [upstream, client] of this.upstreams) upstream.pipe(client);
+  }
+
+  /**
+   * A peer that stops answering without closing anything (a frozen host, a
+   * network that drops packets): nothing passes either way on the open
+   * connections or on new ones, which are still accepted. `speak()` ends it.
+   */
+  silence(): void {
+    this.silent = true;
+    for (const [upstream, client] of this.upstreams) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      client.pause();
+      upstream.pause();
+    }
+  }
+
+  speak(): void {
+    this.silent = false;
+    for (const [upstream, client] of this.upstreams) client.pipe(upstream).pipe(client);
   }
 
   async close(): Promise<void> {

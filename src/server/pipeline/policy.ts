@@ -52,8 +52,8 @@ const cancelled = () => new ConnectError("the client cancelled the stream", Code
 export function composePolicies(policies: readonly CallPolicy[]): Interceptor {
   const n = policies.length;
   const needsMessage = policies.some((p) => p.needsMessage === true);
-  const withStart = policies.filter((p) => p.started !== undefined).length > 0;
-  const withFirst = policies.filter((p) => p.firstMessage !== undefined).length > 0;
+  const withStart = policies.some((p) => p.started !== undefined);
+  const withFirst = policies.some((p) => p.firstMessage !== undefined);
 
   /** One call's way through the policies. */
   class Call {

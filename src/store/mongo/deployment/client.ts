@@ -3,9 +3,12 @@ import { revealed } from "../../../lib/secret.js";
 import type { MongoStoreOptions } from "./options.js";
 
 /** A client with the store's timeouts and write concern; it connects on first use. */
-export function createClient(options: Pick<MongoStoreOptions, "uri" | "serverSelectionTimeoutMs" | "writeConcern">): MongoClient {
+export function createClient(options: Pick<MongoStoreOptions, "uri" | "serverSelectionTimeoutMs" | "socketTimeoutMs" | "writeConcern">): MongoClient {
   return new MongoClient(revealed(options.uri), {
     serverSelectionTimeoutMS: options.serverSelectionTimeoutMs,
+    socketTimeoutMS: options.socketTimeoutMs,
+    // Opening a connection waits for replies too (the handshake); the driver's default is 30 s.
+    connectTimeoutMS: options.socketTimeoutMs,
     writeConcern: { w: options.writeConcern },
     ignoreUndefined: true,
   });

@@ -12,7 +12,7 @@ import { LeaseLock } from "./write-lock.js";
 /** The connection settings the channel and room stores share. */
 export type DeploymentOptions = Pick<
   MongoStoreOptions,
-  "uri" | "database" | "writeConcern" | "serverSelectionTimeoutMs" | "sweepIntervalMs"
+  "uri" | "database" | "writeConcern" | "serverSelectionTimeoutMs" | "socketTimeoutMs" | "sweepIntervalMs"
 >;
 
 /**

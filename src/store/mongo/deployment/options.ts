@@ -20,6 +20,14 @@ export interface MongoStoreOptions {
   readonly pollIntervalMs: number;
   /** How long a call waits for a reachable server before failing with `unavailable`, in ms. */
   readonly serverSelectionTimeoutMs: number;
+  /**
+   * How long a call waits for MongoDB's reply on a connection (or for a
+   * new connection's handshake), in ms; then
+   * the connection is closed and the call fails with `unavailable` (a
+   * write is retried once on a new connection). Without it, a reply lost
+   * with its server (a crash the connection never saw) is awaited forever.
+   */
+  readonly socketTimeoutMs: number;
   /** Time between deletions of expired documents, in ms, where the server has no TTL index. */
   readonly sweepIntervalMs: number;
   readonly limits: Pick<StoreLimits, "maxChannels" | "maxCandidatesPerSide" | "maxChannelBytes">;
