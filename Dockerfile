@@ -29,4 +29,5 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
   CMD ["node", "dist/src/server/healthcheck.js"]
 STOPSIGNAL SIGTERM
 # Arguments after the image name are the command's flags: docker run switchboard --store mongodb ...
-ENTRYPOINT ["node", "dist/src/server/cli.js"]
+# Node's flags are the command's own (the first line of src/server/cli.ts; test/deploy.test.ts keeps them equal).
+ENTRYPOINT ["node", "--max-semi-space-size=16", "dist/src/server/cli.js"]

@@ -14,10 +14,13 @@ import { readFileSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { WatchedChannel } from "./scenarios/idle-streams.js";
 import { holdStreams, watched } from "./scenarios/idle-streams.js";
+import { commandNodeFlags } from "../src/server/node-flags.js";
 import { peerClient } from "./switchboard-exchange.js";
 
 const [kind = "switchboard", arg = "1000,5000,10000", snapshotCount] = process.argv.slice(2);
-const child = fork(fileURLToPath(new URL("./memory-probe-server.js", import.meta.url)), [kind], { execArgv: ["--expose-gc"] });
+// Switchboard runs with the command's own Node flags (its young-generation cap), as users start it.
+const nodeFlags = kind.startsWith("switchboard") ? commandNodeFlags(fileURLToPath(new URL("../src/server/cli.js", import.meta.url))) : [];
+const child = fork(fileURLToPath(new URL("./memory-probe-server.js", import.meta.url)), [kind], { execArgv: ["--expose-gc", ...nodeFlags] });
 process.on("exit", () => child.kill());
 const reply = <T>(): Promise<T> => new Promise((resolve) => child.once("message", (m) => resolve(m as T)));
 const ask = <T>(message: string): Promise<T> => {

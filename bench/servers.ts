@@ -1,6 +1,7 @@
 import { fileURLToPath } from "node:url";
 import type { PinnedProcess } from "./lib/processes.js";
 import { freePort, startPinned, waitForHttp, waitForTcp } from "./lib/processes.js";
+import { commandNodeFlags } from "../src/server/node-flags.js";
 
 /** The core the servers under test run on; the load generator takes the other one. */
 export const serverCore = 0;
@@ -37,9 +38,12 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Run
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const profile = options.cpuProfileDir ? ["--cpu-prof", "--cpu-prof-dir", options.cpuProfileDir] : [];
+  const cli = `${distRoot}src/server/cli.js`;
   const args = [
     ...profile,
-    `${distRoot}src/server/cli.js`,
+    // As the `switchboard` command, npm start and the Dockerfile start it.
+    ...commandNodeFlags(cli),
+    cli,
     "--host", "127.0.0.1",
     "--port", String(port),
     "--log-level", "warn",

@@ -25,13 +25,28 @@ describe.skipIf(!haveChromium)("the demo's room mode in headless Chromium (a mes
 
   afterAll(async () => fixture?.close());
 
-  for (const protocol of ["connect", "grpc-web"] as const) {
-    it(`three pages in a room of three chat over all six links (${protocol}); a fourth is turned away; one leaving is seen by the others`, async () => {
+  const meshCases = [
+    { protocol: "connect", label: "connect", slug: "connect" },
+    { protocol: "grpc-web", label: "grpc-web", slug: "grpc-web" },
+    // A newcomer's GetIceServers answered after the others' offers reached it: the demo once fetched its ICE servers
+    // between joining and starting the mesh, and dropped what arrived meanwhile (nobody listened yet); where the other
+    // side was the impolite one, that link never opened. Held back here so the offers always come first.
+    { protocol: "connect", label: "connect, ICE servers answered late", slug: "late-ice", lateIce: true },
+  ] as const;
+  for (const meshCase of meshCases) {
+    const { protocol, label, slug } = meshCase;
+    it(`three pages in a room of three chat over all six links (${label}); a fourth is turned away; one leaving is seen by the others`, async () => {
       // The pages come from one origin and call the API on another, so every call is a CORS call.
       const api = await startTestServer({ port: fixture.nextApiPort(), demo: false, corsAllowedOrigins: [demoServer.url] });
-      const room = `mesh-${protocol}`;
+      const room = `mesh-${slug}`;
       const open = async (name: string, extra: Record<string, string> = {}): Promise<Page> => {
         const page = await browser.context.newPage();
+        if ("lateIce" in meshCase && name !== "ann") {
+          await page.route("**/GetIceServers", async (route) => {
+            await new Promise((resolve) => setTimeout(resolve, 1500));
+            await route.continue();
+          });
+        }
         await page.goto(`${demoServer.url}/demo?${new URLSearchParams({ api: api.url, protocol, room, name, ...extra })}`);
         return page;
       };
@@ -57,13 +72,13 @@ describe.skipIf(!haveChromium)("the demo's room mode in headless Chromium (a mes
           const others = names.filter((other) => other !== name);
           expect(heard.sort()).toEqual(others.map((other) => [ids[other], `${other}: hello from ${other}`]).sort());
           expect(await pages[name]!.locator("#status").textContent()).toBe(`In room ${room}: 3 of 3 seats taken, 2 of 2 peers connected`);
-          await pages[name]!.screenshot({ path: join(outputDir, `rooms-${protocol}-${name}.png`) });
+          await pages[name]!.screenshot({ path: join(outputDir, `rooms-${slug}-${name}.png`) });
         }
 
         const dan = await open("dan");
         await dan.locator('#status[data-state="failed"]').waitFor(connectTimeout);
         expect(await dan.locator("#status").textContent()).toMatch(new RegExp(`^Could not join room ${room}: \\[resource_exhausted\\] `));
-        await dan.screenshot({ path: join(outputDir, `rooms-${protocol}-fourth-turned-away.png`) });
+        await dan.screenshot({ path: join(outputDir, `rooms-${slug}-fourth-turned-away.png`) });
         await dan.close();
 
         // Closing the page leaves the room (LeaveRoom on pagehide): the others see it leave, not time out.
@@ -75,14 +90,12 @@ describe.skipIf(!haveChromium)("the demo's room mode in headless Chromium (a mes
           expect(await page.locator("#members li").evaluateAll((items) => items.map((li) => li.getAttribute("data-session")))).not.toContain(ids["cat"]);
           expect(await page.locator("#status").textContent()).toBe(`In room ${room}: 2 of 3 seats taken, 1 of 1 peers connected`);
         }
-        await pages["ann"]!.screenshot({ path: join(outputDir, `rooms-${protocol}-after-cat-left.png`) });
+        await pages["ann"]!.screenshot({ path: join(outputDir, `rooms-${slug}-after-cat-left.png`) });
         await Promise.all(["ann", "bob"].map((name) => pages[name]!.close()));
       } finally {
         await api.shutdown(0);
       }
-    // One retry (a fresh API server and room): under load, Chromium sometimes leaves one of the six peer
-    // connections unopened past the 30 s wait; a second failure fails the run. Tracked in the issue notes.
-    }, { timeout: 120_000, retry: 1 });
+    }, 120_000);
   }
   it("resumes a page's WatchRoom stream after its connection is cut: nobody sees it leave, and it meets a newcomer", async () => {
     const api = await startTestServer({ port: fixture.nextApiPort(), demo: false, corsAllowedOrigins: [demoServer.url] });

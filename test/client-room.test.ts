@@ -1,10 +1,15 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { IceAccess } from "../src/client/ice-servers.js";
+import type { Mesh } from "../src/client/mesh.js";
+import { connectMesh } from "../src/client/mesh.js";
 import { createRoomClient } from "../src/client/room-client.js";
 import type { LeaveReasonName, RoomMember, RoomMessage } from "../src/client/room-model.js";
 import type { RoomSession } from "../src/client/room-session.js";
 import { joinRoom } from "../src/client/room-session.js";
 import type { RunningServer } from "../src/server/app.js";
+import type { FakePeerConnection } from "./support/fake-peer-connection.js";
+import { fakePeerConnection } from "./support/fake-peer-connection.js";
 import { TcpProxy } from "./support/tcp-proxy.js";
 import type { ConfigOverrides } from "./support/test-server.js";
 import { startTestServer, transportFor } from "./support/test-server.js";
@@ -183,5 +188,90 @@ describe("joinRoom (the browser SDK's rooms)", () => {
     await ann.send(undefined, "data", "back again");
     expect((await bobHears.until(1)).map((m) => [m.from, m.body])).toEqual([[earlier.sessionId, "back again"]]);
     expect(joined.items).toEqual([]);
+  });
+});
+
+describe("connectMesh (perfect negotiation with every other member, over room messages)", () => {
+  const meshes: Mesh[] = [];
+  afterEach(() => meshes.splice(0).forEach((mesh) => mesh.close()));
+
+  /** A mesh of fake peer connections (Node has none), recorded by "<this member> -> <other member>". */
+  function meshOf(session: RoomSession, pcs: Map<string, FakePeerConnection>, iceServers?: (access: IceAccess) => Promise<RTCIceServer[]>) {
+    const self = session.members.get(session.sessionId)!.displayName;
+    const mesh = connectMesh(session, {
+      iceServers,
+      createPeerConnection(member, servers) {
+        const pc = fakePeerConnection(self, { iceServers: servers });
+        pc.createDataChannel();
+        pcs.set(`${self} -> ${member.displayName}`, pc);
+        return pc;
+      },
+      onError: (error) => pcs.set(`error ${String(error)}`, undefined!),
+    });
+    meshes.push(mesh);
+    return mesh;
+  }
+
+  it("a member whose ICE servers come late still gets the offers sent to it meanwhile, and every link negotiates", async () => {
+    const pcs = new Map<string, FakePeerConnection>();
+    const ann = await join("mesh", "ann", { seats: 3 });
+    meshOf(ann, pcs);
+    const bob = await join("mesh", "bob");
+    meshOf(bob, pcs);
+    await expect.poll(() => ["ann -> bob", "bob -> ann"].every((link) => pcs.get(link)?.isNegotiated)).toBe(true);
+
+    // cat asks for its ICE servers and gets them only once ann's and bob's offers have reached it: what the demo
+    // saw when GetIceServers was slower than the others' offers (which were dropped: nobody listened yet).
+    const cat = await join("mesh", "cat");
+    const offersArrived = new Promise<void>((resolve) => {
+      const offers = new Set<string>();
+      cat.onMessage((m) => m.kind === "offer" && offers.add(m.from).size === 2 && resolve());
+    });
+    const asked: IceAccess[] = [];
+    meshOf(cat, pcs, async (access) => {
+      asked.push(access);
+      await offersArrived;
+      return [{ urls: "stun:stun.example.com:3478" }];
+    });
+
+    const links = ["ann -> bob", "bob -> ann", "ann -> cat", "cat -> ann", "bob -> cat", "cat -> bob"];
+    await expect.poll(() => links.filter((link) => pcs.get(link)?.isNegotiated), { timeout: 10_000 }).toEqual(links);
+    for (const other of ["ann", "bob"]) {
+      const pc = pcs.get(`cat -> ${other}`)!;
+      expect(pc.applied[0]).toBe(`offer: offer from ${other}`); // held while the servers came, applied first
+      expect(pc.configuration.iceServers).toEqual([{ urls: "stun:stun.example.com:3478" }]);
+    }
+    expect(asked).toEqual([
+      { room: "mesh", session: cat.credentials },
+      { room: "mesh", session: cat.credentials },
+    ]);
+    expect([...pcs.keys()].filter((key) => key.startsWith("error"))).toEqual([]);
+  });
+
+  it("a member that leaves while its connection's ICE servers are on their way is told as left, and nothing is built for it", async () => {
+    const pcs = new Map<string, FakePeerConnection>();
+    const ann = await join("mesh-leave", "ann", { seats: 3 });
+    let release!: () => void;
+    const servers = new Promise<RTCIceServer[]>((resolve) => (release = () => resolve([])));
+    const left = recorder<string>();
+    const mesh = connectMesh(ann, {
+      iceServers: () => servers,
+      createPeerConnection: (member) => {
+        const pc = fakePeerConnection("ann");
+        pcs.set(member.displayName, pc);
+        return pc;
+      },
+      onPeerLeft: (member, reason) => left.push(`${member.displayName} ${reason}`),
+    });
+    meshes.push(mesh);
+    const bob = await join("mesh-leave", "bob");
+    await expect.poll(() => names(ann.members)).toEqual(["ann", "bob"]);
+    await bob.leave();
+    expect(await left.until(1)).toEqual(["bob left"]);
+    release();
+    await servers;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect([...pcs.keys()]).toEqual([]);
+    expect(mesh.peers.size).toBe(0);
   });
 });

@@ -8,7 +8,8 @@ import { helpText } from "../src/server/config.js";
 import { freePort } from "../src/lib/free-port.js";
 import type { InstalledPackage } from "./support/installed-package.js";
 import { cleanEnv, installPackedPackage } from "./support/installed-package.js";
-import { run } from "./support/tools.js";
+import { repoRoot, run } from "./support/tools.js";
+import { commandNodeFlags } from "../src/server/node-flags.js";
 
 let installed: InstalledPackage;
 beforeAll(async () => {
@@ -92,6 +93,9 @@ describe("the switchboard command, installed globally from the packed package", 
     expect(urls[0]).toBe(url);
 
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    // Node runs with the command's own flags (its first line): the young generation's cap (docs/benchmarks.md).
+    const nodeArgs = (await readFile(`/proc/${started.child.pid}/cmdline`, "utf8")).split("\0");
+    expect(nodeArgs).toEqual(expect.arrayContaining(commandNodeFlags(join(repoRoot, "src/server/cli.ts"))));
     expect(await (await fetch(`${url}/demo`)).text()).toContain("<title>Switchboard demo");
     expect(await (await fetch(`${url}/`)).text()).toContain(`grpcurl -plaintext 127.0.0.1:${port} list`);
 
@@ -115,12 +119,16 @@ describe("the switchboard command, installed globally from the packed package", 
       console.log(JSON.stringify(Object.keys(lib).sort()));
       const server = await lib.startServer({ ...lib.defaultConfig(), host: "127.0.0.1", port: 0 });
       console.log((await fetch(server.url + "/healthz")).status);
+      const { createRequire } = await import("node:module");
+      console.log(JSON.stringify(Object.keys(createRequire(import.meta.url).cache).filter((f) => f.includes("/node_modules/mongodb/"))));
       await server.shutdown(0);`;
     const result = await run(process.execPath, ["--input-type=module", "-e", script], { cwd: installed.libDir, env: cleanEnv() });
     expect(result.stderr).toBe("");
-    const [exports, health] = result.stdout.trim().split("\n");
+    const [exports, health, mongodbModules] = result.stdout.trim().split("\n");
     expect(JSON.parse(exports!)).toEqual(expect.arrayContaining(["defaultConfig", "loadConfig", "startServer", "StartupError"]));
     expect(health).toBe("200");
+    // On the memory store (the default) the MongoDB driver is never loaded: its code and heap are not paid for.
+    expect(JSON.parse(mongodbModules!)).toEqual([]);
     expect(result.code).toBe(0);
   });
 });

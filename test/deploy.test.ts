@@ -8,6 +8,7 @@ import type { RunningServer } from "../src/server/app.js";
 import type { Config } from "../src/server/config.js";
 import { loadConfig, settings } from "../src/server/config.js";
 import { livenessService } from "../src/server/health/health-status.js";
+import { commandNodeFlags } from "../src/server/node-flags.js";
 import { lastStep, parseDockerfile, stageEnv } from "../scripts/lib/dockerfile.js";
 import { startTestServer, transportFor } from "./support/test-server.js";
 import { revealed } from "../src/lib/secret.js";
@@ -45,6 +46,7 @@ function seconds(duration: string): number {
 const stopSeconds = (config: Config) => config.shutdownGraceMs / 1000 + 2;
 
 const dockerfile = parseDockerfile(read("Dockerfile"));
+const nodeFlags = commandNodeFlags(join(repoRoot, "src/server/cli.ts"));
 const runtime = dockerfile.at(-1)!;
 
 let server: RunningServer;
@@ -59,8 +61,18 @@ describe("Dockerfile", () => {
     expect(lastStep(runtime, "expose")?.port).toBe(config.port);
     expect(lastStep(runtime, "healthcheck")?.command).toEqual(["node", "dist/src/server/healthcheck.js"]);
     expect(existsSync(join(repoRoot, "src/server/healthcheck.ts"))).toBe(true);
-    expect(lastStep(runtime, "entrypoint")?.command).toEqual(["node", "dist/src/server/cli.js"]);
+    expect(lastStep(runtime, "entrypoint")?.command).toEqual(["node", ...nodeFlags, "dist/src/server/cli.js"]);
     expect(lastStep(runtime, "user")?.user).toMatch(/^[1-9]\d*(:\d+)?$/);
+  });
+});
+
+describe("the Node flags of the command", () => {
+  it("are the same however the server is started: the switchboard command, npm start, the image", () => {
+    // The young generation's cap (docs/benchmarks.md, "Idle streams: the young generation").
+    expect(nodeFlags).toContain("--max-semi-space-size=16");
+    const scripts = (JSON.parse(read("package.json")) as { scripts: Record<string, string> }).scripts;
+    expect(scripts["start"]).toMatch(new RegExp(` node ${nodeFlags.join(" ")} dist/src/server/cli\\.js$`));
+    expect(lastStep(runtime, "entrypoint")?.command.slice(1, -1)).toEqual(nodeFlags);
   });
 });
 

@@ -10,6 +10,9 @@ export interface PeerOptions {
   readonly onError?: (error: unknown) => void;
 }
 
+/** Where a link hears the room's messages: registers a listener, returns the function that removes it. */
+export type MessageSource = (listener: (message: RoomMessage) => void) => () => void;
+
 /** The signaling between this member and one other, for one peer connection. */
 export interface PeerLink {
   readonly remoteSessionId: string;
@@ -28,9 +31,19 @@ export interface PeerLink {
  * trickle to the peer as they are gathered, then an empty
  * end-of-candidates message. The other side must run connectPeer too.
  * Call it before adding tracks or data channels to `pc`, or in the same
- * task (negotiationneeded fires in a later one).
+ * task (negotiationneeded fires in a later one), and in the same task as
+ * the peer learnt of the other member (joinRoom() resolving, onJoin): room
+ * messages are not replayed, so an offer that arrives before is lost. To
+ * wait for something first, hold the messages and pass them in through
+ * `messages` (what connectMesh does while it fetches ICE servers).
  */
-export function connectPeer(session: RoomSession, remoteSessionId: string, pc: RTCPeerConnection, options: PeerOptions = {}): PeerLink {
+export function connectPeer(
+  session: RoomSession,
+  remoteSessionId: string,
+  pc: RTCPeerConnection,
+  options: PeerOptions = {},
+  messages: MessageSource = (listener) => session.onMessage(listener),
+): PeerLink {
   const polite = session.sessionId < remoteSessionId;
   const report = options.onError ?? ((error: unknown) => console.warn(`peer ${remoteSessionId}:`, error));
   const stop = new AbortController();
@@ -120,7 +133,7 @@ export function connectPeer(session: RoomSession, remoteSessionId: string, pc: R
     return receiveDescription(JSON.parse(message.body) as RTCSessionDescriptionInit);
   }
 
-  const unsubscribe = session.onMessage((message) => {
+  const unsubscribe = messages((message) => {
     if (message.from !== remoteSessionId || message.to === undefined || message.kind === "data") return;
     // One at a time, in arrival order: a candidate must not overtake the description it belongs to.
     received = received.then(() => receive(message)).catch(report);

@@ -41,8 +41,6 @@ export async function startRoom(
   setStatus(`Joining room ${room}…`, "joining");
   const seats = Number(params.get("seats")) || undefined;
   const session = await joinRoom(transport, room, { seats, displayName: params.get("name") ?? "" });
-  // The service hands out its STUN/TURN servers to members only: ask with this member's session.
-  const iceServers = [...staticIceServers, ...(await serviceIceServers({ room, session: session.credentials }))];
   const members = memberList(session);
   const channels = new Map<string, RTCDataChannel>();
   const showState = () => {
@@ -55,9 +53,13 @@ export async function startRoom(
   };
 
   members.set(session.members.get(session.sessionId)!, "you");
+  // Right after joining, with no await in between: the others' offers may already be on their way, and room messages
+  // are not replayed. The service hands out its STUN/TURN servers to members only: the mesh asks for them with this
+  // member's session before each peer connection, holding that peer's messages meanwhile.
   connectMesh(session, {
-    createPeerConnection(member) {
-      const pc = new RTCPeerConnection({ iceServers });
+    iceServers: serviceIceServers,
+    createPeerConnection(member, iceServers) {
+      const pc = new RTCPeerConnection({ iceServers: [...staticIceServers, ...iceServers] });
       // Both sides create the same pre-negotiated channel, so both start negotiating at once: perfect negotiation
       // sorts out the collision.
       const channel = pc.createDataChannel("chat", { negotiated: true, id: 0 });

@@ -129,6 +129,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   let draining = false;
   let inFlight = 0;
   let idle: (() => void) | undefined;
+  // One function for every call (an open stream holds no closure or once() wrapper of its own for it).
   const callClosed = () => {
     if (--inFlight === 0) idle?.();
   };
@@ -186,7 +187,6 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     if (demo?.(req, res)) return;
     if (landing(req, res)) return;
     inFlight++;
-    // One function for every call, added with `on` (a response closes once): no closure or once-wrapper per call.
     res.on("close", callClosed);
     if (compat?.matches(req)) compat.handle(req, res);
     else rpcHandler(req, res);

@@ -1,6 +1,11 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=16
 // The `switchboard` command (package.json "bin"): read the config, start serving, stop gracefully on
 // SIGTERM or SIGINT. Importing the package runs none of this: its main export is src/index.ts.
+// The Node flags on the first line are the command's own: `npm start`, the Dockerfile and the benchmark start it
+// with the same ones (src/server/node-flags.ts). --max-semi-space-size=16 caps V8's young generation at 2 × 16 MiB:
+// left to itself V8 (without pointer compression, as Node builds it) grows it to 2 × 64 MiB under load and keeps
+// it, a quarter of the RSS of a server holding 10,000 idle streams (docs/benchmarks.md, "Idle streams: the young
+// generation"); smaller caps cost measurable CPU per call.
 import type { RunningServer } from "./app.js";
 import { startServer } from "./app.js";
 import { ConfigError, helpText, loadConfig } from "./config.js";

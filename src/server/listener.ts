@@ -232,7 +232,7 @@ export class DualProtocolListener {
       idle.unref();
     };
     armIdle();
-    // One listener function per session, added with `on` (a stream closes once): no closure or once-wrapper per stream.
+    // One listener for every stream of the session (not a closure, nor a once() wrapper, per stream).
     const streamClosed = () => {
       if (--open === 0 && !session.closed && !session.destroyed) armIdle();
     };
@@ -255,25 +255,28 @@ export class DualProtocolListener {
   private track(req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse): void {
     if ("stream" in req) {
       const stream = req.stream;
-      if (!remoteEnded(stream)) {
-        this.arriving.add(req);
-        const deadline = setTimeout(() => {
-          if (!remoteEnded(stream)) stream.close(NGHTTP2_CANCEL);
-        }, this.limits.requestTimeoutMs);
-        deadline.unref();
-        const settled = () => {
-          clearTimeout(deadline);
-          this.arriving.delete(req);
-        };
-        // `on`, not `once`: each fires once, and settling twice is harmless (no once-wrapper per request).
-        req.on("end", settled);
-        stream.on("close", settled);
-      }
+      // A request that arrived whole (as a watch stream's does) needs nothing more here: an idle stream holds no listener of ours.
+      if (remoteEnded(stream)) return;
+      this.arriving.add(req);
+      const deadline = setTimeout(() => {
+        if (!remoteEnded(stream)) stream.close(NGHTTP2_CANCEL);
+      }, this.limits.requestTimeoutMs);
+      deadline.unref();
       // Once the body is out ("wantTrailers"), not on the response's "finish": the compatibility layer emits that
       // only when the whole stream closes, which a client still uploading never lets happen. The reset waits a
       // moment after it: a reset submitted on the next turn (as connect-node does) was seen to overtake the gRPC
       // trailers of an early answer (the client got HTTP 200 and no grpc-status). Only responses that end while
       // the client is still sending get the timer.
+      // The request is whole (or the stream gone): an answer can no longer be early, so every listener goes.
+      const settled = () => {
+        clearTimeout(deadline);
+        this.arriving.delete(req);
+        req.off("end", settled);
+        stream.off("close", settled);
+        stream.off("wantTrailers", resetIfStillSending);
+      };
+      req.on("end", settled);
+      stream.on("close", settled);
       stream.on("wantTrailers", resetIfStillSending);
       return;
     }
@@ -294,8 +297,8 @@ export class DualProtocolListener {
 }
 
 /**
- * A stream's "wantTrailers" listener (one function for all, `this` the stream; the event fires once): a response
- * that ended while the client is still sending resets the stream a moment later (see track).
+ * A stream's "wantTrailers" listener (one function for all, `this` the stream): a response that ended while the
+ * client is still sending resets the stream a moment later (see track).
  */
 function resetIfStillSending(this: http2.ServerHttp2Stream): void {
   const stream = this;

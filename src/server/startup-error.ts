@@ -1,4 +1,3 @@
-import { MongoParseError, MongoServerError } from "mongodb";
 import { StoreError } from "../store/store.js";
 import { revealed } from "../lib/secret.js";
 import type { Config } from "./config.js";
@@ -27,8 +26,12 @@ export function mongoHosts(uri: string): string {
 
 const uriSetting = "--mongodb-uri (SWITCHBOARD_MONGODB_URI or MONGODB_URI)";
 
-/** Why the MongoDB store could not be opened, in one line naming the setting to change. */
-export function mongoStartupError(error: unknown, mongodb: Config["mongodb"]): StartupError {
+/**
+ * Why the MongoDB store could not be opened, in one line naming the setting to change. Loads the driver
+ * for its error classes: only a server configured for MongoDB gets here, and only it loads the driver.
+ */
+export async function mongoStartupError(error: unknown, mongodb: Config["mongodb"]): Promise<StartupError> {
+  const { MongoParseError, MongoServerError } = await import("mongodb");
   const uri = revealed(mongodb.uri);
   const at = `MongoDB at ${mongoHosts(uri)}`;
   const why = reason(error, uri);

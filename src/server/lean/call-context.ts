@@ -188,7 +188,7 @@ export class CallContext implements HandlerContext {
       if (this.deadline !== undefined) {
         this.deadlineTimer = setTimeout(() => this.abort(deadlineExceeded()), this.deadline - Date.now());
       }
-      this.res.once("close", this.onClose);
+      this.res.on("close", this.onClose); // on, not once: end() takes it off, and once() adds a wrapper per call
       this.openCalls.add(this);
     }
     return controller;

@@ -171,47 +171,89 @@ export async function invokeServerStream(
   let response: AnyResponse | undefined;
   const handler: AnyFn = async (req) => {
     const single = await firstOf(req.message as AsyncIterable<Message>);
-    const it = spec.impl(single as never, contextFor(ctx, req, request))[Symbol.asyncIterator]();
-    // Plain promise chains, not async functions: a watch stream waits in next() for as long as it is idle,
-    // and a suspended async function holds its whole frame meanwhile.
-    const normalised: AsyncIterableIterator<Message> = {
-      next: () => it.next().then((r) => (r.done ? r : { done: false, value: normalize(output, r.value) })),
-      return: (value?: unknown) => (it.return ? it.return(value as never) : Promise.resolve({ done: true, value })) as Promise<IteratorResult<Message>>,
-      throw: (error?: unknown) => (it.throw ? it.throw(error) : Promise.reject(error)) as Promise<IteratorResult<Message>>,
-      [Symbol.asyncIterator]() {
-        return normalised;
-      },
-    };
+    const normalised = new Normalised(output, spec.impl(single as never, contextFor(ctx, req, request))[Symbol.asyncIterator]());
     return (response = new LeanResponse(true, normalised, ctx) as unknown as AnyResponse);
   };
   const res = await chain(handler, interceptors)(request);
   adoptHeaders(ctx, res, response, "header");
   const messages = (res.message as AsyncIterable<Message>)[Symbol.asyncIterator]();
-  return { messages, finish: () => adoptHeaders(ctx, res, response, "trailer") };
+  return new ServerStream(messages, ctx, res, response);
+}
+
+/** A server stream's messages, and how to adopt the trailers an interceptor set once it is done (a class: no closure held). */
+class ServerStream {
+  constructor(
+    readonly messages: AsyncIterator<Message>,
+    private readonly ctx: CallContext,
+    private readonly res: AnyResponse,
+    private readonly response: AnyResponse | undefined,
+  ) {}
+
+  finish(): void {
+    adoptHeaders(this.ctx, this.res, this.response, "trailer");
+  }
+}
+
+/**
+ * The implementation's messages, normalised to messages one by one, without another generator stage. Plain
+ * promise chains, not async functions: a watch stream waits in next() for as long as it is idle, and a suspended
+ * async function holds its whole frame meanwhile; a class, not an object literal, whose methods would be closures.
+ */
+class Normalised implements AsyncIterableIterator<Message> {
+  constructor(
+    private readonly output: DescMessage,
+    private readonly it: AsyncIterator<unknown>,
+  ) {}
+
+  next(): Promise<IteratorResult<Message>> {
+    return this.it.next().then((r) => (r.done ? r : { done: false, value: normalize(this.output, r.value) }));
+  }
+
+  return(value?: unknown): Promise<IteratorResult<Message>> {
+    return (this.it.return ? this.it.return(value as never) : Promise.resolve({ done: true, value })) as Promise<IteratorResult<Message>>;
+  }
+
+  throw(error?: unknown): Promise<IteratorResult<Message>> {
+    return (this.it.throw ? this.it.throw(error) : Promise.reject(error)) as Promise<IteratorResult<Message>>;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
 }
 
 /**
  * The request of a server-streaming call as the one-message stream interceptors expect. Not connect's
  * createAsyncIterable: its down-levelled generator (a dozen closures) stays reachable from the request for
  * as long as the stream is open, long after its one message was taken.
+ * A class: an object literal's methods would be closures held as long.
  */
 function oneMessage(input: Message): AsyncIterable<Message> {
-  return {
-    [Symbol.asyncIterator]() {
-      let taken = false;
-      return {
-        next: () => {
-          if (taken) return Promise.resolve({ done: true, value: undefined });
-          taken = true;
-          return Promise.resolve({ done: false, value: input });
-        },
-        return: (value?: unknown) => {
-          taken = true;
-          return Promise.resolve({ done: true, value });
-        },
-      } as AsyncIterator<Message>;
-    },
-  };
+  return new OneMessage(input);
+}
+
+class OneMessage implements AsyncIterable<Message> {
+  constructor(private readonly input: Message) {}
+
+  [Symbol.asyncIterator](): AsyncIterator<Message> {
+    return new OneMessageReader(this.input);
+  }
+}
+
+class OneMessageReader implements AsyncIterator<Message> {
+  constructor(private input: Message | undefined) {}
+
+  next(): Promise<IteratorResult<Message>> {
+    const input = this.input;
+    if (input === undefined) return Promise.resolve({ done: true, value: undefined });
+    this.input = undefined;
+    return Promise.resolve({ done: false, value: input });
+  }
+
+  return(value?: unknown): Promise<IteratorResult<Message>> {
+    this.input = undefined;
+    return Promise.resolve({ done: true, value });
+  }
 }
 
 async function firstOf(messages: AsyncIterable<Message>): Promise<Message> {

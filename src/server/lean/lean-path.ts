@@ -150,15 +150,19 @@ export function createLeanPath(table: RouteTable, options: RpcOptions): LeanHand
         return next;
       };
       let pending = pull();
+      // Outside the loop so it can be let go of once written: a suspended frame keeps its last value, and an idle
+      // watch stream would hold its last message (a whole channel snapshot) for as long as it is open.
+      let next: IteratorResult<unknown> | undefined;
       for (;;) {
-        const next = await pending.catch((e: unknown) => {
+        next = await pending.catch((e: unknown) => {
           iteratorFailed = true;
           throw e;
         });
         if (next.done) break;
         if (responseClosed(res)) throw new ConnectError("the client closed the stream", Code.Canceled);
         sendHeaders();
-        const flushed = (res as import("node:http").ServerResponse).write(encodeEnvelope(0, serialize.serialize(next.value)));
+        const flushed = (res as import("node:http").ServerResponse).write(encodeEnvelope(0, serialize.serialize(next.value as never)));
+        next = undefined;
         // The next message is asked for at once, so that a stream failing meanwhile (its queue overflowing for a
         // client that stopped reading) ends with its status in the trailers, queued behind what the client has
         // yet to read, rather than waiting for a drain that may never come. A message is written only once drained.

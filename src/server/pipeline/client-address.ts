@@ -1,8 +1,7 @@
 import type * as http from "node:http";
 import * as http2 from "node:http2";
 import { BlockList, isIP } from "node:net";
-import { createContextValues } from "@connectrpc/connect";
-import type { ContextValues } from "@connectrpc/connect";
+import type { ContextKey, ContextValues } from "@connectrpc/connect";
 import { clientAddressKey } from "../../service/call-context.js";
 import { abandonStreamKey } from "../../service/stream-queue.js";
 import { protocolIndex, protocolKey } from "./protocol.js";
@@ -72,11 +71,31 @@ export function callContextValues(
 ): (req: http.IncomingMessage | http2.Http2ServerRequest) => ContextValues {
   return (req) => {
     const contentType = req.headers["content-type"];
-    return createContextValues()
+    return new CallValues()
       .set(clientAddressKey, resolveAddress(req))
       .set(protocolKey, protocolIndex(contentType === undefined ? null : contentType))
       .set(abandonStreamKey, () => abandonTransport(req));
   };
+}
+
+/**
+ * connect-es's createContextValues as a class: its object literal makes three closures per call (get, set,
+ * delete), held for as long as a stream is open. Same semantics: values are own properties keyed by the key's id.
+ */
+class CallValues implements ContextValues {
+  get<T>(key: ContextKey<T>): T {
+    return key.id in this ? ((this as Record<symbol, unknown>)[key.id] as T) : key.defaultValue;
+  }
+
+  set<T>(key: ContextKey<T>, value: T): this {
+    (this as Record<symbol, unknown>)[key.id] = value;
+    return this;
+  }
+
+  delete(key: ContextKey<unknown>): this {
+    delete (this as Record<symbol, unknown>)[key.id];
+    return this;
+  }
 }
 
 /**

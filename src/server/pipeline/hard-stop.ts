@@ -10,10 +10,20 @@ import type { CallPolicy } from "./policy.js";
  * signal on shutdown). Each call joins `cut` in O(1) (not as a listener of
  * one shared AbortSignal, whose add and remove are O(open calls)).
  */
-export function hardStop(cut: Broadcast<ConnectError>): CallPolicy<() => void> {
+export function hardStop(cut: Broadcast<ConnectError>): CallPolicy<Joined> {
   return {
-    enter: (_req, fail) => cut.add(fail),
-    started: (_req, leave) => leave(),
-    exit: (_req, leave) => leave(),
+    enter: (_req, fail) => ({ leave: cut.add(fail) }),
+    started: (_req, joined) => leave(joined),
+    exit: (_req, joined) => leave(joined),
   };
+}
+
+/** A call's place in `cut`. Let go of once left: a stream keeps its policy states while open, and `fail` holds its start's frame. */
+interface Joined {
+  leave: (() => void) | undefined;
+}
+
+function leave(joined: Joined): void {
+  joined.leave?.();
+  joined.leave = undefined;
 }

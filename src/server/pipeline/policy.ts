@@ -52,8 +52,8 @@ const cancelled = () => new ConnectError("the client cancelled the stream", Code
 export function composePolicies(policies: readonly CallPolicy[]): Interceptor {
   const n = policies.length;
   const needsMessage = policies.some((p) => p.needsMessage === true);
-  const withStart = policies.filter((p) => p.started !== undefined).length > 0;
-  const withFirst = policies.filter((p) => p.firstMessage !== undefined).length > 0;
+  const withStart = policies.some((p) => p.started !== undefined);
+  const withFirst = policies.some((p) => p.firstMessage !== undefined);
 
   /** One call's way through the policies. */
   class Call {
@@ -89,6 +89,92 @@ export function composePolicies(policies: readonly CallPolicy[]): Interceptor {
         this.states[this.entered] = policies[this.entered]!.enter(this.req, fail, message);
         if (this.ended) return;
       }
+    }
+  }
+
+  /**
+   * A stream's request messages as the handler reads them: counted, and the error reading one threw noted on the
+   * call. A class, not an object literal: a literal's methods are closures of their own, and a watch stream holds
+   * this object for as long as it is open.
+   */
+  class CountedMessages implements AsyncIterator<unknown>, AsyncIterable<unknown> {
+    constructor(
+      private readonly call: Call,
+      private readonly source: AsyncIterator<unknown>,
+      private first: IteratorResult<unknown> | undefined,
+    ) {}
+
+    next(): Promise<IteratorResult<unknown>> {
+      const call = this.call;
+      const first = this.first;
+      if (first !== undefined) {
+        this.first = undefined;
+        if (!first.done) call.messagesRead++;
+        return Promise.resolve(first);
+      }
+      return this.source.next().then(
+        (r) => {
+          if (!r.done) call.messagesRead++;
+          return r;
+        },
+        (error: unknown) => {
+          call.readFailed = error;
+          throw error;
+        },
+      );
+    }
+
+    return(value?: unknown): Promise<IteratorResult<unknown>> {
+      return this.source.return?.(value) ?? Promise.resolve({ done: true, value });
+    }
+
+    [Symbol.asyncIterator](): this {
+      return this;
+    }
+  }
+
+  /**
+   * A stream's response messages, ending the call (once) after the last one, on an error, or when the client stops
+   * reading. Promise chains, not async functions: an idle watch stream waits in next() for as long as it is open,
+   * and a suspended async function holds its frame meanwhile; a class, not an object literal, for the reason above.
+   */
+  class Outcome implements AsyncIterator<unknown>, AsyncIterable<unknown> {
+    constructor(
+      private readonly call: Call,
+      private readonly inner: AsyncIterator<unknown>,
+      private firstOut: boolean,
+    ) {}
+
+    next(): Promise<IteratorResult<unknown>> {
+      const call = this.call;
+      return this.inner.next().then(
+        (r) => {
+          if (r.done) call.finish(undefined);
+          else if (this.firstOut) {
+            this.firstOut = false;
+            for (let i = 0; i < n; i++) policies[i]!.firstMessage?.(call.req, call.states[i]);
+          }
+          return r;
+        },
+        (error: unknown) => {
+          throw call.finish(error);
+        },
+      );
+    }
+
+    return(value?: unknown): Promise<IteratorResult<unknown>> {
+      // The cancellation is built only when it is news (an error captures a stack).
+      if (!this.call.ended) this.call.finish(cancelled());
+      return this.inner.return ? this.inner.return(value) : Promise.resolve({ done: true, value });
+    }
+
+    throw(error?: unknown): Promise<IteratorResult<unknown>> {
+      this.call.finish(error);
+      return this.inner.throw ? this.inner.throw(error) : Promise.reject(error);
+    }
+
+    [Symbol.asyncIterator](): this {
+      return this;
     }
   }
 
@@ -134,28 +220,7 @@ export function composePolicies(policies: readonly CallPolicy[]): Interceptor {
         throw call.finish(error);
       }
     }
-    const noticed = (r: IteratorResult<unknown>) => {
-      if (!r.done) call.messagesRead++;
-      return r;
-    };
-    const noted = (error: unknown) => {
-      call.readFailed = error;
-      throw error;
-    };
-    const messages: AsyncIterator<unknown> & AsyncIterable<unknown> = {
-      next() {
-        if (first !== undefined) {
-          const r = first;
-          first = undefined;
-          return Promise.resolve(noticed(r));
-        }
-        return source.next().then(noticed, noted);
-      },
-      return: (value?: unknown) => source.return?.(value) ?? Promise.resolve({ done: true, value }),
-      [Symbol.asyncIterator]() {
-        return messages;
-      },
-    };
+    const messages = new CountedMessages(call, source, first);
     const req = withMessages<AnyRequest>(original, messages);
     try {
       call.enterAll(fail, first !== undefined && !first.done ? first.value : undefined);
@@ -173,39 +238,7 @@ export function composePolicies(policies: readonly CallPolicy[]): Interceptor {
       call.finish(undefined);
       return res;
     }
-    const inner = res.message[Symbol.asyncIterator]();
-    let firstOut = withFirst;
-    // Promise chains, not async functions: an idle watch stream waits in next() for as long as it is open,
-    // and a suspended async function holds its frame meanwhile.
-    const out: AsyncIterator<unknown> & AsyncIterable<unknown> = {
-      next() {
-        return inner.next().then(
-          (r) => {
-            if (r.done) call.finish(undefined);
-            else if (firstOut) {
-              firstOut = false;
-              for (let i = 0; i < n; i++) policies[i]!.firstMessage?.(original, call.states[i]);
-            }
-            return r;
-          },
-          (error: unknown) => {
-            throw call.finish(error);
-          },
-        );
-      },
-      return(value?: unknown) {
-        // The cancellation is built only when it is news (an error captures a stack).
-        if (!call.ended) call.finish(cancelled());
-        return inner.return ? inner.return(value) : Promise.resolve({ done: true, value });
-      },
-      throw(error?: unknown) {
-        call.finish(error);
-        return inner.throw ? inner.throw(error) : Promise.reject(error);
-      },
-      [Symbol.asyncIterator]() {
-        return out;
-      },
-    };
+    const out = new Outcome(call, res.message[Symbol.asyncIterator](), withFirst);
     return withMessages(res, out);
   };
 

@@ -34,6 +34,6 @@ export function requestLog(logger: Logger): CallPolicy {
   };
   return {
     enter: () => performance.now(),
-    exit: (req, started: number, error, unreadable) => ended(req, started, error, unreadable),
+    exit: ended,
   };
 }
