@@ -18,6 +18,7 @@ describe("MongoDB settings", () => {
       watchMode: "auto",
       pollIntervalMs: 200,
       serverSelectionTimeoutMs: 2000,
+      socketTimeoutMs: 10000,
       sweepIntervalMs: 10000,
     });
   });
