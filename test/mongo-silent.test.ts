@@ -10,15 +10,15 @@ import { roomClient, signalingClient, startTestServer } from "./support/test-ser
 
 const target = mongoTarget();
 
-/** The first host of `uri`, and a URI reaching that host directly through a loopback proxy on `proxyPort` instead. */
-function throughProxy(uri: string, proxyPort: number): { host: string; port: number; uri: string } {
+/** The first host of `uri`, and how to make a URI reaching that host directly through a loopback proxy instead. */
+function firstHost(uri: string): { host: string; port: number; through: (proxyPort: number) => string } {
   const match = /^(mongodb:\/\/(?:[^@/]*@)?)([^/?]+)(.*)$/.exec(uri);
   if (!match) throw new Error("this suite proxies mongodb:// URIs only (not mongodb+srv://)");
   const [host = "127.0.0.1", port = "27017"] = match[2]!.split(",")[0]!.split(":");
   const rest = match[3] || "/";
   const path = rest.startsWith("/") ? rest : `/${rest}`;
-  const proxied = `${match[1]}127.0.0.1:${proxyPort}${path}${path.includes("?") ? "&" : "?"}directConnection=true`;
-  return { host, port: Number(port), uri: proxied };
+  const through = (proxyPort: number) => `${match[1]}127.0.0.1:${proxyPort}${path}${path.includes("?") ? "&" : "?"}directConnection=true`;
+  return { host, port: Number(port), through };
 }
 
 describe.skipIf(!target)("a MongoDB that stops answering without closing its connections (MongoDB store)", () => {
@@ -31,10 +31,9 @@ describe.skipIf(!target)("a MongoDB that stops answering without closing its con
 
   beforeAll(async () => {
     mongo = await startMongoServer(target!);
-    const upstream = throughProxy(mongo.uri, 0);
+    const upstream = firstHost(mongo.uri);
     proxy = new TcpProxy(upstream.port, upstream.host);
-    const proxyUrl = await proxy.listen();
-    const { uri } = throughProxy(mongo.uri, Number(new URL(proxyUrl).port));
+    const uri = upstream.through(Number(new URL(await proxy.listen()).port));
     const base = defaultConfig();
     server = await startTestServer({
       store: "mongodb",

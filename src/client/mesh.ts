@@ -1,6 +1,6 @@
 import type { IceAccess } from "./ice-servers.js";
 import type { MessageSource, PeerLink, PeerOptions } from "./perfect-negotiation.js";
-import { connectPeer } from "./perfect-negotiation.js";
+import { connectPeer, isNegotiation } from "./perfect-negotiation.js";
 import type { LeaveReasonName, RoomMember, RoomMessage } from "./room-model.js";
 import type { RoomSession } from "./room-session.js";
 
@@ -96,7 +96,7 @@ export function connectMesh(session: RoomSession, options: MeshOptions): Mesh {
   const stops = [
     session.onMessage((message) => {
       const held = pending.get(message.from);
-      if (!held || message.to === undefined || message.kind === "data") return;
+      if (!held || !isNegotiation(message)) return;
       if (held.length < maxHeldMessagesPerPeer) held.push(message);
       else report(new Error(`peer ${message.from} sent more than ${maxHeldMessagesPerPeer} messages before its connection was built; dropped one`));
     }),

@@ -13,6 +13,11 @@ export interface PeerOptions {
 /** Where a link hears the room's messages: registers a listener, returns the function that removes it. */
 export type MessageSource = (listener: (message: RoomMessage) => void) => () => void;
 
+/** Whether `message` is negotiation (a description or candidate addressed to this member), not chat or a broadcast. */
+export function isNegotiation(message: RoomMessage): boolean {
+  return message.to !== undefined && message.kind !== "data";
+}
+
 /** The signaling between this member and one other, for one peer connection. */
 export interface PeerLink {
   readonly remoteSessionId: string;
@@ -134,7 +139,7 @@ export function connectPeer(
   }
 
   const unsubscribe = messages((message) => {
-    if (message.from !== remoteSessionId || message.to === undefined || message.kind === "data") return;
+    if (message.from !== remoteSessionId || !isNegotiation(message)) return;
     // One at a time, in arrival order: a candidate must not overtake the description it belongs to.
     received = received.then(() => receive(message)).catch(report);
   });
