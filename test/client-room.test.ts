@@ -2,7 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { IceAccess } from "../src/client/ice-servers.js";
 import type { Mesh } from "../src/client/mesh.js";
-import { connectMesh } from "../src/client/mesh.js";
+import { connectMesh, maxHeldMessagesPerPeer } from "../src/client/mesh.js";
 import { createRoomClient } from "../src/client/room-client.js";
 import type { LeaveReasonName, RoomMember, RoomMessage } from "../src/client/room-model.js";
 import type { RoomSession } from "../src/client/room-session.js";
@@ -246,6 +246,40 @@ describe("connectMesh (perfect negotiation with every other member, over room me
       { room: "mesh", session: cat.credentials },
     ]);
     expect([...pcs.keys()].filter((key) => key.startsWith("error"))).toEqual([]);
+  });
+
+  it("holds at most maxHeldMessagesPerPeer of a flooding member's messages while ICE servers are on their way, and says so for each one dropped", async () => {
+    const pcs = new Map<string, FakePeerConnection>();
+    const ann = await join("mesh-flood", "ann", { seats: 3 });
+    let release!: () => void;
+    const servers = new Promise<RTCIceServer[]>((resolve) => (release = () => resolve([])));
+    const errors: string[] = [];
+    meshes.push(
+      connectMesh(ann, {
+        iceServers: () => servers,
+        createPeerConnection: (member) => {
+          const pc = fakePeerConnection("ann");
+          pcs.set(member.displayName, pc);
+          return pc;
+        },
+        onError: (error) => errors.push(String(error)),
+      }),
+    );
+    const bob = await join("mesh-flood", "bob");
+    await expect.poll(() => names(ann.members)).toEqual(["ann", "bob"]);
+    let fromBob = 0;
+    ann.onMessage((m) => m.from === bob.sessionId && fromBob++);
+    const flood = maxHeldMessagesPerPeer + 4;
+    await bob.send(ann.sessionId, "offer", JSON.stringify({ type: "offer", sdp: "offer from bob" }));
+    for (let n = 1; n < flood; n++) {
+      await bob.send(ann.sessionId, "ice-candidate", JSON.stringify({ candidate: `candidate:${n} 1 udp 1 192.0.2.1 9 typ host`, sdpMid: "0" }));
+    }
+    await expect.poll(() => fromBob).toBe(flood);
+    expect(errors).toEqual(Array(4).fill(`Error: peer ${bob.sessionId} sent more than ${maxHeldMessagesPerPeer} messages before its connection was built; dropped one`));
+
+    release();
+    // The held ones, the offer first, reach the connection once it is built.
+    await expect.poll(() => pcs.get("bob")?.applied).toEqual(["offer: offer from bob"]);
   });
 
   it("a member that leaves while its connection's ICE servers are on their way is told as left, and nothing is built for it", async () => {
