@@ -95,7 +95,7 @@ function grpcJs(port: number): Promise<void> {
 }
 
 async function noop(port: number, lean: boolean): Promise<void> {
-  const handler = rpcRoute({
+  const route = rpcRoute({
     routes: (router) =>
       router.service(SignalingService, {
         createChannel: () => answers.CreateChannel,
@@ -109,7 +109,7 @@ async function noop(port: number, lean: boolean): Promise<void> {
     interceptors: [],
     contextValues: callContextValues(peerAddress),
   });
-  await new DualProtocolListener(handler).listen(port, "127.0.0.1");
+  await new DualProtocolListener(route.request, { streams: route.stream }).listen(port, "127.0.0.1");
 }
 
 const [kind, portText] = process.argv.slice(2);

@@ -36,6 +36,7 @@ import { callContextValues, clientAddressResolver, trustedProxyCheck } from "./p
 import { probeStoreHealth } from "./store-health-probe.js";
 import routes from "./routes.js";
 import { DualProtocolListener } from "./listener.js";
+import type { StreamHandler } from "./listener.js";
 import { createRateLimiter } from "./pipeline/rate-limit.js";
 import { openStores } from "./store-factory.js";
 import type { RpcOptions } from "./lean/lean-path.js";
@@ -143,7 +144,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     interceptors: callPipeline(pipeline),
     contextValues: callContextValues(clientAddress),
   };
-  const rpcHandler = rpcRoute({
+  const rpc = rpcRoute({
     ...rpcOptions,
     routes: routes({
       signaling: signaling.impl,
@@ -178,7 +179,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     lastRefusalLog = Date.now();
     logger.warn("connection closed by a limit", { setting: reason, address });
   };
-  const listener = new DualProtocolListener(withCors(config.corsAllowedOrigins, (req, res) => {
+  const requests = withCors(config.corsAllowedOrigins, (req, res) => {
     if (req.url === "/healthz" && (req.method === "GET" || req.method === "HEAD")) {
       void writeHealth(res, draining, health.get("") === ServingStatus.SERVING, store);
       return;
@@ -189,8 +190,25 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     inFlight++;
     res.on("close", callClosed);
     if (compat?.matches(req)) compat.handle(req, res);
-    else rpcHandler(req, res);
-  }), { limits: config.connections, onRefused, exemptFromPerClientCap: trustedProxyCheck(config.clientAddress.trustedProxies) });
+    else rpc.request(req, res);
+  });
+  // HTTP/2 calls the lean path serves, taken before Node builds request and response objects for them. A
+  // cross-origin call (when CORS is open) and the JSON endpoint's path go the way above.
+  const corsOpen = config.corsAllowedOrigins.length > 0;
+  const takeStream: StreamHandler = (stream, headers) => {
+    if (corsOpen && headers.origin !== undefined) return false;
+    if (compat?.matchesPath(headers[":path"])) return false;
+    if (!rpc.stream(stream, headers)) return false;
+    inFlight++;
+    stream.on("close", callClosed);
+    return true;
+  };
+  const listener = new DualProtocolListener(requests, {
+    limits: config.connections,
+    onRefused,
+    exemptFromPerClientCap: trustedProxyCheck(config.clientAddress.trustedProxies),
+    streams: takeStream,
+  });
 
   let port: number;
   try {

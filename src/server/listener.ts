@@ -16,6 +16,9 @@ export type RequestHandler = (
   res: http.ServerResponse | http2.Http2ServerResponse,
 ) => void;
 
+/** Serves an HTTP/2 stream directly and returns true, or returns false without touching it. */
+export type StreamHandler = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => boolean;
+
 /** Why a connection was closed by the listener before it was served, for logs and metrics. */
 export type Refusal = "max-connections" | "max-connections-per-client" | "headers-timeout-ms";
 
@@ -28,6 +31,11 @@ export interface ListenerOptions {
    * address, so a reverse proxy may hold many upstream connections); `max-connections` still counts them.
    */
   readonly exemptFromPerClientCap?: (address: string) => boolean;
+  /**
+   * Tried first for every HTTP/2 stream; the streams it leaves reach the request handler through Node's
+   * request/response API (whose objects cost a unary call about 40 % more CPU).
+   */
+  readonly streams?: StreamHandler;
 }
 
 /**
@@ -50,7 +58,7 @@ export class DualProtocolListener {
   private readonly perAddress = new Map<string, number>();
   private readonly sessions = new Set<http2.Http2Session>();
   /** Requests whose body has not arrived whole yet: abandoned at shutdown rather than waited for. */
-  private readonly arriving = new Set<http.IncomingMessage | http2.Http2ServerRequest>();
+  private readonly arriving = new Set<http.IncomingMessage | http2.ServerHttp2Stream>();
   /** HTTP/1.1 sockets with a request being served. */
   private readonly busyHttp1 = new Map<Socket, number>();
 
@@ -60,7 +68,7 @@ export class DualProtocolListener {
   ) {
     const limits = (this.limits = options.limits ?? defaultConnectionLimits);
     const serve: RequestHandler = (req, res) => {
-      this.track(req, res);
+      this.trackHttp1(req as http.IncomingMessage, res as http.ServerResponse);
       handler(req, res);
     };
     this.http1 = http.createServer(
@@ -77,15 +85,19 @@ export class DualProtocolListener {
     // closeIdleConnections) only when the server itself emits "listening"; this one never listens
     // (the TCP server hands it connections), so it is told here.
     this.http1.emit("listening");
-    this.http2 = http2.createServer(
-      {
-        settings: { maxConcurrentStreams: limits.http2MaxConcurrentStreams },
-        streamResetBurst: limits.http2StreamResetBurst,
-        streamResetRate: limits.http2StreamResetRate,
-      },
-      serve,
-    );
+    // No request listener: Node then builds no request and response objects for a stream; onStream does,
+    // for the streams options.streams leaves.
+    this.http2 = http2.createServer({
+      settings: { maxConcurrentStreams: limits.http2MaxConcurrentStreams },
+      streamResetBurst: limits.http2StreamResetBurst,
+      streamResetRate: limits.http2StreamResetRate,
+    });
     this.http2.on("session", (session) => this.watchSession(session));
+    this.http2.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
+      this.trackHttp2(stream);
+      if (options.streams?.(stream, headers)) return;
+      serveThroughRequestApi(stream, headers, rawHeaders, handler);
+    });
     // Nagle off, as Node's own HTTP servers set it when they accept a connection themselves: with it on, a
     // response written in two pieces (HTTP/1.1 headers, then a streamed message) waits for the client's
     // delayed ACK, about 40 ms per exchange.
@@ -248,38 +260,40 @@ export class DualProtocolListener {
   }
 
   /**
-   * Per request: a deadline for it to arrive whole (HTTP/2; Node keeps the one of HTTP/1.1), and, on
-   * HTTP/2, a reset once the response is complete while the client is still sending, so a client
-   * still uploading (after an early refusal, such as a request too large) stops instead of stalling.
+   * Per HTTP/2 request: a deadline for it to arrive whole (Node keeps the one of HTTP/1.1), and a reset once
+   * the response is complete while the client is still sending, so a client still uploading (after an early
+   * refusal, such as a request too large) stops instead of stalling.
    */
-  private track(req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse): void {
-    if ("stream" in req) {
-      const stream = req.stream;
-      // A request that arrived whole (as a watch stream's does) needs nothing more here: an idle stream holds no listener of ours.
-      if (remoteEnded(stream)) return;
-      this.arriving.add(req);
-      const deadline = setTimeout(() => {
-        if (!remoteEnded(stream)) stream.close(NGHTTP2_CANCEL);
-      }, this.limits.requestTimeoutMs);
-      deadline.unref();
-      // Once the body is out ("wantTrailers"), not on the response's "finish": the compatibility layer emits that
-      // only when the whole stream closes, which a client still uploading never lets happen. The reset waits a
-      // moment after it: a reset submitted on the next turn (as connect-node does) was seen to overtake the gRPC
-      // trailers of an early answer (the client got HTTP 200 and no grpc-status). Only responses that end while
-      // the client is still sending get the timer.
-      // The request is whole (or the stream gone): an answer can no longer be early, so every listener goes.
-      const settled = () => {
-        clearTimeout(deadline);
-        this.arriving.delete(req);
-        req.off("end", settled);
-        stream.off("close", settled);
-        stream.off("wantTrailers", resetIfStillSending);
-      };
-      req.on("end", settled);
-      stream.on("close", settled);
-      stream.on("wantTrailers", resetIfStillSending);
-      return;
-    }
+  private trackHttp2(stream: http2.ServerHttp2Stream): void {
+    // A request that arrived whole (as a watch stream's does) needs nothing more here: an idle stream holds no listener of ours.
+    if (remoteEnded(stream)) return;
+    this.arriving.add(stream);
+    const deadline = setTimeout(() => {
+      if (!remoteEnded(stream)) stream.close(NGHTTP2_CANCEL);
+    }, this.limits.requestTimeoutMs);
+    deadline.unref();
+    // Once the stream's own writable side is done ("finish"; "wantTrailers" when trailers follow), not on the
+    // compatibility response's "finish": that one comes only when the whole stream closes, which a client still
+    // uploading never lets happen. The reset waits a moment after it: a reset submitted on the next turn (as
+    // connect-node does) was seen to overtake the gRPC trailers of an early answer (the client got HTTP 200 and
+    // no grpc-status). Only responses that end while the client is still sending get the timer.
+    // The request is whole (or the stream gone): an answer can no longer be early, so every listener goes.
+    const settled = () => {
+      clearTimeout(deadline);
+      this.arriving.delete(stream);
+      stream.off("end", settled);
+      stream.off("close", settled);
+      stream.off("wantTrailers", resetIfStillSending);
+      stream.off("finish", resetIfStillSending);
+    };
+    stream.on("end", settled);
+    stream.on("close", settled);
+    stream.on("wantTrailers", resetIfStillSending);
+    stream.on("finish", resetIfStillSending);
+  }
+
+  /** Per HTTP/1.1 request: which sockets are busy (a stop closes only idle ones), and which requests are still arriving. */
+  private trackHttp1(req: http.IncomingMessage, res: http.ServerResponse): void {
     const socket = req.socket;
     this.busyHttp1.set(socket, (this.busyHttp1.get(socket) ?? 0) + 1);
     if (!req.complete) {
@@ -314,9 +328,34 @@ function remoteEnded(stream: http2.Http2Stream): boolean {
 }
 
 /** Gives up on a request that has not arrived whole: an HTTP/2 stream is reset with `code`, an HTTP/1.1 connection closed. */
-function abandon(req: http.IncomingMessage | http2.Http2ServerRequest, code: number): void {
-  if ("stream" in req) req.stream.close(code);
+function abandon(req: http.IncomingMessage | http2.ServerHttp2Stream, code: number): void {
+  if ("respond" in req) req.close(code);
   else req.socket.destroy();
+}
+
+const { HTTP_STATUS_METHOD_NOT_ALLOWED, HTTP_STATUS_EXPECTATION_FAILED } = http2.constants;
+
+/**
+ * What Node's HTTP/2 server does for a stream when it has a request listener (lib/internal/http2/compat.js,
+ * onServerStream): a request and a response object, CONNECT refused, "Expect: 100-continue" answered.
+ */
+function serveThroughRequestApi(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, rawHeaders: string[], handler: RequestHandler): void {
+  const req = new http2.Http2ServerRequest(stream, headers, undefined as never, rawHeaders);
+  const res = new http2.Http2ServerResponse(stream);
+  if (headers[":method"] === "CONNECT") {
+    res.statusCode = HTTP_STATUS_METHOD_NOT_ALLOWED;
+    res.end();
+    return;
+  }
+  if (headers.expect !== undefined) {
+    if (headers.expect !== "100-continue") {
+      res.statusCode = HTTP_STATUS_EXPECTATION_FAILED;
+      res.end();
+      return;
+    }
+    res.writeContinue();
+  }
+  handler(req, res);
 }
 
 /** The peer address without the IPv4-mapped IPv6 prefix, so one client counts as one. */

@@ -6,7 +6,7 @@ import { abortOnShutdown } from "./pipeline/call-abort.js";
 import type { RpcOptions } from "./lean/lean-path.js";
 import { createLeanPath } from "./lean/lean-path.js";
 import { RouteTable } from "./lean/route-table.js";
-import type { RequestHandler } from "./listener.js";
+import type { RequestHandler, StreamHandler } from "./listener.js";
 
 export interface RpcRouteOptions extends RpcOptions {
   /** Registers every service on the router (the `routes` function). */
@@ -17,12 +17,22 @@ export interface RpcRouteOptions extends RpcOptions {
   readonly connectNode?: Omit<Partial<ConnectNodeAdapterOptions>, keyof RpcOptions | "routes">;
 }
 
+/** Every RPC, on Node's request API and on HTTP/2 streams served directly. */
+export interface RpcRoute {
+  /** Serves any RPC request: the lean path's, and connect-node's. */
+  readonly request: RequestHandler;
+  /** Takes the HTTP/2 streams the lean path serves; false for the rest (to reach `request` through Node's request API). */
+  readonly stream: StreamHandler;
+}
+
+const noStreams: StreamHandler = () => false;
+
 /**
- * The request handler for every RPC: the lean path first (when it has
- * services), connect-node's adapter for everything the lean path leaves.
- * Both are built from the same options and the same route registrations.
+ * The handlers for every RPC: the lean path first (when it has services),
+ * connect-node's adapter for everything the lean path leaves. Both are
+ * built from the same options and the same route registrations.
  */
-export function rpcRoute(options: RpcRouteOptions): RequestHandler {
+export function rpcRoute(options: RpcRouteOptions): RpcRoute {
   const { routes, leanServices, connectNode: extra, ...rpcOptions } = options;
   const { shutdown, ...shared } = rpcOptions;
   const table = new RouteTable(new Set(leanServices));
@@ -33,9 +43,12 @@ export function rpcRoute(options: RpcRouteOptions): RequestHandler {
     requestGate: abortOnShutdown(shutdown),
     routes: (router) => routes(table.record(router)),
   });
-  if (table.size === 0) return connectNode;
+  if (table.size === 0) return { request: connectNode, stream: noStreams };
   const lean = createLeanPath(table, rpcOptions);
-  return (req, res) => {
-    if (!lean(req, res)) connectNode(req, res);
+  return {
+    request: (req, res) => {
+      if (!lean.request(req, res)) connectNode(req, res);
+    },
+    stream: (stream, headers) => lean.stream(stream, headers),
   };
 }

@@ -20,7 +20,7 @@ if (request.useTls) throw new Error("this server under test speaks cleartext onl
 
 const shutdown = new Broadcast<ConnectError>();
 const cut = new Broadcast<ConnectError>();
-const handler = rpcRoute({
+const route = rpcRoute({
   routes: conformanceRoutes,
   leanServices: process.env["SWITCHBOARD_LEAN_PATH"] === "off" ? [] : [ConformanceService],
   readMaxBytes: request.messageReceiveLimit > 0 ? request.messageReceiveLimit : 0xffffffff,
@@ -29,7 +29,7 @@ const handler = rpcRoute({
   contextValues: callContextValues(peerAddress),
   jsonOptions: { registry: conformanceRegistry },
 });
-const listener = new DualProtocolListener(handler);
+const listener = new DualProtocolListener(route.request, { streams: route.stream });
 const port = await listener.listen(0, "127.0.0.1");
 const response = toBinary(ServerCompatResponseSchema, create(ServerCompatResponseSchema, { host: "127.0.0.1", port }));
 const framed = Buffer.alloc(4 + response.length);

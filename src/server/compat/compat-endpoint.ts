@@ -55,6 +55,8 @@ function compatMethodClass(body: JsonValue | undefined): MethodClass {
 export interface CompatEndpoint {
   /** Whether the request is for this endpoint: its path is exactly the configured one. */
   matches(req: Request): boolean;
+  /** The same test on a request path as sent (":path" of an HTTP/2 stream). */
+  matchesPath(path: string | undefined): boolean;
   handle(req: Request, res: Response): void;
 }
 
@@ -72,6 +74,7 @@ export function compatEndpoint(options: CompatEndpointOptions): CompatEndpoint {
   const { path, logger } = options;
   return {
     matches: (req) => pathOf(req.url) === path,
+    matchesPath: (requestPath) => pathOf(requestPath) === path,
     handle(req, res) {
       const started = performance.now();
       respond(req, res, options).then(

@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { NodeRequest } from "./call-context.js";
+import type { Exchange } from "./exchange.js";
 
 /** connect-es's wording for a message over readMaxBytes (protocol/limit-io.ts), so both routes say the same. */
 export function tooLarge(size: number | undefined, readMaxBytes: number): ConnectError {
@@ -15,12 +15,13 @@ export function tooLarge(size: number | undefined, readMaxBytes: number): Connec
  * passes `maxBytes` (or announces more in Content-Length) — the bound
  * connect-node's `readAllBytes` applies, without its async-iterator chain.
  */
-export function readBody(req: NodeRequest, maxBytes: number, readMaxBytes = maxBytes): Promise<Buffer> {
-  const declared = req.headers["content-length"];
+export function readBody(exchange: Exchange, maxBytes: number, readMaxBytes = maxBytes): Promise<Buffer> {
+  const declared = exchange.headers["content-length"];
   if (declared !== undefined) {
     const length = Number(declared);
     if (Number.isSafeInteger(length) && length > maxBytes) return Promise.reject(tooLarge(length, readMaxBytes));
   }
+  const req = exchange.body;
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -29,6 +30,7 @@ export function readBody(req: NodeRequest, maxBytes: number, readMaxBytes = maxB
       req.off("end", onEnd);
       req.off("error", onError);
       req.off("aborted", onAborted);
+      req.off("close", onAborted);
     };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
@@ -54,6 +56,8 @@ export function readBody(req: NodeRequest, maxBytes: number, readMaxBytes = maxB
     req.once("end", onEnd);
     req.once("error", onError);
     req.once("aborted", onAborted);
+    // An HTTP/2 stream reset before its body ended may close without "aborted".
+    req.once("close", onAborted);
   });
 }
 

@@ -1,12 +1,9 @@
 import type * as http from "node:http";
-import type * as http2 from "node:http2";
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import type { ContextValues, HandlerContext } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Broadcast } from "../../lib/broadcast.js";
-
-export type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
-export type NodeResponse = http.ServerResponse | http2.Http2ServerResponse;
+import type { Exchange } from "./exchange.js";
 
 /** The signal reason of a call that ended normally (one object: no DOMException per call, connect-es #1580). */
 const callEnded = new ConnectError("the call has ended", Code.Canceled);
@@ -15,11 +12,6 @@ const deadlineExceeded = () => new ConnectError("the operation timed out", Code.
 
 /** Calls whose client left, aborted this many per turn of the event loop (see OpenCalls.abortSoon). */
 const abortsPerTurn = 64;
-
-/** Whether the client is gone: `closed` on HTTP/1.1; Node's HTTP/2 compatibility response has no `closed`, its stream does. */
-export function responseClosed(res: NodeResponse): boolean {
-  return "stream" in res ? res.stream.destroyed || res.stream.closed : res.closed;
-}
 
 /** Calls whose signal exists, so one listener on the shutdown signal reaches them all. */
 export class OpenCalls {
@@ -102,8 +94,7 @@ export class CallContext implements HandlerContext {
   constructor(
     readonly method: DescMethod,
     readonly protocolName: string,
-    private readonly req: NodeRequest,
-    private readonly res: NodeResponse,
+    private readonly exchange: Exchange,
     readonly values: ContextValues,
     timeoutMs: number | undefined,
     private readonly openCalls: OpenCalls,
@@ -118,17 +109,11 @@ export class CallContext implements HandlerContext {
 
   /** The request URL as connect-node gives it: scheme, authority and path. */
   get url(): string {
-    if (this.fullUrl === undefined) {
-      const req = this.req;
-      const authority = "authority" in req ? req.authority : req.headers.host;
-      const scheme = "encrypted" in req.socket && req.socket.encrypted ? "https" : "http";
-      this.fullUrl = `${scheme}://${authority ?? "localhost"}${req.url ?? "/"}`;
-    }
-    return this.fullUrl;
+    return (this.fullUrl ??= this.exchange.url);
   }
 
   get requestMethod(): string {
-    return this.req.method ?? "POST";
+    return this.exchange.method ?? "POST";
   }
 
   readonly timeoutMs = (): number | undefined => (this.deadline === undefined ? undefined : this.deadline - Date.now());
@@ -138,7 +123,7 @@ export class CallContext implements HandlerContext {
   }
 
   get requestHeader(): Headers {
-    return (this.reqHeader ??= nodeHeaders(this.req.headers));
+    return (this.reqHeader ??= nodeHeaders(this.exchange.headers));
   }
 
   get responseHeader(): Headers {
@@ -168,7 +153,7 @@ export class CallContext implements HandlerContext {
   /** The call is over: the signal, if created, fires so anything still listening lets go. */
   end(): void {
     this.ended = true;
-    this.res.off("close", this.onClose);
+    this.exchange.offClose(this.onClose);
     this.abort(callEnded);
   }
 
@@ -182,13 +167,13 @@ export class CallContext implements HandlerContext {
     const down = this.openCalls.shuttingDown;
     if (this.ended) controller.abort(callEnded);
     else if (down) controller.abort(down.reason);
-    else if (responseClosed(this.res)) controller.abort(clientGone);
+    else if (this.exchange.closed) controller.abort(clientGone);
     else if (this.deadline !== undefined && this.deadline <= Date.now()) controller.abort(deadlineExceeded());
     else {
       if (this.deadline !== undefined) {
         this.deadlineTimer = setTimeout(() => this.abort(deadlineExceeded()), this.deadline - Date.now());
       }
-      this.res.on("close", this.onClose); // on, not once: end() takes it off, and once() adds a wrapper per call
+      this.exchange.onClose(this.onClose); // on, not once: end() takes it off, and once() adds a wrapper per call
       this.openCalls.add(this);
     }
     return controller;

@@ -18,8 +18,11 @@ import {
 import { contentTypeProto as grpcContentTypeProto, parseTimeout as parseGrpcTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import type { DescMessage, JsonReadOptions, JsonWriteOptions } from "@bufbuild/protobuf";
 import type { Broadcast } from "../../lib/broadcast.js";
-import type { NodeRequest, NodeResponse } from "./call-context.js";
-import { CallContext, headerObject, OpenCalls, responseClosed } from "./call-context.js";
+import type * as http2 from "node:http2";
+import type { ClientRequest } from "../pipeline/client-address.js";
+import { CallContext, headerObject, OpenCalls } from "./call-context.js";
+import type { Exchange, NodeRequest, NodeResponse } from "./exchange.js";
+import { NodeExchange, StreamExchange } from "./exchange.js";
 import { onlyMessage, readBody, splitEnvelopes } from "./body.js";
 import { invokeServerStream, invokeUnary } from "./invoke.js";
 import type { LeanMethodSpec, RouteTable } from "./route-table.js";
@@ -36,13 +39,19 @@ export interface RpcOptions {
   /** Fires when the server starts shutting down: every open call's signal aborts with its reason. */
   readonly shutdown: Broadcast<ConnectError>;
   readonly interceptors: Interceptor[];
-  readonly contextValues: (req: NodeRequest) => ContextValues;
+  readonly contextValues: (req: ClientRequest) => ContextValues;
   /** JSON codec options (e.g. a registry for google.protobuf.Any); connect-es's defaults when unset. */
   readonly jsonOptions?: Partial<JsonReadOptions & JsonWriteOptions>;
 }
 
-/** Answers a request and returns true, or returns false without touching it (for connect-node to serve). */
-export type LeanHandler = (req: NodeRequest, res: NodeResponse) => boolean;
+/**
+ * Answers a call and returns true, or returns false without touching it (for connect-node to serve):
+ * on Node's request API, or on an HTTP/2 stream directly.
+ */
+export interface LeanHandler {
+  request(req: NodeRequest, res: NodeResponse): boolean;
+  stream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): boolean;
+}
 
 type Lookup = MethodSerializationLookup<DescMessage, DescMessage>;
 
@@ -72,19 +81,19 @@ export function createLeanPath(table: RouteTable, options: RpcOptions): LeanHand
   };
   const endStream = createEndStreamSerialization(options.jsonOptions);
 
-  const context = (spec: LeanMethodSpec, protocol: string, req: NodeRequest, res: NodeResponse, timeoutMs: number | undefined) =>
-    new CallContext(spec.method, protocol, req, res, options.contextValues(req), timeoutMs, openCalls);
+  const context = (spec: LeanMethodSpec, protocol: string, exchange: Exchange, timeoutMs: number | undefined) =>
+    new CallContext(spec.method, protocol, exchange, options.contextValues(exchange), timeoutMs, openCalls);
 
-  async function connectUnary(spec: Extract<LeanMethodSpec, { kind: "unary" }>, binary: boolean, req: NodeRequest, res: NodeResponse) {
-    const timeout = parseConnectTimeout(header(req, "connect-timeout-ms"), maxTimeoutMs);
-    const ctx = context(spec, "connect", req, res, timeout.timeoutMs);
+  async function connectUnary(spec: Extract<LeanMethodSpec, { kind: "unary" }>, binary: boolean, exchange: Exchange) {
+    const timeout = parseConnectTimeout(header(exchange, "connect-timeout-ms"), maxTimeoutMs);
+    const ctx = context(spec, "connect", exchange, timeout.timeoutMs);
     const serialization = lookup(spec);
     let status = 200;
     let contentType = binary ? contentTypeUnaryProto : contentTypeUnaryJson;
     let body: Uint8Array;
     try {
       if (timeout.error) throw timeout.error;
-      const input = serialization.getI(binary).parse(await readBody(req, options.readMaxBytes));
+      const input = serialization.getI(binary).parse(await readBody(exchange, options.readMaxBytes));
       body = serialization.getO(binary).serialize(await invokeUnary(spec, ctx, input, options.interceptors));
     } catch (e) {
       const error = asConnectError(e);
@@ -96,22 +105,22 @@ export function createLeanPath(table: RouteTable, options: RpcOptions): LeanHand
     } finally {
       ctx.end();
     }
-    if (responseClosed(res) || res.headersSent) return;
+    if (exchange.closed || exchange.headersSent) return;
     const headers = headerObject(ctx.responseHeaderIfAny, { "content-type": contentType, "content-length": String(body.byteLength) });
     headerObject(ctx.responseTrailerIfAny, headers, "trailer-");
-    (res as import("node:http").ServerResponse).writeHead(status, headers);
-    res.end(body);
+    exchange.sendHeaders(status, headers, false);
+    exchange.end(body);
   }
 
-  async function grpcUnary(spec: Extract<LeanMethodSpec, { kind: "unary" }>, req: NodeRequest, res: NodeResponse) {
-    const timeout = parseGrpcTimeout(header(req, "grpc-timeout"), maxTimeoutMs);
-    const ctx = context(spec, "grpc", req, res, timeout.timeoutMs);
+  async function grpcUnary(spec: Extract<LeanMethodSpec, { kind: "unary" }>, exchange: Exchange) {
+    const timeout = parseGrpcTimeout(header(exchange, "grpc-timeout"), maxTimeoutMs);
+    const ctx = context(spec, "grpc", exchange, timeout.timeoutMs);
     const serialization = lookup(spec);
     let body: Uint8Array | undefined;
     let error: ConnectError | undefined;
     try {
       if (timeout.error) throw timeout.error;
-      const input = serialization.getI(true).parse(await readEnvelope(req, "unary"));
+      const input = serialization.getI(true).parse(await readEnvelope(exchange, "unary"));
       body = encodeEnvelope(0, serialization.getO(true).serialize(await invokeUnary(spec, ctx, input, options.interceptors)));
     } catch (e) {
       error = asConnectError(e);
@@ -119,21 +128,21 @@ export function createLeanPath(table: RouteTable, options: RpcOptions): LeanHand
     } finally {
       ctx.end();
     }
-    if (responseClosed(res) || res.headersSent) return;
-    (res as import("node:http").ServerResponse).writeHead(200, headerObject(ctx.responseHeaderIfAny, { "content-type": grpcContentTypeProto }));
-    res.addTrailers(grpcTrailers(ctx, error));
-    if (body) res.end(body);
-    else res.end();
+    if (exchange.closed || exchange.headersSent) return;
+    exchange.sendHeaders(200, headerObject(ctx.responseHeaderIfAny, { "content-type": grpcContentTypeProto }), true);
+    exchange.end(body, grpcTrailers(ctx, error));
   }
 
-  async function serverStream(spec: Extract<LeanMethodSpec, { kind: "server_streaming" }>, protocol: "connect" | "grpc", binary: boolean, req: NodeRequest, res: NodeResponse) {
+  async function serverStream(spec: Extract<LeanMethodSpec, { kind: "server_streaming" }>, protocol: "connect" | "grpc", binary: boolean, exchange: Exchange) {
     const timeout =
-      protocol === "grpc" ? parseGrpcTimeout(header(req, "grpc-timeout"), maxTimeoutMs) : parseConnectTimeout(header(req, "connect-timeout-ms"), maxTimeoutMs);
-    const ctx = context(spec, protocol, req, res, timeout.timeoutMs);
+      protocol === "grpc"
+        ? parseGrpcTimeout(header(exchange, "grpc-timeout"), maxTimeoutMs)
+        : parseConnectTimeout(header(exchange, "connect-timeout-ms"), maxTimeoutMs);
+    const ctx = context(spec, protocol, exchange, timeout.timeoutMs);
     const serialization = lookup(spec);
     const contentType = protocol === "grpc" ? grpcContentTypeProto : binary ? contentTypeStreamProto : contentTypeStreamJson;
     const sendHeaders = () => {
-      if (!res.headersSent) (res as import("node:http").ServerResponse).writeHead(200, headerObject(ctx.responseHeaderIfAny, { "content-type": contentType }));
+      if (!exchange.headersSent) exchange.sendHeaders(200, headerObject(ctx.responseHeaderIfAny, { "content-type": contentType }), protocol === "grpc");
     };
     let error: ConnectError | undefined;
     let stream: Awaited<ReturnType<typeof invokeServerStream>> | undefined;
@@ -141,7 +150,7 @@ export function createLeanPath(table: RouteTable, options: RpcOptions): LeanHand
     let iteratorFailed = false;
     try {
       if (timeout.error) throw timeout.error;
-      const input = serialization.getI(binary).parse(await readEnvelope(req, "server-streaming"));
+      const input = serialization.getI(binary).parse(await readEnvelope(exchange, "server-streaming"));
       stream = await invokeServerStream(spec, ctx, input, options.interceptors);
       const serialize = serialization.getO(binary);
       const pull = () => {
@@ -159,16 +168,16 @@ export function createLeanPath(table: RouteTable, options: RpcOptions): LeanHand
           throw e;
         });
         if (next.done) break;
-        if (responseClosed(res)) throw new ConnectError("the client closed the stream", Code.Canceled);
+        if (exchange.closed) throw new ConnectError("the client closed the stream", Code.Canceled);
         sendHeaders();
-        const flushed = (res as import("node:http").ServerResponse).write(encodeEnvelope(0, serialize.serialize(next.value as never)));
+        const flushed = exchange.write(encodeEnvelope(0, serialize.serialize(next.value as never)));
         next = undefined;
         // The next message is asked for at once, so that a stream failing meanwhile (its queue overflowing for a
         // client that stopped reading) ends with its status in the trailers, queued behind what the client has
         // yet to read, rather than waiting for a drain that may never come. A message is written only once drained.
         pending = pull();
         if (!flushed) {
-          const drain = drained(res);
+          const drain = exchange.drained();
           await Promise.race([drain, pending.then(() => drain, () => undefined)]);
         }
       }
@@ -181,51 +190,62 @@ export function createLeanPath(table: RouteTable, options: RpcOptions): LeanHand
     } finally {
       ctx.end();
     }
-    if (responseClosed(res)) return;
+    if (exchange.closed) return;
     sendHeaders();
     if (protocol === "grpc") {
-      res.addTrailers(grpcTrailers(ctx, error));
-      res.end();
+      exchange.end(undefined, grpcTrailers(ctx, error));
     } else {
       const end = endStream.serialize({ metadata: ctx.responseTrailerIfAny ?? new Headers(), ...(error && { error }) });
-      res.end(encodeEnvelope(endStreamFlag, end));
+      exchange.end(encodeEnvelope(endStreamFlag, end));
     }
   }
 
   /** The one message of an enveloped request body, uncompressed. */
-  async function readEnvelope(req: NodeRequest, kind: "unary" | "server-streaming"): Promise<Uint8Array> {
-    const envelopes = splitEnvelopes(await readBody(req, options.readMaxBytes + 5, options.readMaxBytes), options.readMaxBytes);
+  async function readEnvelope(exchange: Exchange, kind: "unary" | "server-streaming"): Promise<Uint8Array> {
+    const envelopes = splitEnvelopes(await readBody(exchange, options.readMaxBytes + 5, options.readMaxBytes), options.readMaxBytes);
     const only = onlyMessage(envelopes, kind);
     return (await envelopeDecompress(only, null, options.readMaxBytes)).data;
   }
 
-  return (req, res) => {
-    if (req.method !== "POST") return false;
-    const spec = table.get(req.url);
-    if (!spec) return false;
-    const contentType = req.headers["content-type"];
-    if (contentType === undefined) return false;
+  /** What serves a call with these headers, or undefined when connect-node must. */
+  function route(method: string | undefined, path: string | undefined, headers: http2.IncomingHttpHeaders, httpVersionMajor: number) {
+    if (method !== "POST") return undefined;
+    const spec = table.get(path);
+    if (!spec) return undefined;
+    const contentType = headers["content-type"];
+    if (contentType === undefined) return undefined;
     if (contentType === "application/grpc" || contentType === grpcContentTypeProto) {
-      if (req.httpVersionMajor !== 2 || !identity(req.headers["grpc-encoding"])) return false;
-      if (spec.kind === "unary") void grpcUnary(spec, req, res);
-      else void serverStream(spec, "grpc", true, req, res);
-      return true;
+      if (httpVersionMajor !== 2 || !identity(headers["grpc-encoding"])) return undefined;
+      return spec.kind === "unary" ? (e: Exchange) => grpcUnary(spec, e) : (e: Exchange) => serverStream(spec, "grpc", true, e);
     }
     const type = parseContentType(contentType);
-    if (type === undefined) return false;
+    if (type === undefined) return undefined;
     if (spec.kind === "unary") {
-      if (type.stream || !identity(req.headers["content-encoding"])) return false;
-      void connectUnary(spec, type.binary, req, res);
-    } else {
-      if (!type.stream || !identity(req.headers["connect-content-encoding"])) return false;
-      void serverStream(spec, "connect", type.binary, req, res);
+      if (type.stream || !identity(headers["content-encoding"])) return undefined;
+      return (e: Exchange) => connectUnary(spec, type.binary, e);
     }
-    return true;
+    if (!type.stream || !identity(headers["connect-content-encoding"])) return undefined;
+    return (e: Exchange) => serverStream(spec, "connect", type.binary, e);
+  }
+
+  return {
+    request(req, res) {
+      const serve = route(req.method, req.url, req.headers, req.httpVersionMajor);
+      if (!serve) return false;
+      void serve(new NodeExchange(req, res));
+      return true;
+    },
+    stream(stream, headers) {
+      const serve = route(headers[":method"] as string | undefined, headers[":path"] as string | undefined, headers, 2);
+      if (!serve) return false;
+      void serve(new StreamExchange(stream, headers));
+      return true;
+    },
   };
 }
 
-function header(req: NodeRequest, name: string): string | null {
-  const value = req.headers[name];
+function header(exchange: Exchange, name: string): string | null {
+  const value = exchange.headers[name];
   return typeof value === "string" ? value : null;
 }
 
@@ -238,17 +258,4 @@ function grpcTrailers(ctx: CallContext, error: ConnectError | undefined): Record
   const trailer = ctx.responseTrailerIfAny;
   if (!error && !trailer) return { "grpc-status": "0" };
   return headerObject(setTrailerStatus(ctx.responseTrailer, error), {});
-}
-
-/** Resolves when `res` can take more, or has closed. */
-function drained(res: NodeResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off("drain", done);
-      res.off("close", done);
-      resolve();
-    };
-    res.once("drain", done);
-    res.once("close", done);
-  });
 }

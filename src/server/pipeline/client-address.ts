@@ -1,6 +1,7 @@
 import type * as http from "node:http";
 import * as http2 from "node:http2";
 import { BlockList, isIP } from "node:net";
+import type { Socket } from "node:net";
 import type { ContextKey, ContextValues } from "@connectrpc/connect";
 import { clientAddressKey } from "../../service/call-context.js";
 import { abandonStreamKey } from "../../service/stream-queue.js";
@@ -8,8 +9,20 @@ import { protocolIndex, protocolKey } from "./protocol.js";
 
 export { clientAddressKey };
 
+/**
+ * What the client's address and a stream's abandonment are read from: Node's request objects, and the
+ * lean path's exchanges (an HTTP/2 stream served directly), have it.
+ */
+export interface ClientRequest {
+  readonly headers: http.IncomingHttpHeaders;
+  /** The connection; undefined once an HTTP/2 stream has let go of its session. */
+  readonly socket?: Socket | undefined;
+  /** The HTTP/2 stream, when the request came as one. */
+  readonly stream?: http2.Http2Stream | undefined;
+}
+
 /** Resolves a request's client address. */
-export type ClientAddressResolver = (req: http.IncomingMessage | http2.Http2ServerRequest) => string;
+export type ClientAddressResolver = (req: ClientRequest) => string;
 
 /** The TCP peer's address, IPv4-mapped IPv6 written as IPv4. */
 export const peerAddress: ClientAddressResolver = (req) => plainAddress(req.socket?.remoteAddress) ?? "unknown";
@@ -68,7 +81,7 @@ export function trustedProxyCheck(trustedProxies: readonly string[]): (address: 
  */
 export function callContextValues(
   resolveAddress: ClientAddressResolver,
-): (req: http.IncomingMessage | http2.Http2ServerRequest) => ContextValues {
+): (req: ClientRequest) => ContextValues {
   return (req) => {
     const contentType = req.headers["content-type"];
     return new CallValues()
@@ -103,10 +116,11 @@ class CallValues implements ContextValues {
  * RESOURCE_EXHAUSTED by clients) unless the stream has closed, on HTTP/1.1 the connection while it still holds
  * bytes the client has not taken (once it holds none, it may be serving the client's next request).
  */
-function abandonTransport(req: http.IncomingMessage | http2.Http2ServerRequest): void {
-  if ("stream" in req) {
-    if (!req.stream.closed) req.stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
-  } else if (req.socket.writableLength > 0) req.socket.destroy();
+function abandonTransport(req: ClientRequest): void {
+  const stream = req.stream;
+  if (stream !== undefined) {
+    if (!stream.closed) stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+  } else if (req.socket !== undefined && req.socket.writableLength > 0) req.socket.destroy();
 }
 
 /** Parses `--trusted-proxies`: comma-separated IP addresses and CIDR ranges. */
