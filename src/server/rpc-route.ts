@@ -6,6 +6,7 @@ import { abortOnShutdown } from "./pipeline/call-abort.js";
 import type { RpcOptions } from "./lean/lean-path.js";
 import { createLeanPath } from "./lean/lean-path.js";
 import { RouteTable } from "./lean/route-table.js";
+import { installPooledProtobufWriter } from "./pooled-protobuf-writer.js";
 import type { RequestHandler, StreamHandler } from "./listener.js";
 
 export interface RpcRouteOptions extends RpcOptions {
@@ -33,6 +34,8 @@ const noStreams: StreamHandler = () => false;
  * built from the same options and the same route registrations.
  */
 export function rpcRoute(options: RpcRouteOptions): RpcRoute {
+  // Every binary response of both routes is serialized by protobuf-es's BinaryWriter.
+  installPooledProtobufWriter();
   const { routes, leanServices, connectNode: extra, ...rpcOptions } = options;
   const { shutdown, ...shared } = rpcOptions;
   const table = new RouteTable(new Set(leanServices));
