@@ -1,9 +1,10 @@
 /**
- * The floor under the idle-stream figures: a bare `node:http2` server
- * (the compatibility API, as Switchboard's listener uses) that answers
- * WatchChannel over gRPC with one message and then holds the stream until
- * the client leaves, and CreateChannel with a constant. No Connect, no
- * Switchboard: what Node itself holds per idle HTTP/2 stream.
+ * The floor under the idle-stream and mass-cancel figures: a bare
+ * `node:http2` server (the stream API, as Switchboard's listener serves the
+ * lean path's streams) that answers WatchChannel over gRPC with one message
+ * and then holds the stream until the client leaves, and CreateChannel with
+ * a constant. No Connect, no Switchboard: what Node itself holds and does
+ * per HTTP/2 stream.
  * Usage: node bare-http2-server.js <port>
  */
 import * as http2 from "node:http2";
@@ -26,21 +27,22 @@ const createPath = `/${SignalingService.typeName}/CreateChannel`;
 
 /** Listens on `port` of loopback; resolves with the port. */
 export function listenBareHttp2(port: number): Promise<number> {
-  const server = http2.createServer((req, res) => {
-    req.resume();
-    if (req.url === "/healthz") {
-      res.end("ok");
-    } else if (req.url === watchPath) {
-      res.writeHead(200, { "content-type": "application/grpc" });
-      res.write(snapshot);
-    } else if (req.url === createPath) {
-      res.writeHead(200, { "content-type": "application/grpc" });
-      res.addTrailers({ "grpc-status": "0" });
-      res.end(created);
+  const server = http2.createServer();
+  server.on("stream", (stream, headers) => {
+    stream.on("error", () => {});
+    stream.resume();
+    const path = headers[":path"];
+    if (path === "/healthz") {
+      stream.respond({ ":status": 200 });
+      stream.end("ok");
+    } else if (path === watchPath) {
+      stream.respond({ ":status": 200, "content-type": "application/grpc" });
+      stream.write(snapshot);
     } else {
-      res.writeHead(200, { "content-type": "application/grpc" });
-      res.addTrailers({ "grpc-status": "12" });
-      res.end();
+      stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
+      stream.once("wantTrailers", () => stream.sendTrailers({ "grpc-status": path === createPath ? "0" : "12" }));
+      if (path === createPath) stream.end(created);
+      else stream.end();
     }
   });
   return new Promise((resolve) => server.listen(port, "127.0.0.1", () => resolve((server.address() as { port: number }).port)));

@@ -1,16 +1,18 @@
 import type * as http2 from "node:http2";
 import { constants } from "node:http2";
+import { randomUUID } from "node:crypto";
 import { Worker } from "node:worker_threads";
 import type { LatencySummary } from "../lib/stats.js";
 import { round, summarizeLatency } from "../lib/stats.js";
 import { openRawWatch, rawSession } from "../lib/raw-watch.js";
 import type { RunningTarget, SwitchboardOptions } from "../servers.js";
-import { startSwitchboard } from "../servers.js";
+import { startBareHttp2, startSwitchboard } from "../servers.js";
 import { peerClient } from "../switchboard-exchange.js";
 import type { WatchedChannel } from "./idle-streams.js";
 import { watched } from "./idle-streams.js";
 
-export type MassCancelRoute = "lean" | "connect-node";
+/** Switchboard with the lean path on or off, or the bare `node:http2` server (the floor: what Node itself does per stream). */
+export type MassCancelRoute = "lean" | "connect-node" | "bare-http2";
 /** `destroy-connections`: every HTTP/2 connection destroyed at once; `rst-streams`: RST_STREAM CANCEL on every stream at once. */
 export type MassCancelMode = "destroy-connections" | "rst-streams";
 
@@ -21,8 +23,8 @@ export interface MassCancelRun {
   /** Milliseconds to open each successive batch of `batch` streams (all of a batch at once). */
   readonly openMsPerBatch: number[];
   readonly batch: number;
-  /** Seconds from the cancel until the server's switchboard_open_streams{kind="channel"} read 0. */
-  readonly releasedSeconds: number;
+  /** Seconds from the cancel until the server's switchboard_open_streams{kind="channel"} read 0; null for the bare server (it counts nothing). */
+  readonly releasedSeconds: number | null;
   /** The unary probe (CreateChannel over gRPC on its own connection, one every 10 ms, open loop) in the second before the cancel. */
   readonly probeBefore: LatencySummary;
   /** The probe's calls that were in flight at or after the cancel, until a second after the streams were released. */
@@ -69,16 +71,21 @@ function startProbe(url: string): { samples: ProbeSample[]; stop(): Promise<void
 
 async function oneRun(route: MassCancelRoute, mode: MassCancelMode, streams: number, server: SwitchboardOptions): Promise<MassCancelRun> {
   const batch = Math.min(1000, streams);
-  const target = await startSwitchboard({
-    ...server,
-    args: [...(server.args ?? []), "--lean-path", route === "lean" ? "on" : "off", "--max-watch-streams", String(streams + 1000)],
-  });
+  const bare = route === "bare-http2";
+  const target = bare
+    ? await startBareHttp2()
+    : await startSwitchboard({
+        ...server,
+        args: [...(server.args ?? []), "--lean-path", route === "lean" ? "on" : "off", "--max-watch-streams", String(streams + 1000)],
+      });
   const sessions: http2.ClientHttp2Session[] = [];
   const held: http2.ClientHttp2Stream[] = [];
   try {
     const creator = peerClient("grpc", target.url);
     const channels: WatchedChannel[] = [];
-    for (let i = 0; i < streams / 2; i += 200) {
+    // The bare server answers every WatchChannel alike: any ids do.
+    if (bare) for (let i = 0; i < streams / 2; i++) channels.push({ channelId: randomUUID(), token: "" });
+    else for (let i = 0; i < streams / 2; i += 200) {
       channels.push(...(await Promise.all(Array.from({ length: Math.min(200, streams / 2 - i) }, async () => watched(await creator.createChannel({}))))));
     }
     const openMsPerBatch: number[] = [];
@@ -96,7 +103,7 @@ async function oneRun(route: MassCancelRoute, mode: MassCancelMode, streams: num
       openMsPerBatch.push(round(performance.now() - started));
       held.push(...opened);
     }
-    const open = await openStreams(target);
+    const open = bare ? held.length : await openStreams(target);
     if (open !== streams) throw new Error(`mass-cancel: the server counts ${open} open channel streams, not ${streams}`);
     const probe = startProbe(target.url);
     await sleep(1500);
@@ -105,7 +112,9 @@ async function oneRun(route: MassCancelRoute, mode: MassCancelMode, streams: num
     else for (const stream of held) stream.close(constants.NGHTTP2_CANCEL);
     let releasedAt = Number.NaN;
     const deadline = Date.now() + 180_000;
-    while (Date.now() < deadline) {
+    // The bare server counts nothing: its probe window is the lean path's usual one (release, then a second).
+    if (bare) await sleep(1000);
+    while (!bare && Date.now() < deadline) {
       if ((await openStreams(target)) === 0) {
         releasedAt = performance.timeOrigin + performance.now();
         break;
@@ -114,7 +123,7 @@ async function oneRun(route: MassCancelRoute, mode: MassCancelMode, streams: num
     }
     await sleep(1000);
     await probe.stop();
-    const end = Number.isNaN(releasedAt) ? Infinity : releasedAt + 1000;
+    const end = bare ? cancelAt + 2000 : Number.isNaN(releasedAt) ? Infinity : releasedAt + 1000;
     const before = probe.samples.filter((s) => s.ok && s.start >= cancelAt - 1000 && s.start + s.ms < cancelAt);
     const during = probe.samples.filter((s) => s.start + s.ms >= cancelAt && s.start <= end);
     return {
@@ -123,7 +132,7 @@ async function oneRun(route: MassCancelRoute, mode: MassCancelMode, streams: num
       streams,
       batch,
       openMsPerBatch,
-      releasedSeconds: round((releasedAt - cancelAt) / 1000, 2),
+      releasedSeconds: bare ? null : round((releasedAt - cancelAt) / 1000, 2),
       probeBefore: summarizeLatency(before.map((s) => s.ms)),
       probeDuring: summarizeLatency(during.map((s) => s.ms)),
       probeFailures: probe.samples.filter((s) => !s.ok).length,
@@ -139,12 +148,13 @@ async function oneRun(route: MassCancelRoute, mode: MassCancelMode, streams: num
  * HTTP/2 connection, 2 per channel) opened in batches of 1,000 (the time of
  * each batch shows whether opening slows as streams accumulate), then all
  * cancelled in one turn, while a unary probe in its own thread measures how
- * long the server keeps a CreateChannel waiting. Both routes (lean path on
- * and off), both ways of cancelling: a fresh server for each of the four runs.
+ * long the server keeps a CreateChannel waiting. The bare node:http2 server
+ * (the floor) and both routes (lean path on and off), both ways of
+ * cancelling: a fresh server for each of the six runs.
  */
 export async function massCancel(streams: number, server: SwitchboardOptions, log: (msg: string) => void): Promise<MassCancelRun[]> {
   const runs: MassCancelRun[] = [];
-  for (const route of ["lean", "connect-node"] as const) {
+  for (const route of ["bare-http2", "lean", "connect-node"] as const) {
     for (const mode of ["destroy-connections", "rst-streams"] as const) {
       log(`mass cancel: ${route}, ${mode}, ${streams} streams`);
       runs.push(await oneRun(route, mode, streams, server));
