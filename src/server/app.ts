@@ -134,6 +134,11 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const callClosed = () => {
     if (--inFlight === 0) idle?.();
   };
+  /** Counts a call in flight until `closes` (its response or its HTTP/2 stream) emits "close". */
+  const countCall = (closes: { on(event: "close", listener: () => void): unknown }) => {
+    inFlight++;
+    closes.on("close", callClosed);
+  };
 
   // One set of options for both routes: connect-node's adapter and the lean path.
   const rpcOptions: RpcOptions = {
@@ -187,8 +192,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     if (metrics && config.metrics.port === undefined && isScrape(req)) return serveScrape(metrics, req, res);
     if (demo?.(req, res)) return;
     if (landing(req, res)) return;
-    inFlight++;
-    res.on("close", callClosed);
+    countCall(res);
     if (compat?.matches(req)) compat.handle(req, res);
     else rpc.request(req, res);
   });
@@ -199,8 +203,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     if (corsOpen && headers.origin !== undefined) return false;
     if (compat?.matchesPath(headers[":path"])) return false;
     if (!rpc.stream(stream, headers)) return false;
-    inFlight++;
-    stream.on("close", callClosed);
+    countCall(stream);
     return true;
   };
   const listener = new DualProtocolListener(requests, {

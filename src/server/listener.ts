@@ -85,8 +85,8 @@ export class DualProtocolListener {
     // closeIdleConnections) only when the server itself emits "listening"; this one never listens
     // (the TCP server hands it connections), so it is told here.
     this.http1.emit("listening");
-    // No request listener: Node then builds no request and response objects for a stream; onStream does,
-    // for the streams options.streams leaves.
+    // No request listener: Node then builds no request and response objects for a stream;
+    // serveThroughRequestApi does, for the streams options.streams leaves.
     this.http2 = http2.createServer({
       settings: { maxConcurrentStreams: limits.http2MaxConcurrentStreams },
       streamResetBurst: limits.http2StreamResetBurst,
@@ -311,8 +311,8 @@ export class DualProtocolListener {
 }
 
 /**
- * A stream's "wantTrailers" listener (one function for all, `this` the stream): a response that ended while the
- * client is still sending resets the stream a moment later (see track).
+ * A stream's "wantTrailers" and "finish" listener (one function for all, `this` the stream): a response that ended
+ * while the client is still sending resets the stream a moment later (see trackHttp2).
  */
 function resetIfStillSending(this: http2.ServerHttp2Stream): void {
   const stream = this;

@@ -166,7 +166,6 @@ const directComparisons = 256;
 
 /** The candidates of `batch` identical to none in `existing` nor to an earlier one of the batch, in batch order. */
 export function freshCandidates(existing: readonly StoredCandidate[], batch: readonly StoredCandidate[]): StoredCandidate[] {
-  if (batch.length === 0) return [];
   // The usual call (a candidate or a few, against a side's few dozen): no identity string per candidate per call.
   if ((existing.length + batch.length) * batch.length <= directComparisons) {
     const fresh: StoredCandidate[] = [];

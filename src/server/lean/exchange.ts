@@ -14,14 +14,11 @@ export type ResponseHeaders = Record<string, string | string[]>;
 export interface Exchange {
   /** The HTTP method. */
   readonly method: string | undefined;
-  /** The request path as sent (":path"). */
-  readonly path: string | undefined;
   readonly headers: http.IncomingHttpHeaders;
   /** The connection, for the client's address; undefined once an HTTP/2 stream has let go of its session. */
   readonly socket: Socket | undefined;
   /** The HTTP/2 stream, when the exchange is one. */
   readonly stream: http2.Http2Stream | undefined;
-  readonly httpVersionMajor: number;
   /** Where the request body's data, end, error and aborted events come from. */
   readonly body: NodeJS.EventEmitter & { resume(): void };
   /** The request URL as connect-node gives it: scheme, authority and path. */
@@ -67,16 +64,8 @@ export class StreamExchange implements Exchange {
     return this.headers[HTTP2_HEADER_METHOD] as string | undefined;
   }
 
-  get path(): string | undefined {
-    return this.headers[HTTP2_HEADER_PATH] as string | undefined;
-  }
-
   get socket(): Socket | undefined {
     return this.stream.session?.socket as Socket | undefined;
-  }
-
-  get httpVersionMajor(): number {
-    return 2;
   }
 
   get body(): http2.ServerHttp2Stream {
@@ -85,11 +74,12 @@ export class StreamExchange implements Exchange {
 
   get url(): string {
     const authority = this.headers[HTTP2_HEADER_AUTHORITY] ?? this.headers.host ?? "localhost";
-    return `${(this.headers[HTTP2_HEADER_SCHEME] as string | undefined) ?? "http"}://${authority}${this.path ?? "/"}`;
+    const path = (this.headers[HTTP2_HEADER_PATH] as string | undefined) ?? "/";
+    return `${(this.headers[HTTP2_HEADER_SCHEME] as string | undefined) ?? "http"}://${authority}${path}`;
   }
 
   get closed(): boolean {
-    return this.stream.destroyed || this.stream.closed;
+    return streamGone(this.stream);
   }
 
   get headersSent(): boolean {
@@ -142,10 +132,6 @@ export class NodeExchange implements Exchange {
     return this.req.method;
   }
 
-  get path(): string | undefined {
-    return this.req.url;
-  }
-
   get headers(): http.IncomingHttpHeaders {
     return this.req.headers;
   }
@@ -156,10 +142,6 @@ export class NodeExchange implements Exchange {
 
   get stream(): http2.Http2Stream | undefined {
     return "stream" in this.req ? this.req.stream : undefined;
-  }
-
-  get httpVersionMajor(): number {
-    return this.req.httpVersionMajor;
   }
 
   get body(): NodeRequest {
@@ -176,7 +158,7 @@ export class NodeExchange implements Exchange {
   /** `closed` on HTTP/1.1; Node's HTTP/2 compatibility response has no `closed`, its stream does. */
   get closed(): boolean {
     const res = this.res;
-    return "stream" in res ? res.stream.destroyed || res.stream.closed : res.closed;
+    return "stream" in res ? streamGone(res.stream) : res.closed;
   }
 
   get headersSent(): boolean {
@@ -208,6 +190,11 @@ export class NodeExchange implements Exchange {
     if (chunk) this.res.end(chunk);
     else this.res.end();
   }
+}
+
+/** Whether an HTTP/2 stream is over: reset by the client, or closed. */
+function streamGone(stream: http2.Http2Stream): boolean {
+  return stream.destroyed || stream.closed;
 }
 
 /** Resolves when `writable` can take more, or has closed. */
